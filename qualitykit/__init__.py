@@ -1,0 +1,3 @@
+"""qualitykit — perceptual quality evaluation for image codecs."""
+
+__version__ = "0.1.0"

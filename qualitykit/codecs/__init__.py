@@ -1,0 +1,45 @@
+"""Codec adapters, registered by name.
+
+>>> from qualitykit.codecs import codec_from_spec
+>>> codec, ladder = codec_from_spec("jpeg:subsampling=444:q=30/60/90")
+>>> codec.id, ladder
+('jpeg:optimize=0:progressive=0:subsampling=444', (30.0, 60.0, 90.0))
+
+Third-party codecs register through the ``qualitykit.codecs`` entry-point group.
+"""
+
+from __future__ import annotations
+
+from .._registry import Registry
+from .base import Codec, CodecError, CodecUnavailable
+
+registry: Registry[Codec] = Registry(
+    "codec",
+    "qualitykit.codecs",
+    builtins=("qualitykit.codecs.jpeg", "qualitykit.codecs.webp", "qualitykit.codecs.avif"),
+)
+register = registry.register
+
+
+def codec_from_spec(spec: str) -> tuple[Codec, tuple[float, ...]]:
+    """Build a codec and its quality ladder from a spec such as ``avif:speed=4:q=20/50/80``."""
+    name = spec.split(":", 1)[0].strip()
+    try:
+        cls = registry.get(name)
+    except KeyError as exc:
+        raise CodecError(exc.args[0]) from None
+    why = cls.available()
+    if why:
+        raise CodecUnavailable(f"{name}: {why}")
+    return cls.from_spec(spec)
+
+
+def split_specs(text: str) -> list[str]:
+    """Split a ``--codecs`` value (``jpeg,avif:speed=4:q=20/40``) into specs."""
+    specs = [s.strip() for s in text.split(",") if s.strip()]
+    if not specs:
+        raise CodecError("no codec given")
+    return specs
+
+
+__all__ = ["Codec", "CodecError", "CodecUnavailable", "codec_from_spec", "registry", "register", "split_specs"]

@@ -1,0 +1,46 @@
+"""JPEG through Pillow and libjpeg-turbo."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import register
+from .base import CodecError
+from ._pillow import PillowCodec, pillow_versions
+
+_SUBSAMPLING = {"444": 0, "422": 1, "420": 2}
+
+
+@register
+class JPEG(PillowCodec):
+    """Baseline JPEG (JFIF) from libjpeg-turbo via Pillow.
+
+    Settings (every one passed to the encoder explicitly, so results do not move
+    with Pillow's defaults): ``subsampling`` 444/422/420 (default 420),
+    ``optimize`` Huffman tables (default off), ``progressive`` (default off).
+    Quality is libjpeg's 1–100 scale with the standard IJG quantisation tables.
+    """
+
+    name = "jpeg"
+    format = "JPEG"
+    extension = "jpg"
+    description = "JPEG (libjpeg-turbo via Pillow)"
+    settings = {"subsampling": "420", "optimize": False, "progressive": False}
+    ladder = (5, 10, 20, 35, 50, 65, 80, 90)
+    quality_range = (1, 100)
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        if self.options["subsampling"] not in _SUBSAMPLING:
+            raise CodecError(f"jpeg: subsampling={self.options['subsampling']!r}; use one of 444, 422, 420")
+
+    def save_params(self, quality: float) -> dict[str, Any]:
+        return {
+            "quality": int(round(quality)),
+            "subsampling": _SUBSAMPLING[self.options["subsampling"]],
+            "optimize": self.options["optimize"],
+            "progressive": self.options["progressive"],
+        }
+
+    def versions(self) -> dict[str, str]:
+        return pillow_versions("libjpeg_turbo")

@@ -1,0 +1,32 @@
+"""Lossy WebP through Pillow and libwebp."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import register
+from ._pillow import PillowCodec, pillow_versions
+
+
+@register
+class WebP(PillowCodec):
+    """Lossy WebP (VP8, 4:2:0) from libwebp via Pillow.
+
+    Settings: ``method`` 0 (fast) … 6 (slowest, best), default 4 — passed
+    explicitly because Pillow's default has changed between versions. Quality is
+    libwebp's 0–100 scale.
+    """
+
+    name = "webp"
+    format = "WEBP"
+    extension = "webp"
+    description = "WebP lossy (libwebp via Pillow)"
+    settings = {"method": 4}
+    ladder = (5, 10, 20, 35, 50, 65, 80, 90)
+    quality_range = (0, 100)
+
+    def save_params(self, quality: float) -> dict[str, Any]:
+        return {"quality": int(round(quality)), "method": self.options["method"], "lossless": False}
+
+    def versions(self) -> dict[str, str]:
+        return pillow_versions("webp")

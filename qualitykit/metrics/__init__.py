@@ -1,0 +1,66 @@
+"""Quality metrics, registered by name (the name is the results column).
+
+>>> from qualitykit.metrics import get_metric
+>>> m = get_metric("psnr")
+>>> m.higher_is_better
+True
+
+Third-party metrics register through the ``qualitykit.metrics`` entry-point group.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+
+import numpy as np
+
+from .._registry import Registry
+from .base import Metric, MetricInputError, MetricUnavailable
+
+registry: Registry[Metric] = Registry(
+    "metric",
+    "qualitykit.metrics",
+    builtins=("qualitykit.metrics.psnr", "qualitykit.metrics.ssim", "qualitykit.metrics.libvmaf"),
+)
+register = registry.register
+
+
+def get_metric(name: str, device: str = "auto") -> Metric:
+    """An instance of the metric registered as ``name``; raises if unknown or unavailable here."""
+    cls = registry.get(name)
+    why = cls.available()
+    if why:
+        raise MetricUnavailable(f"{name}: {why}")
+    return cls(device=device)
+
+
+def available_metrics() -> dict[str, str | None]:
+    """Every known metric → ``None`` if usable here, else the reason it is not."""
+    out: dict[str, str | None] = {n: registry.get(n).available() for n in registry.names()}
+    out.update(registry.broken())
+    return out
+
+
+def evaluate(
+    metrics: Sequence[Metric], refs: Sequence[np.ndarray], dists: Sequence[np.ndarray]
+) -> dict[str, np.ndarray | Exception]:
+    """Compute every metric on every pair; metrics of one family share a pass.
+
+    A metric (or family) that fails yields its exception instead of values, so one
+    failure never discards the others' results.
+    """
+    families: dict[object, list[Metric]] = defaultdict(list)
+    for m in metrics:
+        families[m.family or m.name].append(m)
+    out: dict[str, np.ndarray | Exception] = {}
+    for group in families.values():
+        try:
+            out.update(type(group[0]).compute_family(group, refs, dists))
+        except Exception as exc:
+            for m in group:
+                out[m.name] = exc
+    return out
+
+
+__all__ = ["Metric", "MetricInputError", "MetricUnavailable", "available_metrics", "evaluate", "get_metric", "registry"]

@@ -1,0 +1,100 @@
+"""The metric interface: a batch of (reference, distorted) pairs → one value per pair.
+
+Every metric takes RGB uint8 arrays of shape ``(H, W, 3)``; each pair must share
+its shape. A metric states its conventions (colour space, data range, pooling) in
+its docstring, whether higher is better, and a ``version`` string that enters
+cache keys — change it whenever the numbers a metric returns may change.
+
+Metrics that share one expensive pass (e.g. everything libvmaf computes) set the
+same ``family``; :func:`qualitykit.metrics.evaluate` then hands them to
+:meth:`Metric.compute_family` together.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import ClassVar
+
+import numpy as np
+
+
+class MetricInputError(ValueError):
+    """A pair cannot be measured by this metric (shape mismatch, image too small, ...)."""
+
+
+class MetricUnavailable(RuntimeError):
+    """The metric cannot run on this machine; the message says what is missing and how to supply it."""
+
+
+def resolve_device(device: str) -> str:
+    """``auto`` → ``cuda`` when PyTorch sees a GPU, else ``cpu``; other values pass through."""
+    if device != "auto":
+        return device
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def check_pair(ref: np.ndarray, dist: np.ndarray, min_side: int = 1, metric: str = "") -> None:
+    """Raise :class:`MetricInputError` unless both are ``(H, W, 3)`` uint8 of one shape, each side ≥ ``min_side``."""
+    for label, a in (("reference", ref), ("distorted", dist)):
+        if a.dtype != np.uint8 or a.ndim != 3 or a.shape[2] != 3:
+            raise MetricInputError(f"{metric}: {label} image must be (H, W, 3) uint8, got {a.shape} {a.dtype}")
+    if ref.shape != dist.shape:
+        raise MetricInputError(f"{metric}: shapes differ, reference {ref.shape[:2]} vs distorted {dist.shape[:2]}")
+    if min(ref.shape[:2]) < min_side:
+        raise MetricInputError(
+            f"{metric}: image is {ref.shape[1]}x{ref.shape[0]} px; needs at least {min_side} px on each side"
+        )
+
+
+def group_by_shape(images: Sequence[np.ndarray]) -> dict[tuple[int, ...], list[int]]:
+    """Indices of ``images`` grouped by shape, so each group can be stacked into one batch."""
+    groups: dict[tuple[int, ...], list[int]] = defaultdict(list)
+    for i, image in enumerate(images):
+        groups[image.shape].append(i)
+    return dict(groups)
+
+
+class Metric(ABC):
+    """Base class of every metric.
+
+    Subclasses set ``name`` (the results column), ``higher_is_better``,
+    ``version`` and, where it applies, ``min_side``; they implement
+    :meth:`compute`. ``device`` is honoured by metrics that run on PyTorch.
+    """
+
+    name: ClassVar[str]
+    higher_is_better: ClassVar[bool]
+    version: str
+    min_side: ClassVar[int] = 1
+    family: ClassVar[str | None] = None
+    description: ClassVar[str] = ""
+
+    def __init__(self, device: str = "auto") -> None:
+        self.device = device
+
+    @classmethod
+    def available(cls) -> str | None:
+        """``None`` when the metric can run here, else why not and how to fix it."""
+        return None
+
+    def check(self, ref: np.ndarray, dist: np.ndarray) -> None:
+        check_pair(ref, dist, self.min_side, self.name)
+
+    @abstractmethod
+    def compute(self, refs: Sequence[np.ndarray], dists: Sequence[np.ndarray]) -> np.ndarray:
+        """Return a float64 array with one value per pair."""
+
+    @classmethod
+    def compute_family(
+        cls, metrics: Sequence[Metric], refs: Sequence[np.ndarray], dists: Sequence[np.ndarray]
+    ) -> dict[str, np.ndarray]:
+        """Compute several metrics of one family in a shared pass; the default runs each alone."""
+        return {m.name: m.compute(refs, dists) for m in metrics}
+
+    def __call__(self, ref: np.ndarray, dist: np.ndarray) -> float:
+        """Value for one pair."""
+        return float(self.compute([ref], [dist])[0])
