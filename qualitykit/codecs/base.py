@@ -81,6 +81,10 @@ class Codec(ABC):
     quality_range: ClassVar[tuple[float, float]] = (0, 100)
     extension: ClassVar[str] = "bin"
     description: ClassVar[str] = ""
+    #: Setting that a bare spec part (no ``=``) sets, e.g. the model in ``neural:bmshj2018-hyperprior``.
+    positional: ClassVar[str | None] = None
+    #: Where compute runs, for codecs that use PyTorch (``auto``/``cpu``/``cuda``); not part of :attr:`id`.
+    device: str = "auto"
 
     def __init__(self, **options: Any) -> None:
         unknown = set(options) - set(self.settings)
@@ -97,7 +101,9 @@ class Codec(ABC):
         ladder = cls.ladder
         for part in parts:
             key, sep, text = part.partition("=")
-            if not sep or not key:
+            if not sep and cls.positional:
+                key, text = cls.positional, part
+            elif not sep or not key:
                 raise CodecError(f"codec spec {spec!r}: {part!r} is not key=value")
             if key in ("q", "quality"):
                 ladder = parse_ladder(text)
