@@ -1,0 +1,86 @@
+"""``qk bench``: run the grid and print a summary."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from ..api import DEFAULT_CODECS, bench, summary
+from ..codecs import CodecError, CodecUnavailable, split_specs
+from ..datasets import DatasetError
+from ..metrics import MetricUnavailable
+
+EXAMPLES = """examples:
+  qk bench                                              # built-in corpus, jpeg,webp,avif, every available metric
+  qk bench --dataset ../shared/datasets/kodak --codecs jpeg,webp --metrics psnr,ms-ssim
+  qk bench --codecs 'jpeg:q=10/30/50/70/90,avif:speed=4:subsampling=444' --jobs 2
+
+A codec spec is NAME[:SETTING=VALUE...][:q=Q1/Q2/...]; `qk codecs` lists settings and default ladders.
+Results go to --out (default reports/<dataset>-<time>/): results.csv (one row per image x codec point)
+and manifest.json (versions, settings, image hashes). Finished items are cached (--cache): a rerun,
+or a run restarted after a crash, recomputes nothing that is done.
+"""
+
+
+def add_common(p: argparse.ArgumentParser) -> None:
+    """Options shared by the commands that run a grid (``bench``, ``gate``)."""
+    p.add_argument("--dataset", default=None, help="corpus name from datasets.yaml or a folder of images (default: sample)")
+    p.add_argument("--codecs", default=",".join(DEFAULT_CODECS), help="comma-separated codec specs (default: %(default)s)")
+    p.add_argument("--metrics", default=None, help="comma-separated metric names (default: every available metric)")
+    p.add_argument("--jobs", "-j", type=int, default=None, help="worker processes (default: every core)")
+    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="where PyTorch work runs")
+    p.add_argument("--cache", default=None, help="SQLite cache file (default: $QK_CACHE or ~/.cache/qualitykit/cache.sqlite)")
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    from . import HelpFormatter
+
+    p = sub.add_parser("bench", help="encode, decode and score a corpus", epilog=EXAMPLES, formatter_class=HelpFormatter)
+    add_common(p)
+    p.add_argument("--out", default=None, help="run directory (default: reports/<dataset>-<time>)")
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress bar, no summary")
+    p.set_defaults(handler=run)
+
+
+def run_grid(args: argparse.Namespace, out: str | None) -> tuple[object, int]:
+    """Run ``bench`` from parsed options; return (results, exit status) with errors printed."""
+    try:
+        results = bench(
+            dataset=args.dataset,
+            codecs=split_specs(args.codecs),
+            metrics=split_specs(args.metrics) if args.metrics else None,
+            out=out,
+            jobs=args.jobs,
+            device=args.device,
+            cache=args.cache,
+            progress=not getattr(args, "quiet", False) and sys.stderr.isatty(),
+        )
+    except (CodecError, CodecUnavailable, DatasetError, MetricUnavailable, KeyError) as exc:
+        print(f"qk: {exc.args[0] if exc.args else exc}", file=sys.stderr)
+        return None, 2
+    for e in results.attrs["errors"]:
+        where = " ".join(str(x) for x in (e["image"], e["codec"], e["quality"]) if x is not None)
+        print(f"error [{e['stage']}] {where}: {e['message']}", file=sys.stderr)
+    return results, 1 if results.attrs["errors"] else 0
+
+
+def run(args: argparse.Namespace) -> int:
+    results, status = run_grid(args, args.out)
+    if results is None:
+        return status
+    run_dir = Path(results.attrs["run_dir"])
+    if not args.quiet:
+        manifest = json.loads((run_dir / "manifest.json").read_text())
+        labels = {c["id"]: c["label"] for c in manifest["codecs"]}
+        import pandas as pd
+
+        with pd.option_context("display.max_columns", None, "display.width", 200, "display.float_format", "{:.4f}".format):
+            print(summary(results, labels).to_string())
+        for name, why in manifest["metrics_unavailable"].items():
+            print(f"skipped metric {name}: {why}")
+        work = results.attrs["work"]
+        print(f"\n{len(results)} items ({work['encoded']} encoded, {work['metric_values']} metric values computed; "
+              f"the rest from the cache); results in {run_dir}/")  # fmt: skip
+    return status

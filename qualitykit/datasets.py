@@ -1,0 +1,150 @@
+"""Corpora: named entries of ``datasets.yaml`` or any folder of images.
+
+``resolve("sample")`` gives the built-in corpus (photographs shipped inside
+scikit-image, so it works offline on a fresh install); ``resolve("kodak")`` a
+fetched copy of a catalogue corpus; ``resolve("path/to/dir")`` every image file
+under a folder. Every file of a named corpus is pinned by sha256.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import os
+import shutil
+import tempfile
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+#: File extensions read as images when a folder is given.
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".ppm", ".pgm", ".bmp", ".tif", ".tiff", ".webp")
+DEFAULT_CORPUS = "sample"
+
+
+class DatasetError(ValueError):
+    """A corpus cannot be resolved, fetched or verified; the message says what to do."""
+
+
+@dataclass(frozen=True)
+class Corpus:
+    """A list of image files. ``expected`` maps file names to pinned sha256 (named corpora only)."""
+
+    name: str
+    root: Path
+    files: list[str]
+    expected: dict[str, str] = field(default_factory=dict)
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def path(self, image: str) -> Path:
+        return self.root / image
+
+
+def catalog() -> dict[str, dict[str, Any]]:
+    """The corpora declared in ``datasets.yaml`` (``$QK_DATASETS`` overrides the packaged file)."""
+    path = Path(os.environ.get("QK_DATASETS") or Path(__file__).with_name("datasets.yaml"))
+    with open(path) as f:
+        return yaml.safe_load(f) or {}
+
+
+def data_home() -> Path:
+    """Where fetched corpora live: ``$QK_DATA`` or ``~/.cache/qualitykit/datasets``."""
+    env = os.environ.get("QK_DATA")
+    base = Path(env) if env else Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "qualitykit" / "datasets"
+    return base
+
+
+def sha256_file(path: str | os.PathLike[str]) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _entry_root(name: str, entry: dict[str, Any]) -> Path:
+    if "package" in entry:
+        package, _, sub = entry["package"].partition("/")
+        spec = importlib.util.find_spec(package)
+        if spec is None or not spec.submodule_search_locations:
+            raise DatasetError(f"corpus {name!r} is read from the Python package {package!r}, which is not installed")
+        return Path(list(spec.submodule_search_locations)[0]) / sub
+    return data_home() / name
+
+
+def resolve(dataset: str | os.PathLike[str] | None = None) -> Corpus:
+    """A corpus by catalogue name or folder path (default: the built-in ``sample``)."""
+    dataset = str(dataset or DEFAULT_CORPUS)
+    entries = catalog()
+    if dataset in entries and not Path(dataset).is_dir():
+        entry = entries[dataset]
+        root = _entry_root(dataset, entry)
+        files = list(entry["files"])
+        missing = [f for f in files if not (root / f).is_file()]
+        if missing:
+            hint = f"qk datasets fetch {dataset}" if "url" in entry else "reinstall the package it comes from"
+            raise DatasetError(
+                f"corpus {dataset!r}: {len(missing)} of {len(files)} files missing under {root} "
+                f"(first: {missing[0]}); run `{hint}` or pass --dataset DIR"
+            )
+        meta = {k: v for k, v in entry.items() if k != "files"}
+        return Corpus(dataset, root, files, dict(entry["files"]), meta)
+    root = Path(dataset)
+    if not root.is_dir():
+        known = ", ".join(entries) or "none"
+        raise DatasetError(f"--dataset {dataset!r} is neither a folder nor a known corpus (known: {known})")
+    files = sorted(
+        p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS
+    )
+    if not files:
+        raise DatasetError(f"no image files ({', '.join(IMAGE_EXTENSIONS)}) under {root}")
+    return Corpus(root.resolve().name, root, files)
+
+
+def verify(corpus: Corpus) -> list[str]:
+    """Problems found (missing files, sha256 mismatches); empty when the copy is exact."""
+    problems = []
+    for image, expected in corpus.expected.items():
+        path = corpus.path(image)
+        if not path.is_file():
+            problems.append(f"{path}: missing")
+        elif (actual := sha256_file(path)) != expected:
+            problems.append(f"{path}: sha256 {actual} != expected {expected}")
+    return problems
+
+
+def verify_dir(name: str, folder: str | os.PathLike[str]) -> list[str]:
+    """Check a folder against the pinned hashes of catalogue corpus ``name``."""
+    entry = catalog().get(name)
+    if entry is None:
+        raise DatasetError(f"unknown corpus {name!r}")
+    return verify(Corpus(name, Path(folder), list(entry["files"]), dict(entry["files"])))
+
+
+def fetch(name: str, dest: str | os.PathLike[str] | None = None) -> Path:
+    """Download every file of catalogue corpus ``name`` (skipping good copies), verify, return the folder."""
+    entry = catalog().get(name)
+    if entry is None:
+        raise DatasetError(f"unknown corpus {name!r}")
+    if "url" not in entry:
+        return _entry_root(name, entry)
+    root = Path(dest) if dest else data_home() / name
+    root.mkdir(parents=True, exist_ok=True)
+    for image, expected in entry["files"].items():
+        target = root / image
+        if target.is_file() and sha256_file(target) == expected:
+            continue
+        url = entry["url"].format(file=image)
+        try:
+            with urllib.request.urlopen(url, timeout=60) as resp, tempfile.NamedTemporaryFile(dir=root, delete=False) as tmp:
+                shutil.copyfileobj(resp, tmp)
+        except OSError as exc:
+            raise DatasetError(f"corpus {name!r}: cannot download {url}: {exc}") from None
+        if (actual := sha256_file(tmp.name)) != expected:
+            os.unlink(tmp.name)
+            raise DatasetError(f"corpus {name!r}: {url} has sha256 {actual}, expected {expected}")
+        os.replace(tmp.name, target)
+    return root
