@@ -98,7 +98,7 @@ class Codec(ABC):
         """Build a codec from ``name:key=value:...``; return it and its quality ladder."""
         name, *parts = spec.strip().split(":")
         options: dict[str, Any] = {}
-        ladder = cls.ladder
+        ladder = tuple(float(q) for q in cls.ladder)
         for part in parts:
             key, sep, text = part.partition("=")
             if not sep and cls.positional:

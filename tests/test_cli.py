@@ -1,0 +1,59 @@
+import json
+import subprocess
+import sys
+
+import pytest
+
+from qualitykit.cli import COMMANDS, build_parser, main
+
+
+def qk(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "qualitykit", *args], capture_output=True, text=True, timeout=600)
+
+
+def test_every_help_shows_an_example(capsys):
+    for argv in [[], *([c] for c in COMMANDS)]:
+        with pytest.raises(SystemExit):
+            main([*argv, "--help"])
+        assert "example" in capsys.readouterr().out, argv
+
+
+def test_codecs_and_metrics_lists():
+    out = qk("codecs").stdout
+    for name in ("jpeg", "webp", "avif"):
+        assert f"{name}" in out
+    assert "libjpeg_turbo" in out and "ladder: q=" in out
+    out = qk("metrics").stdout
+    assert "psnr " in out and "higher is better" in out and "ffmpeg for libvmaf:" in out
+
+
+def test_bad_codec_is_a_usage_error(tmp_path):
+    res = qk("bench", "--codecs", "jpeg,nosuch", "--out", str(tmp_path / "r"), "--cache", str(tmp_path / "c"))
+    assert res.returncode == 2 and "unknown codec 'nosuch'" in res.stderr
+
+
+def test_bench_prints_a_summary_and_writes_the_run(small_corpus, tmp_path):
+    res = qk("bench", "--dataset", str(small_corpus), "--codecs", "jpeg:q=30/60,webp:q=50", "--metrics", "psnr,ssim-y",
+             "--out", str(tmp_path / "run"), "--cache", str(tmp_path / "c.sqlite"), "--jobs", "2")  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    lines = res.stdout.splitlines()
+    assert lines[0].split() == ["images", "bpp", "psnr", "ssim-y"]
+    assert any(line.startswith("jpeg") and float(line.split()[1]) == 30 for line in lines)
+    assert "12 items (12 encoded, 24 metric values computed" in res.stdout
+    manifest = json.loads((tmp_path / "run" / "manifest.json").read_text())
+    assert [c["label"] for c in manifest["codecs"]] == ["jpeg", "webp"]
+
+
+@pytest.mark.slow
+def test_default_bench_on_the_builtin_corpus(tmp_path):
+    res = qk("bench", "--out", str(tmp_path / "run"), "--cache", str(tmp_path / "c.sqlite"))
+    assert res.returncode == 0, res.stderr
+    assert "72 items" in res.stdout
+    for codec in ("jpeg", "webp", "avif"):
+        assert any(line.startswith(codec) for line in res.stdout.splitlines())
+    header = res.stdout.splitlines()[0].split()
+    assert {"bpp", "psnr", "ms-ssim", "psnr-y", "ssim-y", "ms-ssim-y", "vmaf"} <= set(header)
+
+
+def test_parser_builds():
+    assert build_parser().prog == "qk"
