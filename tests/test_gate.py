@@ -1,0 +1,130 @@
+"""The CI quality gate: identical reruns pass, worse quality per byte fails, mismatched inputs are refused."""
+
+import json
+import subprocess
+import sys
+from typing import Any
+from xml.etree import ElementTree as ET
+
+import numpy as np
+import pytest
+
+import qualitykit
+from qualitykit.codecs import register
+from qualitykit.codecs.jpeg import JPEG
+
+LADDER = "q=15/30/45/60/75/90"
+
+
+@register
+class NoisyJPEG(JPEG):
+    """JPEG that adds seeded Gaussian noise before encoding: worse quality per byte as ``sigma`` grows."""
+
+    name = "noisyjpeg"
+    settings = {**JPEG.settings, "sigma": 0.0}
+
+    def encode(self, image: np.ndarray, quality: float) -> bytes:
+        if self.options["sigma"]:
+            noise = np.random.default_rng(0).normal(0, self.options["sigma"], image.shape)
+            image = np.clip(image + noise, 0, 255).astype(np.uint8)
+        return super().encode(image, quality)
+
+
+def qk(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "qualitykit", *args], capture_output=True, text=True, timeout=600)
+
+
+@pytest.fixture
+def baseline(small_corpus, cache, tmp_path):
+    run = tmp_path / "base-run"
+    qualitykit.bench(small_corpus, [f"jpeg:{LADDER}", f"webp:{LADDER}"], ["psnr", "ssim"], out=run, jobs=1, cache=cache)
+    path = tmp_path / "quality" / "baseline.json"
+    assert qk("baseline", "save", str(run), "--to", str(path)).returncode == 0
+    return path
+
+
+def test_baseline_file_is_small_and_diff_friendly(baseline):
+    text = baseline.read_text()
+    data = json.loads(text)
+    assert data["format"] == "qualitykit-baseline/1" and len(data["rows"]) == 4 * 12
+    assert set(data["metrics"]) == {"psnr", "ssim"} and len(data["dataset"]["images"]) == 4
+    assert all(c["versions"] for c in data["codecs"])
+    row_lines = [line for line in text.splitlines() if line.startswith('  {"image"')]
+    assert len(row_lines) == 48  # one line per point: a change shows as a changed line
+
+
+def test_identical_rerun_passes(baseline, small_corpus, tmp_path):
+    res = qk("gate", "--baseline", str(baseline), "--dataset", str(small_corpus), "--cache", str(tmp_path / "c2.sqlite"),
+             "--out", str(tmp_path / "rerun"), "--junit", str(tmp_path / "gate.xml"), "--json", str(tmp_path / "gate.json"))  # fmt: skip
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert "gate: PASS" in res.stdout
+    cells = json.loads((tmp_path / "gate.json").read_text())["cells"]
+    assert len(cells) == 4 and all(c["verdict"] == "pass" and abs(c["bd_rate"]) < 1e-9 for c in cells)
+    suite = ET.parse(tmp_path / "gate.xml").getroot()
+    assert suite.get("tests") == "4" and suite.get("failures") == "0"
+
+
+def _run(corpus, codecs, cache, out, metrics=("psnr", "ssim")) -> Any:
+    return qualitykit.bench(corpus, codecs, list(metrics), out=out, jobs=1, cache=cache)
+
+
+def test_worse_quality_for_the_same_bytes_fails_and_names_codec_metric_bd_rate(small_corpus, cache, tmp_path):
+    _run(small_corpus, [f"noisyjpeg:{LADDER}"], cache, tmp_path / "base")
+    baseline = tmp_path / "baseline.json"
+    assert qk("baseline", "save", str(tmp_path / "base"), "--to", str(baseline)).returncode == 0
+    _run(small_corpus, [f"noisyjpeg:sigma=4:{LADDER}"], cache, tmp_path / "noisy")
+    md = tmp_path / "summary.md"
+    # judging an existing run needs no codec: the gate reads the run directory only
+    res = qk("gate", "--baseline", str(baseline), "--run", str(tmp_path / "noisy"), "--junit", str(tmp_path / "gate.xml"),
+             "--markdown", str(md))  # fmt: skip
+    assert res.returncode == 1, res.stdout + res.stderr
+    fail_lines = [line for line in res.stdout.splitlines() if " FAIL " in line]
+    assert fail_lines and all(line.startswith("noisyjpeg") for line in fail_lines)
+    assert any(" psnr " in line and "BD-rate +" in line for line in fail_lines)
+    assert "settings changed" in res.stdout  # sigma=0 → sigma=4 is reported
+    suite = ET.parse(tmp_path / "gate.xml").getroot()
+    failures = [c for c in suite.iter("testcase") if c.find("failure") is not None]
+    assert {c.get("name") for c in failures} == {"psnr", "ssim"}
+    assert all("noisyjpeg" in c.find("failure").get("message") for c in failures)
+    assert "❌ fail" in md.read_text()
+
+
+def test_mismatched_dataset_is_refused_with_the_difference(baseline, small_corpus, cache, tmp_path):
+    (small_corpus / "crop3.png").unlink()
+    from PIL import Image
+
+    Image.fromarray(np.full((176, 200, 3), 7, np.uint8)).save(small_corpus / "crop0.png")
+    _run(small_corpus, [f"jpeg:{LADDER}", f"webp:{LADDER}"], cache, tmp_path / "other")
+    res = qk("gate", "--baseline", str(baseline), "--run", str(tmp_path / "other"))
+    assert res.returncode == 2
+    assert "missing from the current run: crop3.png" in res.stderr and "different content (sha256): crop0.png" in res.stderr
+
+
+def test_missing_codec_and_version_drift_are_refused(baseline, small_corpus, cache, tmp_path):
+    _run(small_corpus, [f"jpeg:{LADDER}"], cache, tmp_path / "jpeg-only")
+    res = qk("gate", "--baseline", str(baseline), "--run", str(tmp_path / "jpeg-only"))
+    assert res.returncode == 2 and "codec(s) webp of the baseline are not in the current run" in res.stderr
+    data = json.loads(baseline.read_text())
+    data["codecs"][0]["versions"]["libjpeg_turbo"] = "2.0.0"
+    data["metrics"]["psnr"]["version"] = "0"
+    drifted = tmp_path / "drifted.json"
+    drifted.write_text(json.dumps(data))
+    _run(small_corpus, [f"jpeg:{LADDER}", f"webp:{LADDER}"], cache, tmp_path / "both")
+    res = qk("gate", "--baseline", str(drifted), "--run", str(tmp_path / "both"))
+    assert res.returncode == 2
+    assert "libjpeg_turbo 2.0.0 → " in res.stderr and "metric psnr version 0 (baseline)" in res.stderr
+    res = qk("gate", "--baseline", str(drifted), "--run", str(tmp_path / "both"), "--allow-version-drift")
+    assert res.returncode == 0 and "note: jpeg: library versions differ" in res.stdout
+
+
+def test_improvement_is_reported_and_tolerance_per_metric(small_corpus, cache, tmp_path):
+    _run(small_corpus, [f"noisyjpeg:sigma=4:{LADDER}"], cache, tmp_path / "base")
+    baseline = tmp_path / "baseline.json"
+    qk("baseline", "save", str(tmp_path / "base"), "--to", str(baseline))
+    _run(small_corpus, [f"noisyjpeg:{LADDER}"], cache, tmp_path / "better")
+    from qualitykit.analysis import Run
+    from qualitykit.gate import gate, load_baseline
+
+    result = gate(load_baseline(baseline), Run.load(tmp_path / "better"), per_metric={"ssim": 1000.0})
+    verdicts = dict(zip(result.cells["metric"], result.cells["verdict"]))
+    assert verdicts["psnr"] == "improved" and verdicts["ssim"] == "pass" and result.exit_code == 0
