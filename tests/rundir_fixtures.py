@@ -41,7 +41,12 @@ def png_entry(path: Path) -> dict[str, Any]:
     """Manifest entry of an image file (without ``image``)."""
     with Image.open(path) as im:
         w, h = im.size
-    return {"path": str(path.resolve()), "sha256": hashlib.sha256(path.read_bytes()).hexdigest(), "width": w, "height": h}
+    return {
+        "path": str(path.resolve()),
+        "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+        "width": w,
+        "height": h,
+    }
 
 
 def write_run(
@@ -63,7 +68,8 @@ def write_run(
         "dataset": {"name": dataset, "path": str(run_dir), "images": images},
         "codecs": codecs,
         "metrics": [
-            {"name": m, "version": "1", "higher_is_better": hib, "description": f"{m} (test)"} for m, hib in metrics.items()
+            {"name": m, "version": "1", "higher_is_better": hib, "description": f"{m} (test)"}
+            for m, hib in metrics.items()
         ],
         "libraries": {"numpy": np.__version__},
         "machine": {"cpu": "test"},
@@ -121,7 +127,7 @@ def synthetic_run(
                     q[m][[2, 3]] = q[m][[3, 2]]
             bpp = eff * complexity * FACTORS[c["label"]]
             for k, quality in enumerate(c["ladder"][:6]):
-                n_bytes = int(round(bpp[k] * img["width"] * img["height"] / 8))
+                n_bytes = round(bpp[k] * img["width"] * img["height"] / 8)
                 rows.append(
                     {
                         "image": img["image"],

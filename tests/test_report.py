@@ -10,6 +10,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from qualitykit.cli import report as report_cli
@@ -97,7 +98,9 @@ def test_missing_source_is_reported_not_fatal(tmp_path, synthetic):
 def test_cli_report(tmp_path, synthetic, capsys):
     parser = argparse.ArgumentParser()
     report_cli.add_parser(parser.add_subparsers())
-    args = parser.parse_args(["report", str(synthetic), "--out", str(tmp_path / "r"), "--bootstrap", "5", "--anchor", "webp"])
+    args = parser.parse_args(
+        ["report", str(synthetic), "--out", str(tmp_path / "r"), "--bootstrap", "5", "--anchor", "webp"]
+    )
     assert args.handler(args) == 0
     assert capsys.readouterr().out.strip() == str(tmp_path / "r" / "index.html")
     assert "than WEBP for the same" in text_of((tmp_path / "r" / "index.html").read_text(encoding="utf-8"))
@@ -129,7 +132,7 @@ def test_report_renders_in_headless_chromium(tmp_path, synthetic, page):
         "--dump-dom",
         (synthetic / "index.html").as_uri(),
     ]
-    done = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    done = subprocess.run(cmd, check=False, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
     console = [line for line in done.stderr.splitlines() if ":CONSOLE" in line]
     assert not console, "console messages:\n" + "\n".join(console)
@@ -141,3 +144,11 @@ def test_report_renders_in_headless_chromium(tmp_path, synthetic, page):
     assert "AVIF needs 30 % fewer bytes than JPEG for the same PSNR" in text
     assert "BD-rate (mean curves)" in text and "Encode ms (median)" in text
     assert shot.stat().st_size > 50_000
+
+
+def test_single_codec_run_still_reports(tmp_path, synthetic):
+    run_dir = shutil.copytree(synthetic, tmp_path / "run")
+    results = pd.read_csv(run_dir / "results.csv")
+    results[results["codec"].str.startswith("jpeg:")].to_csv(run_dir / "results.csv", index=False)
+    text = text_of(write_report(run_dir, n_boot=5, comparisons=1).read_text(encoding="utf-8"))
+    assert "no codec besides the anchor JPEG" in text and "Rate–quality curves" in text

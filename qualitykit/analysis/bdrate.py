@@ -212,7 +212,15 @@ def bd_metric(
     Arguments as :func:`bd_rate`; the overlap rule applies to the log10-rate ranges.
     """
     return _delta(
-        "metric", anchor_rate, anchor_quality, test_rate, test_quality, method, higher_is_better, saturation, min_overlap
+        "metric",
+        anchor_rate,
+        anchor_quality,
+        test_rate,
+        test_quality,
+        method,
+        higher_is_better,
+        saturation,
+        min_overlap,
     )
 
 

@@ -93,12 +93,12 @@ def bd_table(
             continue
         names = {"codec": run.label(test_id), "codec_id": test_id}
         for metric in metrics:
-            kw: dict[str, Any] = dict(
-                method=method,
-                higher_is_better=directions.get(metric, True),
-                saturation=SATURATION.get(metric),
-                min_overlap=min_overlap,
-            )
+            kw: dict[str, Any] = {
+                "method": method,
+                "higher_is_better": directions.get(metric, True),
+                "saturation": SATURATION.get(metric),
+                "min_overlap": min_overlap,
+            }
             a = rd_points(run.results, anchor_id, metric, images)
             t = rd_points(run.results, test_id, metric, images)
             corpus = bd_rate(*a.corpus(), *t.corpus(), **kw)
@@ -149,7 +149,7 @@ def bd_table(
         "anchor_id": anchor_id,
         "metrics": {m: directions.get(m, True) for m in metrics},
         "images": len(images),
-        "aggregation": "corpus value at a codec point = mean of per-image values; a point any image lacks is left out",
+        "aggregation": "Corpus value at a codec point = mean of per-image values; a point any image lacks is left out",
         "bootstrap": {
             "statistic": "BD-rate of the corpus-mean curves",
             "resampling": "images, with replacement",

@@ -31,14 +31,18 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("anchor", metavar="ANCHOR", help="run directory, CSV or CompressAI JSON")
     p.add_argument("test", metavar="TEST", help="run directory, CSV or CompressAI JSON")
     p.add_argument("--metric", default="psnr", help="quality metric (default: psnr)")
-    p.add_argument("--method", choices=METHODS, default="pchip", help="interpolation (default: pchip; cubic = VCEG-M33)")
+    p.add_argument(
+        "--method", choices=METHODS, default="pchip", help="interpolation (default: pchip; cubic = VCEG-M33)"
+    )
     p.add_argument(
         "--codec",
         action="append",
         metavar="LABEL",
         help="codec of a run directory (label, spec, id or family); give it twice for ANCHOR then TEST",
     )
-    p.add_argument("--min-overlap", type=float, default=MIN_OVERLAP, help="least overlap/union of the ranges (default: 0.75)")
+    p.add_argument(
+        "--min-overlap", type=float, default=MIN_OVERLAP, help="least overlap/union of the ranges (default: 0.75)"
+    )
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(handler=run)
 
@@ -71,12 +75,12 @@ def run(args: argparse.Namespace) -> int:
         print(f"error: {exc.args[0] if exc.args else exc}", file=sys.stderr)
         return 2
     anchor, test = curves
-    kw = dict(
-        method=args.method,
-        higher_is_better=_direction(args.metric, curves),
-        saturation=SATURATION.get(args.metric),
-        min_overlap=args.min_overlap,
-    )
+    kw = {
+        "method": args.method,
+        "higher_is_better": _direction(args.metric, curves),
+        "saturation": SATURATION.get(args.metric),
+        "min_overlap": args.min_overlap,
+    }
     rate = bd_rate(anchor.bpp, anchor.values, test.bpp, test.values, **kw)
     delta = bd_metric(anchor.bpp, anchor.values, test.bpp, test.values, **kw)
     if args.json:

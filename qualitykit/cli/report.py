@@ -15,12 +15,18 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         description="Write index.html (one self-contained file), bdrate.json and plots/ for a run directory.",
     )
     p.add_argument("run_dir", metavar="RUN_DIR", help="a qk run directory (results.csv + manifest.json)")
-    p.add_argument("--anchor", default="jpeg", help="codec the others are compared with: label, spec, id or family (default: jpeg)")
+    p.add_argument(
+        "--anchor", default="jpeg", help="codec the others are compared with: label, spec, id or family (default: jpeg)"
+    )
     p.add_argument("--out", metavar="DIR", help="output directory (default: RUN_DIR itself)")
     p.add_argument("--method", choices=METHODS, default="pchip", help="BD interpolation (default: pchip)")
-    p.add_argument("--bootstrap", type=int, default=1000, metavar="N", help="bootstrap resamples for the CIs (default: 1000)")
+    p.add_argument(
+        "--bootstrap", type=int, default=1000, metavar="N", help="bootstrap resamples for the CIs (default: 1000)"
+    )
     p.add_argument("--seed", type=int, default=0, help="bootstrap seed (default: 0)")
-    p.add_argument("--comparisons", type=int, default=8, metavar="N", help="images with a visual comparison (default: 8)")
+    p.add_argument(
+        "--comparisons", type=int, default=8, metavar="N", help="images with a visual comparison (default: 8)"
+    )
     p.set_defaults(handler=run)
 
 

@@ -61,27 +61,38 @@ def write_report(
         anchor_bpp = np.sort(rows.loc[rows["codec"] == anchor_id, "bpp"].to_numpy())
         target = float(anchor_bpp[len(anchor_bpp) // 2]) if anchor_bpp.size else float(rows["bpp"].median())
         chosen = closest_rows(rows, run.codec_ids, target)
-        cmp_html.append(html.comparison_section(compare_image(image, sources.get(image), chosen, labels, crop), index, list(run.metrics)))
+        cmp = compare_image(image, sources.get(image), chosen, labels, crop)
+        cmp_html.append(html.comparison_section(cmp, index, list(run.metrics)))
     if len(images) > comparisons:
-        cmp_html.append(f'<p class="note">Comparisons are shown for the first {comparisons} of {len(images)} images.</p>')
+        cmp_html.append(
+            f'<p class="note">Comparisons are shown for the first {comparisons} of {len(images)} images.</p>'
+        )
 
-    ds = run.manifest.get("dataset", {})
+    man, ds = run.manifest, run.manifest.get("dataset", {})
+    anchor_name = html.esc(html.display_codec(bd.settings["anchor"]))
     intro = (
         f'<p class="sub">{len(images)} images of dataset <b>{html.esc(ds.get("name", "?"))}</b>, '
-        f"{len(labels)} codecs, anchor <b>{html.esc(html.display_codec(bd.settings['anchor']))}</b>. "
-        f"Run {html.esc(run.manifest.get('created', '?'))}, qualitykit {html.esc(run.manifest.get('qualitykit_version', '?'))}.</p>"
+        f"{len(labels)} codecs, anchor <b>{anchor_name}</b>. Run {html.esc(man.get('created', '?'))}, "
+        f"qualitykit {html.esc(man.get('qualitykit_version', '?'))}.</p>"
     )
-    errors = run.manifest.get("errors", [])
+    errors = man.get("errors", [])
     if errors:
         intro += f'<p class="warn">{len(errors)} encode/decode/metric failure(s) were recorded; see Run details.</p>'
+    if bd.summary.empty:
+        nothing = f'<p class="warn">The run has no codec besides the anchor {anchor_name} or no metric: no BD-rate.</p>'
+        headline = bd_html = per_image = nothing
+    else:
+        headline = html.headline(bd, colors) + (
+            '<p class="note">Bjøntegaard delta rate (BD-rate): the average difference in file size at equal '
+            "quality, from the mean rate–quality curves over all images.</p>"
+        )
+        bd_html, per_image = html.bd_section(bd, colors), html.per_image_section(bd, shown, images)
     sections = [
-        ("headline", "In short", html.headline(bd, colors)
-         + '<p class="note">Bjøntegaard delta rate (BD-rate): the average difference in file size at equal quality, '
-         "from the mean rate–quality curves over all images.</p>"),
-        ("bdrate", "BD-rate", html.bd_section(bd, colors)),
+        ("headline", "In short", headline),
+        ("bdrate", "BD-rate", bd_html),
         ("plots", "Rate–quality curves", f'<div class="plots">{"".join(plots)}</div>'),
         ("speed", "Speed", html.speed_section(speed_table(run.results), labels, colors)),
-        ("images", "Per image", html.per_image_section(bd, shown, images)),
+        ("images", "Per image", per_image),
         ("compare", "Visual comparison", "".join(cmp_html)),
         ("run", "Run details", html.manifest_section(run, bd)),
     ]

@@ -92,7 +92,9 @@ def headline(bd: BDTable, colors: Mapping[str, str]) -> str:
             text = f"{codec} vs {anchor} on {metric}: no BD-rate, {r.reason} ({r.detail})."
             items.append(f'<li class="na"{style}>{esc(text)}</li>')
             continue
-        text = f"<b>{esc(codec)}</b> needs <b>{esc(_bytes_phrase(r.bd_rate))}</b> {esc(anchor)} for the same {esc(metric)}"
+        text = (
+            f"<b>{esc(codec)}</b> needs <b>{esc(_bytes_phrase(r.bd_rate))}</b> {esc(anchor)} for the same {esc(metric)}"
+        )
         if not pd.isna(r.ci_low):
             text += f" ({esc(_ci_phrase(r.ci_low, r.ci_high, confidence))})"
         items.append(f"<li{style}>{text}.</li>")
@@ -156,7 +158,9 @@ def per_image_section(bd: BDTable, comparisons: Mapping[str, int], images: Seque
     for image in images:
         for codec in dict.fromkeys(bd.summary["codec"]):
             link = (
-                f'<a href="#cmp-{comparisons[image]}">compare</a>' if image in comparisons else '<span class="note">—</span>'
+                f'<a href="#cmp-{comparisons[image]}">compare</a>'
+                if image in comparisons
+                else '<span class="note">—</span>'
             )
             cells: list[Cell] = [esc(image), esc(codec)]
             for m in metrics:
@@ -189,7 +193,9 @@ def comparison_section(cmp: Comparison, index: int, metrics: Sequence[str]) -> s
     if cmp.reference is None:
         return title + f'<p class="warn">{esc(cmp.note)}</p>'
     x, y, w, h = cmp.box
-    cards = [f'<figure class="card">{img(cmp.reference, "reference")}<figcaption>Reference (original)</figcaption></figure>']
+    cards = [
+        f'<figure class="card">{img(cmp.reference, "reference")}<figcaption>Reference (original)</figcaption></figure>'
+    ]
     for c in cmp.crops:
         values = " · ".join(f"{m} {c.row[m]:.4g}" for m in metrics if m in c.row and not pd.isna(c.row[m]))
         quality, bpp = c.row["quality"], c.row["bpp"]
@@ -198,7 +204,9 @@ def comparison_section(cmp: Comparison, index: int, metrics: Sequence[str]) -> s
             f'<br><span class="note">{esc(c.note)}</span>'
         )
         if c.png is None:
-            cards.append(f'<figure class="card"><p class="warn">{esc(c.note)}</p><figcaption>{caption}</figcaption></figure>')
+            cards.append(
+                f'<figure class="card"><p class="warn">{esc(c.note)}</p><figcaption>{caption}</figcaption></figure>'
+            )
             continue
         wipe = (
             f'<div class="wipe">{img(cmp.reference, "reference")}{img(c.png, c.label + " decoded", "top")}'
@@ -237,28 +245,47 @@ def manifest_section(run: Run, bd: BDTable) -> str:
         table(
             ["Label", "Spec", "Id", "Ladder", "Versions"],
             [
-                [esc(c.get("label")), esc(c.get("spec")), f"<code>{esc(c.get('id'))}</code>", esc(c.get("ladder")), _dl(c.get("versions", {}))]
+                [
+                    esc(c.get("label")),
+                    esc(c.get("spec")),
+                    f"<code>{esc(c.get('id'))}</code>",
+                    esc(c.get("ladder")),
+                    _dl(c.get("versions", {})),
+                ]
                 for c in m.get("codecs", [])
             ],
         ),
         "<h3>Metrics</h3>",
         table(
             ["Name", "Version", "Higher is better", "Description"],
-            [[esc(x.get("name")), esc(x.get("version")), esc(x.get("higher_is_better")), esc(x.get("description"))] for x in m.get("metrics", [])],
+            [
+                [esc(x.get("name")), esc(x.get("version")), esc(x.get("higher_is_better")), esc(x.get("description"))]
+                for x in m.get("metrics", [])
+            ],
         ),
         "<h3>BD-rate method</h3>",
         _dl(bd.settings),
         "<h3>Dataset images</h3>",
         table(
             ["Image", "Size", "SHA-256"],
-            [[esc(i.get("image")), esc(f"{i.get('width')}×{i.get('height')}"), f"<code>{esc(i.get('sha256'))}</code>"] for i in ds.get("images", [])],
+            [
+                [
+                    esc(i.get("image")),
+                    esc(f"{i.get('width')}×{i.get('height')}"),
+                    f"<code>{esc(i.get('sha256'))}</code>",
+                ]
+                for i in ds.get("images", [])
+            ],
             sortable=True,
         ),
     ]
     errors = m.get("errors", [])
     if errors:
         keys = ["image", "codec", "quality", "stage", "message"]
-        parts += [f"<h3>Errors ({len(errors)})</h3>", table(keys, [[esc(e.get(k, "")) for k in keys] for e in errors], sortable=True)]
+        parts += [
+            f"<h3>Errors ({len(errors)})</h3>",
+            table(keys, [[esc(e.get(k, "")) for k in keys] for e in errors], sortable=True),
+        ]
     parts += [
         "<h3>Libraries and machine</h3>",
         _dl({**m.get("libraries", {}), **{f"machine.{k}": v for k, v in m.get("machine", {}).items()}}),
