@@ -1,0 +1,162 @@
+"""BD-rate tables of a run: every codec × metric against an anchor codec.
+
+For each test codec and metric the table gives
+
+* ``bd_rate``: BD-rate (%) of the corpus-mean curves (corpus value at a codec point = mean of
+  the per-image values, CompressAI's convention), with ``bd_metric`` beside it;
+* ``ci_low``/``ci_high``: a percentile bootstrap confidence interval of that number,
+  resampling images with replacement (``n_boot`` resamples from ``seed``, both recorded);
+* ``image_mean``: the mean of the per-image BD-rates, with ``images_note`` saying how many
+  images it covers and why the others were skipped;
+* per-image values in :attr:`BDTable.per_image`.
+
+A missing number always comes with its ``reason`` (see :mod:`qualitykit.analysis.bdrate`).
+
+>>> from qualitykit.analysis import Run, bd_table
+>>> table = bd_table(Run.load("runs/kodak"), anchor="jpeg")            # doctest: +SKIP
+>>> table.summary[["codec", "metric", "bd_rate", "ci_low", "ci_high"]]  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .aggregate import rd_points
+from .bdrate import MIN_OVERLAP, SATURATION, BDResult, Method, bd_metric, bd_rate, method_settings
+from .run import Run
+
+
+@dataclass
+class BDTable:
+    """``summary``: one row per test codec × metric; ``per_image``: one row per image × test codec × metric;
+    ``settings``: how the numbers were computed (method, log base, range rule, anchor, bootstrap)."""
+
+    summary: pd.DataFrame
+    per_image: pd.DataFrame
+    settings: dict[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: missing numbers become ``None``."""
+        return {"settings": self.settings, "summary": _records(self.summary), "per_image": _records(self.per_image)}
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    return frame.astype(object).where(frame.notna(), None).to_dict("records")
+
+
+def skipped_note(results: Sequence[BDResult], what: str) -> str:
+    """``"22 of 24 images; 2 skipped: non-monotonic"``: how many of ``results`` have a value, and why not the rest."""
+    reasons = Counter(r.reason for r in results if not r.ok)
+    n_ok = len(results) - sum(reasons.values())
+    note = f"{n_ok} of {len(results)} {what}"
+    if reasons:
+        why = ", ".join(f"{n} {r}" for r, n in reasons.most_common()) if len(reasons) > 1 else next(iter(reasons))
+        note += f"; {sum(reasons.values())} skipped: {why}"
+    return note
+
+
+def bd_table(
+    run: Run,
+    anchor: str = "jpeg",
+    *,
+    metrics: Sequence[str] | None = None,
+    method: Method = "pchip",
+    min_overlap: float = MIN_OVERLAP,
+    n_boot: int = 1000,
+    seed: int = 0,
+    confidence: float = 0.95,
+) -> BDTable:
+    """BD-rate and BD-metric of every other codec in ``run`` against ``anchor``, for every metric.
+
+    ``anchor`` is matched by label, spec, id or family name (:meth:`Run.resolve_codec`);
+    ``metrics`` defaults to every metric of the run. Bootstrap resamples are drawn once from
+    ``seed`` and shared by every cell, so cells are comparable and reruns identical.
+    """
+    anchor_id = run.resolve_codec(anchor)
+    directions = run.metrics
+    metrics = list(directions) if metrics is None else list(metrics)
+    unknown = [m for m in metrics if m not in run.results.columns]
+    if unknown:
+        raise KeyError(f"metric(s) {', '.join(unknown)} not in the results; have {', '.join(directions)}")
+    images = run.images
+    resamples = np.random.default_rng(seed).integers(0, len(images), size=(n_boot, len(images)))
+    tail = (1 - confidence) / 2 * 100
+    summary, per_image = [], []
+    for test_id in run.codec_ids:
+        if test_id == anchor_id:
+            continue
+        names = {"codec": run.label(test_id), "codec_id": test_id}
+        for metric in metrics:
+            kw: dict[str, Any] = {
+                "method": method,
+                "higher_is_better": directions.get(metric, True),
+                "saturation": SATURATION.get(metric),
+                "min_overlap": min_overlap,
+            }
+            a = rd_points(run.results, anchor_id, metric, images)
+            t = rd_points(run.results, test_id, metric, images)
+            corpus = bd_rate(*a.corpus(), *t.corpus(), **kw)
+            delta = bd_metric(*a.corpus(), *t.corpus(), **kw)
+            each = [bd_rate(*a.image(i), *t.image(i), **kw) for i in range(len(images))]
+            boot = [bd_rate(*a.corpus(rows), *t.corpus(rows), **kw) for rows in resamples]
+            boot_values = [r.value for r in boot if r.ok]
+            ci = np.percentile(boot_values, [tail, 100 - tail]) if boot_values else (None, None)
+            image_values = [r.value for r in each if r.ok]
+            summary.append(
+                {
+                    **names,
+                    "metric": metric,
+                    "higher_is_better": kw["higher_is_better"],
+                    "bd_rate": corpus.value,
+                    "reason": corpus.reason,
+                    "detail": corpus.detail,
+                    "overlap": corpus.overlap,
+                    "points_anchor": corpus.n_anchor,
+                    "points_test": corpus.n_test,
+                    "ci_low": ci[0],
+                    "ci_high": ci[1],
+                    "ci_note": skipped_note(boot, "resamples"),
+                    "bd_metric": delta.value,
+                    "bd_metric_reason": delta.reason,
+                    "bd_metric_detail": delta.detail,
+                    "image_mean": float(np.mean(image_values)) if image_values else None,
+                    "images_used": len(image_values),
+                    "images_note": skipped_note(each, "images"),
+                }
+            )
+            per_image += [
+                {
+                    "image": image,
+                    **names,
+                    "metric": metric,
+                    "bd_rate": r.value,
+                    "reason": r.reason,
+                    "detail": r.detail,
+                    "points_anchor": r.n_anchor,
+                    "points_test": r.n_test,
+                }
+                for image, r in zip(images, each)
+            ]
+    settings = {
+        **method_settings(method, min_overlap),
+        "anchor": run.label(anchor_id),
+        "anchor_id": anchor_id,
+        "metrics": {m: directions.get(m, True) for m in metrics},
+        "images": len(images),
+        "aggregation": "Corpus value at a codec point = mean of per-image values; a point any image lacks is left out",
+        "bootstrap": {
+            "statistic": "BD-rate of the corpus-mean curves",
+            "resampling": "images, with replacement",
+            "resamples": n_boot,
+            "seed": seed,
+            "confidence": confidence,
+            "interval": "percentile",
+        },
+    }
+    return BDTable(pd.DataFrame(summary), pd.DataFrame(per_image), settings)

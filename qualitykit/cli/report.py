@@ -1,0 +1,50 @@
+"""``qk report RUN_DIR``: write the self-contained HTML report of a run."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from ..analysis.bdrate import METHODS
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "report",
+        help="HTML report of a run (BD-rate, RD plots, speed, visual comparison)",
+        description="Write index.html (one self-contained file), bdrate.json and plots/ for a run directory.",
+    )
+    p.add_argument("run_dir", metavar="RUN_DIR", help="a qk run directory (results.csv + manifest.json)")
+    p.add_argument(
+        "--anchor", default="jpeg", help="codec the others are compared with: label, spec, id or family (default: jpeg)"
+    )
+    p.add_argument("--out", metavar="DIR", help="output directory (default: RUN_DIR itself)")
+    p.add_argument("--method", choices=METHODS, default="pchip", help="BD interpolation (default: pchip)")
+    p.add_argument(
+        "--bootstrap", type=int, default=1000, metavar="N", help="bootstrap resamples for the CIs (default: 1000)"
+    )
+    p.add_argument("--seed", type=int, default=0, help="bootstrap seed (default: 0)")
+    p.add_argument(
+        "--comparisons", type=int, default=8, metavar="N", help="images with a visual comparison (default: 8)"
+    )
+    p.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..report import write_report
+
+    try:
+        path = write_report(
+            args.run_dir,
+            args.out,
+            args.anchor,
+            method=args.method,
+            n_boot=args.bootstrap,
+            seed=args.seed,
+            comparisons=args.comparisons,
+        )
+    except (OSError, KeyError, ValueError) as exc:
+        print(f"error: {exc.args[0] if exc.args else exc}", file=sys.stderr)
+        return 2
+    print(path)
+    return 0

@@ -1,0 +1,304 @@
+"""The self-contained HTML report: one file, no network, plots and crops embedded as base64 PNG.
+
+Every string that comes from a run (file names, dataset names, codec specs, messages) goes
+through :func:`esc`; the page's Content-Security-Policy allows only inline style, inline
+script and ``data:`` images.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from importlib.resources import files
+from string import Template
+from typing import Any
+
+import pandas as pd
+
+from ..analysis import BDTable, Run
+from .compare import Comparison
+
+Cell = str | tuple[str, float | None]  # HTML, or (HTML, sort key)
+
+
+def esc(value: Any) -> str:
+    return html.escape(str(value), quote=True)
+
+
+def display_codec(label: str) -> str:
+    """``avif`` → ``AVIF``; labels with settings (``avif:speed=4``) stay as written."""
+    return label if ":" in label else label.upper()
+
+
+def _num(value: float | None, fmt: str = "{:.1f}") -> Cell:
+    if value is None or pd.isna(value):
+        return ("—", None)
+    return (esc(fmt.format(value)), float(value))
+
+
+def table(headers: Sequence[str], rows: Iterable[Sequence[Cell]], sortable: bool = False) -> str:
+    """An HTML table; ``headers`` are plain text, cells are HTML or ``(HTML, sort key)`` (right-aligned numbers)."""
+    head = "".join(f"<th>{esc(h)}</th>" for h in headers)
+    body = []
+    for row in rows:
+        cells = []
+        for cell in row:
+            if isinstance(cell, tuple):
+                text, key = cell
+                cls = "num" if key is not None else "num na"
+                cells.append(f'<td class="{cls}" data-v="{"" if key is None else key}">{text}</td>')
+            else:
+                cells.append(f"<td>{cell}</td>")
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    cls = ' class="sortable"' if sortable else ""
+    return f"<table{cls}><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+
+
+def img(png: bytes, alt: str, cls: str = "") -> str:
+    data = base64.b64encode(png).decode("ascii")
+    return f'<img{f" class={cls!r}" if cls else ""} alt="{esc(alt)}" src="data:image/png;base64,{data}">'
+
+
+def _swatch(color: str) -> str:
+    return f'<span class="swatch" style="background:{esc(color)}"></span>'
+
+
+def _bytes_phrase(v: float) -> str:
+    if round(abs(v)) == 0:
+        return "about as many bytes as"
+    return f"{abs(v):.0f} % {'fewer' if v < 0 else 'more'} bytes than"
+
+
+def _ci_phrase(lo: float, hi: float, confidence: float) -> str:
+    level = f"{confidence:.0%} CI"
+    if hi < 0:
+        return f"{level} {-hi:.0f}–{-lo:.0f} % fewer"
+    if lo > 0:
+        return f"{level} {lo:.0f}–{hi:.0f} % more"
+    return f"{level} from {-lo:.0f} % fewer to {hi:.0f} % more"
+
+
+def headline(bd: BDTable, colors: Mapping[str, str]) -> str:
+    """One plain-words sentence per test codec and metric."""
+    anchor = display_codec(bd.settings["anchor"])
+    confidence = bd.settings["bootstrap"]["confidence"]
+    items = []
+    for r in bd.summary.itertuples():
+        codec, metric = display_codec(r.codec), r.metric.upper()
+        style = f' style="--c:{esc(colors[r.codec])}"'
+        if pd.isna(r.bd_rate):
+            text = f"{codec} vs {anchor} on {metric}: no BD-rate, {r.reason} ({r.detail})."
+            items.append(f'<li class="na"{style}>{esc(text)}</li>')
+            continue
+        text = (
+            f"<b>{esc(codec)}</b> needs <b>{esc(_bytes_phrase(r.bd_rate))}</b> {esc(anchor)} for the same {esc(metric)}"
+        )
+        if not pd.isna(r.ci_low):
+            text += f" ({esc(_ci_phrase(r.ci_low, r.ci_high, confidence))})"
+        items.append(f"<li{style}>{text}.</li>")
+    return '<ul class="headline">' + "".join(items) + "</ul>"
+
+
+def _reason_cell(value: float | None, reason: str | None, detail: str, fmt: str = "{:+.1f} %") -> Cell:
+    if value is None or pd.isna(value):
+        return (f'<span title="{esc(detail)}">n/a: {esc(reason)}</span>', None)
+    return _num(value, fmt)
+
+
+def bd_section(bd: BDTable, colors: Mapping[str, str]) -> str:
+    """The BD-rate table, with reasons for missing cells and the method line."""
+    s = bd.settings
+    rows = []
+    for r in bd.summary.itertuples():
+        ci = "—" if pd.isna(r.ci_low) else f"{r.ci_low:+.1f} … {r.ci_high:+.1f} %"
+        notes = "; ".join(n for n in (r.detail, f"CI from {r.ci_note}") if n)
+        rows.append(
+            [
+                _swatch(colors[r.codec]) + esc(r.codec),
+                esc(r.metric),
+                _reason_cell(r.bd_rate, r.reason, r.detail),
+                (esc(ci), None if pd.isna(r.ci_low) else r.ci_low),
+                _reason_cell(r.image_mean, "none computed", r.images_note),
+                esc(r.images_note),
+                _reason_cell(r.bd_metric, r.bd_metric_reason, r.bd_metric_detail, "{:+.4g}"),
+                esc(f"{r.points_anchor} / {r.points_test}"),
+                f'<span class="note">{esc(notes)}</span>',
+            ]
+        )
+    head = [
+        "Codec",
+        "Metric",
+        "BD-rate (mean curves)",
+        f"{s['bootstrap']['confidence']:.0%} CI",
+        "Mean of per-image",
+        "Images",
+        "BD-metric",
+        "Points (anchor / test)",
+        "Notes",
+    ]
+    b = s["bootstrap"]
+    method = (
+        f"Anchor {esc(s['anchor'])} (<code>{esc(s['anchor_id'])}</code>). BD-rate: {esc(s['interpolation'])} of "
+        f"log{esc(s['log_base'])}(bpp) against quality, {esc(s['integration'])}; {esc(s['range_rule'])}; at least "
+        f"{esc(s['min_points'])} points per curve; saturated points ({esc(json.dumps(s['saturation']))}) left out. "
+        f"{esc(s['aggregation'])}. CI: {esc(b['interval'])} bootstrap over {esc(b['resampling'])}, "
+        f"{esc(b['resamples'])} resamples, seed {esc(b['seed'])}. Negative BD-rate: fewer bytes than the anchor; "
+        "BD-metric is test minus anchor in the metric's units (for lower-is-better metrics, negative is better)."
+    )
+    return table(head, rows, sortable=True) + f'<p class="note">{method}</p>'
+
+
+def per_image_section(bd: BDTable, comparisons: Mapping[str, int], images: Sequence[str]) -> str:
+    """Sortable table: one row per image × test codec, BD-rate per metric, link to the visual comparison."""
+    metrics = list(bd.settings["metrics"])
+    wide = bd.per_image.set_index(["image", "codec", "metric"])
+    rows = []
+    for image in images:
+        for codec in dict.fromkeys(bd.summary["codec"]):
+            link = (
+                f'<a href="#cmp-{comparisons[image]}">compare</a>'
+                if image in comparisons
+                else '<span class="note">—</span>'
+            )
+            cells: list[Cell] = [esc(image), esc(codec)]
+            for m in metrics:
+                r = wide.loc[(image, codec, m)]
+                cells.append(_reason_cell(r["bd_rate"], r["reason"], r["detail"]))
+            rows.append(cells + [link])
+    head = ["Image", "Codec", *(f"BD-rate {m}" for m in metrics), "Visual"]
+    return table(head, rows, sortable=True)
+
+
+def speed_section(speed: pd.DataFrame, labels: Mapping[str, str], colors: Mapping[str, str]) -> str:
+    rows = [
+        [
+            _swatch(colors[labels[r.codec]]) + esc(labels[r.codec]),
+            esc(r.codec),
+            _num(r.points, "{:.0f}"),
+            _num(r.encode_s * 1000, "{:.1f}"),
+            _num(r.decode_s * 1000, "{:.1f}"),
+            _num(r.encode_mpx_s, "{:.2f}"),
+            _num(r.decode_mpx_s, "{:.2f}"),
+        ]
+        for r in speed.itertuples()
+    ]
+    head = ["Codec", "Id", "Points", "Encode ms (median)", "Decode ms (median)", "Encode Mpx/s", "Decode Mpx/s"]
+    return table(head, rows, sortable=True) + '<p class="note">Per image, wall-clock, as measured by the run.</p>'
+
+
+def comparison_section(cmp: Comparison, index: int, metrics: Sequence[str]) -> str:
+    title = f'<h3 id="cmp-{index}">{esc(cmp.image)}</h3>'
+    if cmp.reference is None:
+        return title + f'<p class="warn">{esc(cmp.note)}</p>'
+    x, y, w, h = cmp.box
+    cards = [
+        f'<figure class="card">{img(cmp.reference, "reference")}<figcaption>Reference (original)</figcaption></figure>'
+    ]
+    for c in cmp.crops:
+        values = " · ".join(f"{m} {c.row[m]:.4g}" for m in metrics if m in c.row and not pd.isna(c.row[m]))
+        quality, bpp = c.row["quality"], c.row["bpp"]
+        caption = (
+            f"<b>{esc(display_codec(c.label))}</b> · quality {quality:g} · {bpp:.3f} bpp · {esc(values)}"
+            f'<br><span class="note">{esc(c.note)}</span>'
+        )
+        if c.png is None:
+            cards.append(
+                f'<figure class="card"><p class="warn">{esc(c.note)}</p><figcaption>{caption}</figcaption></figure>'
+            )
+            continue
+        wipe = (
+            f'<div class="wipe">{img(cmp.reference, "reference")}{img(c.png, c.label + " decoded", "top")}'
+            '<div class="line"></div></div>'
+        )
+        slider = f'<input type="range" min="0" max="100" value="50" aria-label="{esc(c.label)} vs reference">'
+        cards.append(
+            f'<figure class="card">{wipe}{slider}<figcaption>Left of the line: {caption}; right: reference.'
+            "</figcaption></figure>"
+        )
+    where = f"{w}×{h} crop at ({x}, {y}), full resolution, most detailed region"
+    return title + f'<p class="note">{esc(where)}</p><div class="cmp">{"".join(cards)}</div>'
+
+
+def _dl(items: Mapping[str, Any]) -> str:
+    def show(v: Any) -> str:
+        return esc(v) if isinstance(v, str | int | float) else f"<code>{esc(json.dumps(v, sort_keys=True))}</code>"
+
+    return "<dl>" + "".join(f"<dt>{esc(k)}</dt><dd>{show(v)}</dd>" for k, v in items.items()) + "</dl>"
+
+
+def manifest_section(run: Run, bd: BDTable) -> str:
+    m = run.manifest
+    ds = m.get("dataset", {})
+    parts = [
+        _dl(
+            {
+                "qualitykit": m.get("qualitykit_version", "?"),
+                "created": m.get("created", "?"),
+                "command": m.get("command", "?"),
+                "dataset": f"{ds.get('name', '?')} ({ds.get('path', '?')})",
+                "device": m.get("device", "?"),
+            }
+        ),
+        "<h3>Codecs</h3>",
+        table(
+            ["Label", "Spec", "Id", "Ladder", "Versions"],
+            [
+                [
+                    esc(c.get("label")),
+                    esc(c.get("spec")),
+                    f"<code>{esc(c.get('id'))}</code>",
+                    esc(c.get("ladder")),
+                    _dl(c.get("versions", {})),
+                ]
+                for c in m.get("codecs", [])
+            ],
+        ),
+        "<h3>Metrics</h3>",
+        table(
+            ["Name", "Version", "Higher is better", "Description"],
+            [
+                [esc(x.get("name")), esc(x.get("version")), esc(x.get("higher_is_better")), esc(x.get("description"))]
+                for x in m.get("metrics", [])
+            ],
+        ),
+        "<h3>BD-rate method</h3>",
+        _dl(bd.settings),
+        "<h3>Dataset images</h3>",
+        table(
+            ["Image", "Size", "SHA-256"],
+            [
+                [
+                    esc(i.get("image")),
+                    esc(f"{i.get('width')}×{i.get('height')}"),
+                    f"<code>{esc(i.get('sha256'))}</code>",
+                ]
+                for i in ds.get("images", [])
+            ],
+            sortable=True,
+        ),
+    ]
+    errors = m.get("errors", [])
+    if errors:
+        keys = ["image", "codec", "quality", "stage", "message"]
+        parts += [
+            f"<h3>Errors ({len(errors)})</h3>",
+            table(keys, [[esc(e.get(k, "")) for k in keys] for e in errors], sortable=True),
+        ]
+    parts += [
+        "<h3>Libraries and machine</h3>",
+        _dl({**m.get("libraries", {}), **{f"machine.{k}": v for k, v in m.get("machine", {}).items()}}),
+        f"<details><summary>Full manifest (JSON)</summary><pre>{esc(json.dumps(m, indent=2))}</pre></details>",
+    ]
+    return "".join(parts)
+
+
+def render(title: str, sections: Sequence[tuple[str, str, str]], intro: str) -> str:
+    """Fill the page template: ``sections`` are ``(id, heading, HTML)``; ``intro`` is HTML under the title."""
+    nav = "<nav>" + "".join(f'<a href="#{sid}">{esc(head)}</a>' for sid, head, _ in sections) + "</nav>"
+    body = f"<h1>{esc(title)}</h1>{intro}{nav}" + "".join(
+        f'<section id="{sid}"><h2>{esc(head)}</h2>{content}</section>' for sid, head, content in sections
+    )
+    template = Template(files("qualitykit.report").joinpath("templates/report.html").read_text(encoding="utf-8"))
+    return template.substitute(title=esc(title), body=body)

@@ -1,0 +1,154 @@
+"""The HTML report: files written, self-contained, escaped, readable; visual comparisons; a headless-browser check."""
+
+from __future__ import annotations
+
+import argparse
+import html
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from qualitykit.cli import report as report_cli
+from qualitykit.report import write_report
+from rundir_fixtures import EVIL_NAME, real_run, synthetic_run
+
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+def text_of(page: str) -> str:
+    """Visible-ish text of an HTML page: tags dropped, entities decoded, whitespace collapsed."""
+    return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", page)))
+
+
+@pytest.fixture(scope="module")
+def synthetic(tmp_path_factory) -> Path:
+    return synthetic_run(tmp_path_factory.mktemp("syn") / "run")
+
+
+@pytest.fixture(scope="module")
+def page(synthetic) -> str:
+    return write_report(synthetic, n_boot=50).read_text(encoding="utf-8")
+
+
+def test_files_are_written_into_the_run_dir_by_default(synthetic, page):
+    assert (synthetic / "index.html").is_file()
+    for metric in ("psnr", "ms-ssim", "vmaf", "lpips"):
+        assert (synthetic / "plots" / f"rd-{metric}.png").stat().st_size > 1000
+        assert (synthetic / "plots" / f"rd-{metric}.svg").is_file()
+    table = json.loads((synthetic / "bdrate.json").read_text())
+    assert table["settings"]["bootstrap"]["resamples"] == 50 and len(table["summary"]) == 8
+
+
+def test_report_is_one_self_contained_file(page):
+    assert not re.findall(r'(?:src|href)="(?!data:image/png;base64,|#)', page)
+    assert "<link" not in page and "@import" not in page and "url(" not in page
+    assert page.count("<script") == 1
+    assert page.count('src="data:image/png;base64,') >= 4 + 6  # 4 RD plots, reference and codec crops
+    assert len(page) < 4_000_000
+
+
+def test_names_from_files_are_escaped(page):
+    assert EVIL_NAME not in page
+    assert html.escape(EVIL_NAME) in page
+
+
+def test_headline_in_plain_words(page):
+    text = text_of(page)
+    assert "AVIF needs 30 % fewer bytes than JPEG for the same PSNR (95% CI 30–30 % fewer)." in text
+    assert "WEBP needs 20 % fewer bytes than JPEG for the same LPIPS" in text
+
+
+def test_tables_carry_reasons_and_method(page):
+    text = text_of(page)
+    assert "5 of 6 images; 1 skipped: non-monotonic" in text
+    assert "n/a: non-monotonic" in text  # per-image cell of the broken curve
+    assert "PCHIP" in text and "log10(bpp)" in text and "50 resamples, seed 0" in text
+    assert "Encode ms (median)" in text and "jpeg:optimize=0:progressive=0:subsampling=420" in text
+    assert "Full manifest (JSON)" in text
+
+
+def test_comparisons_say_when_bytes_differ(page):
+    # synthetic rows carry invented byte counts, so each re-encoded crop must say it does not match
+    assert "but the run measured" in text_of(page)
+
+
+def test_real_run_reencodes_to_the_same_bytes(tmp_path):
+    run_dir = real_run(tmp_path / "real" / "run")
+    text = text_of(write_report(run_dir, tmp_path / "out", n_boot=20).read_text(encoding="utf-8"))
+    assert text.count("same as the run") == 2 * 2  # 2 images × 2 codecs
+    assert "but the run measured" not in text
+    assert "WEBP needs" in text and "for the same PSNR" in text
+
+
+def test_missing_source_is_reported_not_fatal(tmp_path, synthetic):
+    run_dir = shutil.copytree(synthetic, tmp_path / "run")
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    manifest["dataset"]["images"][1]["path"] = str(tmp_path / "gone.png")
+    (run_dir / "manifest.json").write_text(json.dumps(manifest))
+    text = text_of(write_report(run_dir, n_boot=5, comparisons=2).read_text(encoding="utf-8"))
+    assert f"The source image {tmp_path / 'gone.png'} is gone" in text
+    assert "Comparisons are shown for the first 2 of 6 images." in text
+
+
+def test_cli_report(tmp_path, synthetic, capsys):
+    parser = argparse.ArgumentParser()
+    report_cli.add_parser(parser.add_subparsers())
+    args = parser.parse_args(
+        ["report", str(synthetic), "--out", str(tmp_path / "r"), "--bootstrap", "5", "--anchor", "webp"]
+    )
+    assert args.handler(args) == 0
+    assert capsys.readouterr().out.strip() == str(tmp_path / "r" / "index.html")
+    assert "than WEBP for the same" in text_of((tmp_path / "r" / "index.html").read_text(encoding="utf-8"))
+    args = parser.parse_args(["report", str(tmp_path / "nothing")])
+    assert args.handler(args) == 2 and "not found" in capsys.readouterr().err
+
+
+@pytest.mark.browser
+def test_report_renders_in_headless_chromium(tmp_path, synthetic, page):
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} not found: install Debian's chromium package (apt-get install -y chromium)")
+    shot = tmp_path / "report.png"
+    cmd = [
+        str(CHROMIUM),
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={tmp_path / 'profile'}",
+        "--enable-logging=stderr",
+        "--v=0",
+        "--virtual-time-budget=5000",
+        "--window-size=1280,3000",
+        f"--screenshot={shot}",
+        "--dump-dom",
+        (synthetic / "index.html").as_uri(),
+    ]
+    done = subprocess.run(cmd, check=False, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    console = [line for line in done.stderr.splitlines() if ":CONSOLE" in line]
+    assert not console, "console messages:\n" + "\n".join(console)
+    dom = done.stdout
+    body = re.search(r"<body([^>]*)>", dom).group(1)
+    assert 'data-ready="1"' in body and 'data-broken-images="0"' in body and "data-js-errors" not in body
+    assert dom.count("<script") == 1  # the image named <script>... stayed text
+    text = text_of(dom)
+    assert "AVIF needs 30 % fewer bytes than JPEG for the same PSNR" in text
+    assert "BD-rate (mean curves)" in text and "Encode ms (median)" in text
+    assert shot.stat().st_size > 50_000
+
+
+def test_single_codec_run_still_reports(tmp_path, synthetic):
+    run_dir = shutil.copytree(synthetic, tmp_path / "run")
+    results = pd.read_csv(run_dir / "results.csv")
+    results[results["codec"].str.startswith("jpeg:")].to_csv(run_dir / "results.csv", index=False)
+    text = text_of(write_report(run_dir, n_boot=5, comparisons=1).read_text(encoding="utf-8"))
+    assert "no codec besides the anchor JPEG" in text and "Rate–quality curves" in text
