@@ -68,7 +68,7 @@ def write_run(run_dir: Path, results: pd.DataFrame, meta: dict[str, Any]) -> Non
     """Write ``results.csv`` and ``manifest.json`` (each replaced atomically)."""
     run_dir.mkdir(parents=True, exist_ok=True)
     tmp = run_dir / "results.csv.tmp"
-    results.to_csv(tmp, index=False, float_format="%.10g")
+    results.to_csv(tmp, index=False)
     os.replace(tmp, run_dir / "results.csv")
     tmp = run_dir / "manifest.json.tmp"
     tmp.write_text(json.dumps(meta, indent=2, default=str) + "\n")

@@ -207,7 +207,7 @@ def gate(
         for row in table.summary.to_dict("records"):
             tol = per_metric.get(row["metric"], max_bd_rate)
             bd = row["bd_rate"]
-            if bd is None or pd.isna(bd):
+            if _missing(bd):
                 verdict = "inconclusive"
             elif bd > tol:
                 verdict = "fail"
@@ -217,7 +217,7 @@ def gate(
                 verdict = "pass"
             cells.append({
                 "codec": b["label"], "codec_id": cur_id, "metric": row["metric"],
-                "bd_rate": None if bd is None or pd.isna(bd) else float(bd),
+                "bd_rate": None if _missing(bd) else float(bd),
                 "ci_low": row["ci_low"], "ci_high": row["ci_high"], "tolerance": tol, "verdict": verdict,
                 "reason": row["reason"] or "", "detail": row["detail"] or "", "images": row["images_note"],
             })  # fmt: skip
@@ -228,11 +228,15 @@ def gate(
 # ---------------------------------------------------------------- outputs
 
 
+def _missing(x: Any) -> bool:
+    return x is None or bool(pd.isna(x))
+
+
 def _describe(cell: Mapping[str, Any]) -> str:
-    if cell["bd_rate"] is None:
+    if _missing(cell["bd_rate"]):
         return f"no BD-rate: {cell['reason']}" + (f" ({cell['detail']})" if cell["detail"] else "")
     ci = ""
-    if cell["ci_low"] is not None and not pd.isna(cell["ci_low"]):
+    if not _missing(cell["ci_low"]):
         ci = f", 95 % CI {cell['ci_low']:+.2f} … {cell['ci_high']:+.2f} %"
     return f"BD-rate {cell['bd_rate']:+.2f} % vs baseline (tolerance {cell['tolerance']:g} %{ci})"
 
@@ -255,8 +259,8 @@ def to_markdown(result: GateResult) -> str:
     lines = ["## qualitykit quality gate: " + {0: "PASS", 1: "FAIL", 2: "INCOMPARABLE"}[result.exit_code], "",
              "| codec | metric | verdict | BD-rate vs baseline | 95 % CI | tolerance | note |", "|---|---|---|---|---|---|---|"]  # fmt: skip
     for c in result.cells.to_dict("records"):
-        bd = "—" if c["bd_rate"] is None else f"{c['bd_rate']:+.2f} %"
-        ci = "—" if c["ci_low"] is None or pd.isna(c["ci_low"]) else f"{c['ci_low']:+.2f} … {c['ci_high']:+.2f} %"
+        bd = "—" if _missing(c["bd_rate"]) else f"{c['bd_rate']:+.2f} %"
+        ci = "—" if _missing(c["ci_low"]) else f"{c['ci_low']:+.2f} … {c['ci_high']:+.2f} %"
         note = c["reason"] or c["images"]
         lines.append(f"| {c['codec']} | {c['metric']} | {icon[c['verdict']]} | {bd} | {ci} | {c['tolerance']:g} % | {note} |")
     lines += ["", *[f"- {n}" for n in result.notes]]
