@@ -9,6 +9,7 @@ from pathlib import Path
 
 from ..api import DEFAULT_CODECS, bench, summary
 from ..codecs import CodecError, CodecUnavailable, split_specs
+from ..codecs.base import format_quality
 from ..datasets import DatasetError
 from ..metrics import MetricUnavailable
 
@@ -18,8 +19,8 @@ EXAMPLES = """examples:
   qk bench --codecs 'jpeg:q=10/30/50/70/90,avif:speed=4:subsampling=444' --jobs 2
 
 A codec spec is NAME[:SETTING=VALUE...][:q=Q1/Q2/...]; `qk codecs` lists settings and default ladders.
-Results go to --out (default reports/<dataset>-<time>/): results.csv (one row per image x codec point)
-and manifest.json (versions, settings, image hashes). Finished items are cached (--cache): a rerun,
+Results go to --out (default reports/<dataset>-<time>/): results.csv (one row per image x codec point),
+manifest.json (versions, settings, image hashes) and index.html, the report (BD-rate vs --anchor). Finished items are cached (--cache): a rerun,
 or a run restarted after a crash, recomputes nothing that is done.
 """
 
@@ -40,6 +41,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("bench", help="encode, decode and score a corpus", epilog=EXAMPLES, formatter_class=HelpFormatter)
     add_common(p)
     p.add_argument("--out", default=None, help="run directory (default: reports/<dataset>-<time>)")
+    p.add_argument("--anchor", default="jpeg", help="codec the report compares the others with (default: jpeg, else the first)")
+    p.add_argument("--no-report", action="store_true", help="skip the HTML report")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar, no summary")
     p.set_defaults(handler=run)
 
@@ -71,16 +74,34 @@ def run(args: argparse.Namespace) -> int:
     if results is None:
         return status
     run_dir = Path(results.attrs["run_dir"])
+    manifest = json.loads((run_dir / "manifest.json").read_text())
     if not args.quiet:
-        manifest = json.loads((run_dir / "manifest.json").read_text())
         labels = {c["id"]: c["label"] for c in manifest["codecs"]}
         import pandas as pd
 
         with pd.option_context("display.max_columns", None, "display.width", 200, "display.float_format", "{:.4f}".format):
-            print(summary(results, labels).to_string())
+            print(summary(results, labels).rename(index=format_quality, level=1).to_string())
         for name, why in manifest["metrics_unavailable"].items():
             print(f"skipped metric {name}: {why}")
         work = results.attrs["work"]
         print(f"\n{len(results)} items ({work['encoded']} encoded, {work['metric_values']} metric values computed; "
               f"the rest from the cache); results in {run_dir}/")  # fmt: skip
+    if not args.no_report and len(results):
+        status = max(status, report(run_dir, manifest, args.anchor))
     return status
+
+
+def report(run_dir: Path, manifest: dict, anchor: str) -> int:
+    """Write the run's HTML report; a failure is reported, and the results stay as written."""
+    from ..report import write_report
+
+    codecs = manifest["codecs"]
+    if not any(anchor in (c["label"], c["spec"], c["name"], c["id"]) for c in codecs):
+        anchor = codecs[0]["label"]
+    try:
+        path = write_report(run_dir, anchor=anchor)
+    except Exception as exc:  # the results are already on disk: say what failed, keep them
+        print(f"report not written ({type(exc).__name__}: {exc}); results are in {run_dir}/", file=sys.stderr)
+        return 1
+    print(f"report: {path} (BD-rate against {anchor})")
+    return 0
