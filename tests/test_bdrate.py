@@ -170,6 +170,14 @@ def test_table_records_method_and_bootstrap(table, synthetic):
     json.dumps(table.to_dict())  # JSON-ready, NaN-free
 
 
+def test_no_interval_around_a_refused_value(synthetic):
+    row = bd_table(synthetic, "jpeg", metrics=["psnr"], min_overlap=1.01, n_boot=10).summary.iloc[0]
+    assert row["reason"] == B.LOW_OVERLAP and row["images_note"] == (
+        "0 of 6 images; 6 skipped: 5 overlap below threshold, 1 non-monotonic"
+    )
+    assert pd.isna(row["ci_low"]) and pd.isna(row["ci_high"]) and row["ci_note"] == "no CI: no corpus BD-rate"
+
+
 def test_anchor_is_chosen_by_label_spec_id_or_family(synthetic):
     jpeg_id = synthetic.resolve_codec("jpeg")
     assert jpeg_id.startswith("jpeg:") and synthetic.resolve_codec(jpeg_id) == jpeg_id

@@ -79,7 +79,9 @@ def test_comparisons_say_when_bytes_differ(page):
 
 def test_real_run_reencodes_to_the_same_bytes(tmp_path):
     run_dir = real_run(tmp_path / "real" / "run")
-    text = text_of(write_report(run_dir, tmp_path / "out", n_boot=20).read_text(encoding="utf-8"))
+    page = write_report(run_dir, tmp_path / "out", n_boot=20).read_text(encoding="utf-8")
+    assert page.count('src="data:image/png;base64,') == 1 + 2 * 3  # one RD plot; per image a reference, 2 codecs
+    text = text_of(page)
     assert text.count("same as the run") == 2 * 2  # 2 images × 2 codecs
     assert "but the run measured" not in text
     assert "WEBP needs" in text and "for the same PSNR" in text
