@@ -124,7 +124,7 @@ def bd_section(bd: BDTable, colors: Mapping[str, str]) -> str:
                 _reason_cell(r.image_mean, "none computed", r.images_note),
                 esc(r.images_note),
                 _reason_cell(r.bd_metric, r.bd_metric_reason, r.bd_metric_detail, "{:+.4g}"),
-                esc(f"{r.points_anchor} / {r.points_test}"),
+                "—" if pd.isna(r.bd_rate) else esc(f"{r.points_anchor} / {r.points_test}"),
                 f'<span class="note">{esc(notes)}</span>',
             ]
         )
