@@ -103,14 +103,22 @@ class Browser:
         return result["result"].get("value")
 
     def problems(self) -> list[str]:
-        """Console calls, uncaught exceptions, log entries (CSP, network) and dialogs seen so far."""
-        kinds = (
-            "Runtime.consoleAPICalled",
-            "Runtime.exceptionThrown",
-            "Log.entryAdded",
-            "Page.javascriptDialogOpening",
-        )
-        return [json.dumps(e["params"])[:500] for e in self.events if e.get("method") in kinds]
+        """Console calls, uncaught exceptions, log entries (CSP, network) and dialogs seen so far, one line each."""
+        out = []
+        for e in self.events:
+            method, p = e.get("method"), e.get("params", {})
+            if method == "Runtime.consoleAPICalled":
+                out.append(
+                    f"console.{p['type']}: " + " ".join(str(a.get("value", a.get("description"))) for a in p["args"])
+                )
+            elif method == "Runtime.exceptionThrown":
+                details = p["exceptionDetails"]
+                out.append(f"exception: {details.get('exception', {}).get('description', details['text'])}")
+            elif method == "Log.entryAdded":
+                out.append(f"log {p['entry']['level']}: {p['entry']['text']}")
+            elif method == "Page.javascriptDialogOpening":
+                out.append(f"dialog: {p['message']}")
+        return out
 
     def screenshot(self, path: Path) -> None:
         data = self.send("Page.captureScreenshot", page=True, format="png", captureBeyondViewport=True)["data"]
