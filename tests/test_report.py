@@ -110,12 +110,17 @@ def test_cli_report(tmp_path, synthetic, capsys):
     assert args.handler(args) == 2 and "not found" in capsys.readouterr().err
 
 
-@pytest.mark.browser
-def test_browser_check_sees_script_errors(tmp_path):
+@pytest.fixture
+def chromium() -> Path:
     if not CHROMIUM.exists():
         pytest.skip(f"{CHROMIUM} not found: install Debian's chromium package (apt-get install -y chromium)")
+    return CHROMIUM
+
+
+@pytest.mark.browser
+def test_browser_check_sees_script_errors(tmp_path, chromium):
     (tmp_path / "bad.html").write_text("<p>x</p><script>console.error('boom'); undefinedFunction();</script>")
-    browser = Browser(CHROMIUM, tmp_path / "profile")
+    browser = Browser(chromium, tmp_path / "profile")
     try:
         browser.open((tmp_path / "bad.html").as_uri())
         found = browser.problems()
@@ -125,10 +130,8 @@ def test_browser_check_sees_script_errors(tmp_path):
 
 
 @pytest.mark.browser
-def test_report_renders_and_works_in_headless_chromium(tmp_path, synthetic, page):
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} not found: install Debian's chromium package (apt-get install -y chromium)")
-    browser = Browser(CHROMIUM, tmp_path / "profile")
+def test_report_renders_and_works_in_headless_chromium(tmp_path, synthetic, page, chromium):
+    browser = Browser(chromium, tmp_path / "profile")
     try:
         browser.open((synthetic / "index.html").as_uri())
         body = browser.js("JSON.stringify(document.body.dataset)")
