@@ -65,7 +65,7 @@ def test_headline_in_plain_words(page):
 
 def test_tables_carry_reasons_and_method(page):
     text = text_of(page)
-    assert "5 of 6 images; 1 skipped: non-monotonic" in text
+    assert "mean over 5 of 6 images; 1 skipped: non-monotonic" in text
     assert "n/a: non-monotonic" in text  # per-image cell of the broken curve
     assert "PCHIP" in text and "log10(bpp)" in text and "50 resamples, seed 0" in text
     assert "Encode ms (median)" in text and "jpeg:optimize=0:progressive=0:subsampling=420" in text

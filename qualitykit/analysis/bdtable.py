@@ -129,7 +129,7 @@ def bd_table(
                     "bd_metric_detail": delta.detail,
                     "image_mean": float(np.mean(image_values)) if image_values else None,
                     "images_used": len(image_values),
-                    "images_note": skipped_note(each, "images"),
+                    "images_note": "mean over " + skipped_note(each, "images"),
                 }
             )
             per_image += [
