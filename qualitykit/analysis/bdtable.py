@@ -143,7 +143,7 @@ def bd_table(
                     "points_anchor": r.n_anchor,
                     "points_test": r.n_test,
                 }
-                for image, r in zip(images, each)
+                for image, r in zip(images, each, strict=True)
             ]
     settings = {
         **method_settings(method, min_overlap),
