@@ -80,6 +80,22 @@ def write_run(
     return run_dir
 
 
+def result_row(
+    img: dict[str, Any],
+    codec_id: str,
+    quality: float,
+    n_bytes: int,
+    bpp: float,
+    encode_s: float,
+    decode_s: float,
+    metrics: dict[str, float],
+) -> dict[str, Any]:
+    """One ``results.csv`` row for manifest image entry ``img``."""
+    image = {"image": img["image"], "image_sha256": img["sha256"], "width": img["width"], "height": img["height"]}
+    point = {"codec": codec_id, "quality": quality, "bytes": n_bytes, "bpp": bpp}
+    return {**image, **point, "encode_s": encode_s, "decode_s": decode_s, **metrics}
+
+
 def _codec_entry(spec: str, label: str | None = None) -> dict[str, Any]:
     codec, ladder = codec_from_spec(spec)
     return {
@@ -128,20 +144,9 @@ def synthetic_run(
             bpp = eff * complexity * FACTORS[c["label"]]
             for k, quality in enumerate(c["ladder"][:6]):
                 n_bytes = round(bpp[k] * img["width"] * img["height"] / 8)
+                timing = (0.01 * (1 + k) / FACTORS[c["label"]], 0.002 * (1 + k))
                 rows.append(
-                    {
-                        "image": img["image"],
-                        "image_sha256": img["sha256"],
-                        "width": img["width"],
-                        "height": img["height"],
-                        "codec": c["id"],
-                        "quality": quality,
-                        "bytes": n_bytes,
-                        "bpp": bpp[k],
-                        "encode_s": 0.01 * (1 + k) / FACTORS[c["label"]],
-                        "decode_s": 0.002 * (1 + k),
-                        **{m: v[k] for m, v in q.items()},
-                    }
+                    result_row(img, c["id"], quality, n_bytes, bpp[k], *timing, {m: v[k] for m, v in q.items()})
                 )
     return write_run(run_dir, pd.DataFrame(rows), codecs, images, METRICS)
 
@@ -171,19 +176,7 @@ def real_run(run_dir: Path, specs: tuple[str, ...] = ("jpeg:q=20/35/50/65/80/90"
                 t1 = time.perf_counter()
                 decoded = codec.decode(encoded)
                 t2 = time.perf_counter()
-                rows.append(
-                    {
-                        "image": img["image"],
-                        "image_sha256": img["sha256"],
-                        "width": img["width"],
-                        "height": img["height"],
-                        "codec": c["id"],
-                        "quality": quality,
-                        "bytes": len(encoded),
-                        "bpp": len(encoded) * 8 / (img["width"] * img["height"]),
-                        "encode_s": t1 - t0,
-                        "decode_s": t2 - t1,
-                        "psnr": psnr_rgb(pixels, decoded),
-                    }
-                )
+                bpp = len(encoded) * 8 / (img["width"] * img["height"])
+                psnr = {"psnr": psnr_rgb(pixels, decoded)}
+                rows.append(result_row(img, c["id"], quality, len(encoded), bpp, t1 - t0, t2 - t1, psnr))
     return write_run(run_dir, pd.DataFrame(rows), codecs, images, {"psnr": True}, dataset="skimage")

@@ -153,7 +153,7 @@ def test_table_matches_the_exact_synthetic_values(table):
 def test_table_carries_skip_reasons_into_averages(table):
     s = table.summary.set_index(["codec", "metric"])
     row = s.loc[("webp", "psnr")]
-    assert row["images_note"] == "5 of 6 images; 1 skipped: non-monotonic"
+    assert row["images_note"] == "mean over 5 of 6 images; 1 skipped: non-monotonic"
     assert row["image_mean"] == pytest.approx(-20.0) and row["images_used"] == 5
     assert row["ci_low"] <= row["bd_rate"] <= row["ci_high"]
     per = table.per_image.set_index(["image", "codec", "metric"])
@@ -168,6 +168,14 @@ def test_table_records_method_and_bootstrap(table, synthetic):
     again = bd_table(synthetic, "jpeg", n_boot=100, seed=7)
     pd.testing.assert_frame_equal(again.summary, table.summary)
     json.dumps(table.to_dict())  # JSON-ready, NaN-free
+
+
+def test_no_interval_around_a_refused_value(synthetic):
+    row = bd_table(synthetic, "jpeg", metrics=["psnr"], min_overlap=1.01, n_boot=10).summary.iloc[0]
+    assert row["reason"] == B.LOW_OVERLAP and row["images_note"] == (
+        "mean over 0 of 6 images; 6 skipped: 5 overlap below threshold, 1 non-monotonic"
+    )
+    assert pd.isna(row["ci_low"]) and pd.isna(row["ci_high"]) and row["ci_note"] == "no CI: no corpus BD-rate"
 
 
 def test_anchor_is_chosen_by_label_spec_id_or_family(synthetic):

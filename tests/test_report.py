@@ -7,7 +7,6 @@ import html
 import json
 import re
 import shutil
-import subprocess
 from pathlib import Path
 
 import pandas as pd
@@ -15,6 +14,7 @@ import pytest
 
 from qualitykit.cli import report as report_cli
 from qualitykit.report import write_report
+from cdp_pipe import Browser
 from rundir_fixtures import EVIL_NAME, real_run, synthetic_run
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -65,7 +65,7 @@ def test_headline_in_plain_words(page):
 
 def test_tables_carry_reasons_and_method(page):
     text = text_of(page)
-    assert "5 of 6 images; 1 skipped: non-monotonic" in text
+    assert "mean over 5 of 6 images; 1 skipped: non-monotonic" in text
     assert "n/a: non-monotonic" in text  # per-image cell of the broken curve
     assert "PCHIP" in text and "log10(bpp)" in text and "50 resamples, seed 0" in text
     assert "Encode ms (median)" in text and "jpeg:optimize=0:progressive=0:subsampling=420" in text
@@ -79,7 +79,9 @@ def test_comparisons_say_when_bytes_differ(page):
 
 def test_real_run_reencodes_to_the_same_bytes(tmp_path):
     run_dir = real_run(tmp_path / "real" / "run")
-    text = text_of(write_report(run_dir, tmp_path / "out", n_boot=20).read_text(encoding="utf-8"))
+    page = write_report(run_dir, tmp_path / "out", n_boot=20).read_text(encoding="utf-8")
+    assert page.count('src="data:image/png;base64,') == 1 + 2 * 3  # one RD plot; per image a reference, 2 codecs
+    text = text_of(page)
     assert text.count("same as the run") == 2 * 2  # 2 images × 2 codecs
     assert "but the run measured" not in text
     assert "WEBP needs" in text and "for the same PSNR" in text
@@ -108,42 +110,60 @@ def test_cli_report(tmp_path, synthetic, capsys):
     assert args.handler(args) == 2 and "not found" in capsys.readouterr().err
 
 
-@pytest.mark.browser
-def test_report_renders_in_headless_chromium(tmp_path, synthetic, page):
+@pytest.fixture
+def chromium() -> Path:
     if not CHROMIUM.exists():
         pytest.skip(f"{CHROMIUM} not found: install Debian's chromium package (apt-get install -y chromium)")
-    shot = tmp_path / "report.png"
-    cmd = [
-        str(CHROMIUM),
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        f"--user-data-dir={tmp_path / 'profile'}",
-        "--enable-logging=stderr",
-        "--v=0",
-        "--virtual-time-budget=5000",
-        "--window-size=1280,3000",
-        f"--screenshot={shot}",
-        "--dump-dom",
-        (synthetic / "index.html").as_uri(),
-    ]
-    done = subprocess.run(cmd, check=False, capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr[-2000:]
-    console = [line for line in done.stderr.splitlines() if ":CONSOLE" in line]
-    assert not console, "console messages:\n" + "\n".join(console)
-    dom = done.stdout
-    body = re.search(r"<body([^>]*)>", dom).group(1)
-    assert 'data-ready="1"' in body and 'data-broken-images="0"' in body and "data-js-errors" not in body
-    assert dom.count("<script") == 1  # the image named <script>... stayed text
-    text = text_of(dom)
-    assert "AVIF needs 30 % fewer bytes than JPEG for the same PSNR" in text
-    assert "BD-rate (mean curves)" in text and "Encode ms (median)" in text
-    assert shot.stat().st_size > 50_000
+    return CHROMIUM
+
+
+@pytest.mark.browser
+def test_browser_check_sees_script_errors(tmp_path, chromium):
+    (tmp_path / "bad.html").write_text("<p>x</p><script>console.error('boom'); undefinedFunction();</script>")
+    browser = Browser(chromium, tmp_path / "profile")
+    try:
+        browser.open((tmp_path / "bad.html").as_uri())
+        found = browser.problems()
+    finally:
+        browser.close()
+    assert len(found) == 2 and "boom" in found[0] and "undefinedFunction" in found[1]
+
+
+@pytest.mark.browser
+def test_report_renders_and_works_in_headless_chromium(tmp_path, synthetic, page, chromium):
+    browser = Browser(chromium, tmp_path / "profile")
+    try:
+        browser.open((synthetic / "index.html").as_uri())
+        body = browser.js("JSON.stringify(document.body.dataset)")
+        assert json.loads(body) == {"ready": "1", "brokenImages": "0"}  # and no jsErrors
+        text = browser.js("document.body.innerText")
+        assert "AVIF needs 30 % fewer bytes than JPEG for the same PSNR" in text
+        assert browser.js("document.querySelectorAll('#bdrate tbody tr').length") == 8
+        assert browser.js("[...document.querySelectorAll('#plots img')].filter(i => i.naturalWidth > 600).length") == 4
+        assert browser.js("document.scripts.length") == 1  # the image named <script>... stayed text
+        assert EVIL_NAME in text
+
+        first_image = "document.querySelector('#images tbody tr td').textContent"
+        browser.js("document.querySelector('#images th').click()")
+        assert browser.js(first_image) == EVIL_NAME  # '<' sorts before 'i'
+        browser.js("document.querySelector('#images th').click()")
+        assert browser.js(first_image) == "img05.png"
+
+        layers = "[...document.querySelectorAll('#cmp-0 + p + .cmp .wipe img.top')].map(i => i.hidden)"
+        assert browser.js(layers) == [False, True, True]
+        browser.js("document.querySelectorAll('#cmp-0 + p + .cmp input[type=radio]')[2].click()")
+        assert browser.js(layers) == [True, True, False]
+        browser.js(
+            "const r = document.querySelector('#cmp-0 + p + .cmp input[type=range]');"
+            "r.value = 20; r.dispatchEvent(new Event('input'))"
+        )
+        assert browser.js("document.querySelector('#cmp-0 + p + .cmp .wipe').style.getPropertyValue('--pos')") == "20%"
+
+        browser.screenshot(tmp_path / "report.png")
+        assert (tmp_path / "report.png").stat().st_size > 50_000
+        assert not browser.problems()
+    finally:
+        browser.close()
 
 
 def test_single_codec_run_still_reports(tmp_path, synthetic):

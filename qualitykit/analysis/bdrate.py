@@ -114,7 +114,8 @@ def _curve(
             notes.append(f"{side}: {n_sat} saturated point(s) (beyond {saturation:g}) left out")
         rate, quality = rate[keep], quality[keep]
     if rate.size < MIN_POINTS:
-        raise _Refused(TOO_FEW_POINTS, f"{side} has {rate.size} point(s) with values; {MIN_POINTS} are needed")
+        detail = "; ".join([f"{side} has {rate.size} usable point(s), {MIN_POINTS} are needed", *notes])
+        raise _Refused(TOO_FEW_POINTS, detail)
     order = np.argsort(rate, kind="stable")
     rate, quality = rate[order], quality[order]
     step = np.diff(quality) if higher_is_better else -np.diff(quality)

@@ -104,9 +104,11 @@ def bd_table(
             corpus = bd_rate(*a.corpus(), *t.corpus(), **kw)
             delta = bd_metric(*a.corpus(), *t.corpus(), **kw)
             each = [bd_rate(*a.image(i), *t.image(i), **kw) for i in range(len(images))]
-            boot = [bd_rate(*a.corpus(rows), *t.corpus(rows), **kw) for rows in resamples]
+            # no interval around a number that was not computed
+            boot = [bd_rate(*a.corpus(rows), *t.corpus(rows), **kw) for rows in resamples] if corpus.ok else []
             boot_values = [r.value for r in boot if r.ok]
             ci = np.percentile(boot_values, [tail, 100 - tail]) if boot_values else (None, None)
+            ci_note = skipped_note(boot, "resamples") if corpus.ok else "no CI: no corpus BD-rate"
             image_values = [r.value for r in each if r.ok]
             summary.append(
                 {
@@ -121,13 +123,13 @@ def bd_table(
                     "points_test": corpus.n_test,
                     "ci_low": ci[0],
                     "ci_high": ci[1],
-                    "ci_note": skipped_note(boot, "resamples"),
+                    "ci_note": ci_note,
                     "bd_metric": delta.value,
                     "bd_metric_reason": delta.reason,
                     "bd_metric_detail": delta.detail,
                     "image_mean": float(np.mean(image_values)) if image_values else None,
                     "images_used": len(image_values),
-                    "images_note": skipped_note(each, "images"),
+                    "images_note": "mean over " + skipped_note(each, "images"),
                 }
             )
             per_image += [
@@ -141,7 +143,7 @@ def bd_table(
                     "points_anchor": r.n_anchor,
                     "points_test": r.n_test,
                 }
-                for image, r in zip(images, each)
+                for image, r in zip(images, each, strict=True)
             ]
     settings = {
         **method_settings(method, min_overlap),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ..analysis.bdrate import METHODS
+from ..analysis.bdrate import METHODS, MIN_OVERLAP
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -25,7 +25,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--seed", type=int, default=0, help="bootstrap seed (default: 0)")
     p.add_argument(
-        "--comparisons", type=int, default=8, metavar="N", help="images with a visual comparison (default: 8)"
+        "--min-overlap", type=float, default=MIN_OVERLAP, help="least overlap/union of two ranges (default: 0.75)"
+    )
+    p.add_argument(
+        "--comparisons", type=int, default=4, metavar="N", help="images with a visual comparison (default: 4)"
     )
     p.set_defaults(handler=run)
 
@@ -39,6 +42,7 @@ def run(args: argparse.Namespace) -> int:
             args.out,
             args.anchor,
             method=args.method,
+            min_overlap=args.min_overlap,
             n_boot=args.bootstrap,
             seed=args.seed,
             comparisons=args.comparisons,

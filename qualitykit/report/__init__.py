@@ -14,7 +14,7 @@ import numpy as np
 
 from ..analysis import Run, bd_table
 from ..analysis.aggregate import rd_points, speed_table
-from ..analysis.bdrate import Method
+from ..analysis.bdrate import MIN_OVERLAP, Method
 from . import html
 from .compare import closest_rows, compare_image
 from .plots import codec_colors, rd_figure, save_figure
@@ -26,21 +26,24 @@ def write_report(
     anchor: str = "jpeg",
     *,
     method: Method = "pchip",
+    min_overlap: float = MIN_OVERLAP,
     n_boot: int = 1000,
     seed: int = 0,
-    comparisons: int = 8,
+    comparisons: int = 4,
     crop: int = 256,
 ) -> Path:
     """Write ``index.html`` (self-contained), ``bdrate.json`` and ``plots/rd-<metric>.png|svg``; return the HTML path.
 
     ``out_dir`` defaults to ``run_dir``. ``anchor`` is the codec label, spec, id or family the
-    others are compared with. Visual comparisons (``crop``×``crop`` px, full resolution) are
-    made for the first ``comparisons`` images of the dataset, by re-encoding each source image.
+    others are compared with; ``method`` and ``min_overlap`` are as in
+    :func:`qualitykit.analysis.bd_rate`; ``n_boot`` and ``seed`` drive the bootstrap CIs. Visual
+    comparisons (``crop``×``crop`` px, full resolution) are made for the first ``comparisons``
+    images of the dataset, by re-encoding each source image.
     """
     run = Run.load(run_dir)
     out = Path(out_dir) if out_dir is not None else run.path
     out.mkdir(parents=True, exist_ok=True)
-    bd = bd_table(run, anchor, method=method, n_boot=n_boot, seed=seed)
+    bd = bd_table(run, anchor, method=method, min_overlap=min_overlap, n_boot=n_boot, seed=seed)
     (out / "bdrate.json").write_text(json.dumps(bd.to_dict(), indent=2), encoding="utf-8")
 
     labels = {cid: run.label(cid) for cid in run.codec_ids}

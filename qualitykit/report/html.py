@@ -56,9 +56,10 @@ def table(headers: Sequence[str], rows: Iterable[Sequence[Cell]], sortable: bool
     return f"<table{cls}><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
 
-def img(png: bytes, alt: str, cls: str = "") -> str:
+def img(png: bytes, alt: str, cls: str = "", hidden: bool = False) -> str:
     data = base64.b64encode(png).decode("ascii")
-    return f'<img{f" class={cls!r}" if cls else ""} alt="{esc(alt)}" src="data:image/png;base64,{data}">'
+    attrs = (f' class="{cls}"' if cls else "") + (" hidden" if hidden else "")
+    return f'<img{attrs} alt="{esc(alt)}" src="data:image/png;base64,{data}">'
 
 
 def _swatch(color: str) -> str:
@@ -113,7 +114,7 @@ def bd_section(bd: BDTable, colors: Mapping[str, str]) -> str:
     rows = []
     for r in bd.summary.itertuples():
         ci = "—" if pd.isna(r.ci_low) else f"{r.ci_low:+.1f} … {r.ci_high:+.1f} %"
-        notes = "; ".join(n for n in (r.detail, f"CI from {r.ci_note}") if n)
+        notes = "; ".join(n for n in (r.detail, r.ci_note if pd.isna(r.bd_rate) else f"CI from {r.ci_note}") if n)
         rows.append(
             [
                 _swatch(colors[r.codec]) + esc(r.codec),
@@ -123,7 +124,7 @@ def bd_section(bd: BDTable, colors: Mapping[str, str]) -> str:
                 _reason_cell(r.image_mean, "none computed", r.images_note),
                 esc(r.images_note),
                 _reason_cell(r.bd_metric, r.bd_metric_reason, r.bd_metric_detail, "{:+.4g}"),
-                esc(f"{r.points_anchor} / {r.points_test}"),
+                "—" if pd.isna(r.bd_rate) else esc(f"{r.points_anchor} / {r.points_test}"),
                 f'<span class="note">{esc(notes)}</span>',
             ]
         )
@@ -189,13 +190,16 @@ def speed_section(speed: pd.DataFrame, labels: Mapping[str, str], colors: Mappin
 
 
 def comparison_section(cmp: Comparison, index: int, metrics: Sequence[str]) -> str:
+    """One image: a wipe viewer (decoded left of the line, reference right) and a codec toggle.
+
+    Each crop is embedded once: the decoded crops are stacked over the reference and the toggle
+    shows one of them (the first without JavaScript).
+    """
     title = f'<h3 id="cmp-{index}">{esc(cmp.image)}</h3>'
     if cmp.reference is None:
         return title + f'<p class="warn">{esc(cmp.note)}</p>'
     x, y, w, h = cmp.box
-    cards = [
-        f'<figure class="card">{img(cmp.reference, "reference")}<figcaption>Reference (original)</figcaption></figure>'
-    ]
+    layers, choices = [], []
     for c in cmp.crops:
         values = " · ".join(f"{m} {c.row[m]:.4g}" for m in metrics if m in c.row and not pd.isna(c.row[m]))
         quality, bpp = c.row["quality"], c.row["bpp"]
@@ -204,21 +208,25 @@ def comparison_section(cmp: Comparison, index: int, metrics: Sequence[str]) -> s
             f'<br><span class="note">{esc(c.note)}</span>'
         )
         if c.png is None:
-            cards.append(
-                f'<figure class="card"><p class="warn">{esc(c.note)}</p><figcaption>{caption}</figcaption></figure>'
-            )
+            choices.append(f'<div class="choice warn">{caption}</div>')
             continue
-        wipe = (
-            f'<div class="wipe">{img(cmp.reference, "reference")}{img(c.png, c.label + " decoded", "top")}'
-            '<div class="line"></div></div>'
+        first = not layers
+        layers.append(img(c.png, f"{c.label} decoded", "top", hidden=not first))
+        checked = " checked" if first else ""
+        choices.append(
+            f'<label class="choice"><input type="radio" name="cmp-{index}" value="{len(layers) - 1}"{checked}> '
+            f"{caption}</label>"
         )
-        slider = f'<input type="range" min="0" max="100" value="50" aria-label="{esc(c.label)} vs reference">'
-        cards.append(
-            f'<figure class="card">{wipe}{slider}<figcaption>Left of the line: {caption}; right: reference.'
-            "</figcaption></figure>"
-        )
-    where = f"{w}×{h} crop at ({x}, {y}), full resolution, most detailed region"
-    return title + f'<p class="note">{esc(where)}</p><div class="cmp">{"".join(cards)}</div>'
+    viewer = (
+        f'<div class="viewer" style="width:{2 * w}px"><div class="wipe">{img(cmp.reference, "reference")}'
+        f'{"".join(layers)}<div class="line"></div></div>'
+        '<input type="range" min="0" max="100" value="50" aria-label="move the dividing line"></div>'
+    )
+    where = (
+        f"{w}×{h} px crop at ({x}, {y}) from the most detailed region, shown at 2× (pixels enlarged, not smoothed). "
+        "Left of the line: the selected codec's decoded image; right: the original. Drag the slider to move the line."
+    )
+    return title + f'<p class="note">{esc(where)}</p><div class="cmp">{viewer}<div>{"".join(choices)}</div></div>'
 
 
 def _dl(items: Mapping[str, Any]) -> str:
