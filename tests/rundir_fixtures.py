@@ -151,7 +151,7 @@ def synthetic_run(
     return write_run(run_dir, pd.DataFrame(rows), codecs, images, METRICS)
 
 
-def real_run(run_dir: Path, specs: tuple[str, ...] = ("jpeg:q=20/35/50/65/80/90", "webp")) -> Path:
+def real_run(run_dir: Path, specs: tuple[str, ...] = ("jpeg:q=20/35/50/65/80/90", "webp:q=10/25/40/55/70/85")) -> Path:
     """Encode two small ``skimage.data`` crops with real codecs and measure PSNR: a real, small run."""
     from skimage import data
 

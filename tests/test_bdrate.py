@@ -13,7 +13,7 @@ from qualitykit.analysis import Run, bd_metric, bd_rate, bd_table
 from qualitykit.analysis import bdrate as B
 from qualitykit.analysis.sources import load_curve
 from qualitykit.cli import bdrate as bdrate_cli
-from rundir_fixtures import EVIL_NAME, synthetic_run
+from .rundir_fixtures import EVIL_NAME, synthetic_run
 
 RATES = [0.25, 0.5, 1.0, 2.0, 4.0]
 PSNR = [28.0, 31.0, 34.0, 37.0, 40.0]
@@ -95,7 +95,7 @@ def test_non_monotonic_is_refused_with_reason():
     [
         (PSNR, PSNR[:3], RATES[:3], B.TOO_FEW_POINTS),
         (PSNR, [p + 20 for p in PSNR], RATES, B.NO_OVERLAP),
-        (PSNR, [p + 8 for p in PSNR], RATES, B.LOW_OVERLAP),  # 4 of 20 dB overlap: 33 % < 75 %
+        (PSNR, [p + 8 for p in PSNR], RATES, B.LOW_OVERLAP),  # 4 of 20 dB overlap: 33 % < 50 %
         (PSNR, PSNR, [0.0, *RATES[1:]], B.BAD_RATE),
     ],
 )
@@ -106,10 +106,10 @@ def test_refusals(anchor_q, test_q, test_r, reason):
 
 
 def test_overlap_threshold_is_adjustable():
-    shifted = [p + 3 for p in PSNR]  # 9 of 15 dB overlap: 60 %
-    assert bd_rate(RATES, PSNR, RATES, shifted).reason == B.LOW_OVERLAP
-    r = bd_rate(RATES, PSNR, RATES, shifted, min_overlap=0.5)
+    shifted = [p + 3 for p in PSNR]  # 9 of 15 dB overlap: 60 %, above the default 50 %
+    r = bd_rate(RATES, PSNR, RATES, shifted)
     assert r.ok and r.overlap == pytest.approx(0.6)
+    assert bd_rate(RATES, PSNR, RATES, shifted, min_overlap=0.75).reason == B.LOW_OVERLAP
 
 
 def test_missing_values_are_left_out_and_noted():

@@ -14,8 +14,8 @@ import pytest
 
 from qualitykit.cli import report as report_cli
 from qualitykit.report import write_report
-from cdp_pipe import Browser
-from rundir_fixtures import EVIL_NAME, real_run, synthetic_run
+from .cdp_pipe import Browser
+from .rundir_fixtures import EVIL_NAME, real_run, synthetic_run
 
 CHROMIUM = Path("/usr/bin/chromium")
 

@@ -18,7 +18,8 @@ Conventions
   :attr:`BDResult.detail`. No value is computed, and :attr:`BDResult.reason` says why, when a
   curve keeps fewer than :data:`MIN_POINTS` points, has a non-positive rate, is not monotonic
   (more rate must mean strictly better quality), or when the two ranges overlap by less than
-  ``min_overlap`` of their union (the ``bjontegaard`` package's threshold, 75 %) or not at all.
+  ``min_overlap`` of their union (qk's default 50 %; the ``bjontegaard`` package only warns below
+  75 %, which real codecs' default ladders rarely meet on every metric at once) or not at all.
 
 >>> r = bd_rate([1, 2, 4, 8], [30, 33, 36, 39], [0.9, 1.8, 3.6, 7.2], [30, 33, 36, 39])
 >>> round(r.value, 6), r.reason
@@ -37,8 +38,8 @@ import numpy as np
 Method = Literal["pchip", "cubic"]
 METHODS: tuple[str, ...] = ("pchip", "cubic")
 MIN_POINTS = 4
-#: The ``bjontegaard`` package's default ``min_overlap``: overlap / union of the two ranges.
-MIN_OVERLAP = 0.75
+#: Least overlap / union of the two quality ranges for a BD value (the package's own default, 0.75, only warns).
+MIN_OVERLAP = 0.5
 #: Metric value at and beyond which a point is saturated and left out of BD computations.
 SATURATION: dict[str, float] = {"vmaf": 99.5, "vmaf-neg": 99.5}
 LOG_BASE = 10

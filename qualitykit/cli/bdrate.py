@@ -41,7 +41,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="codec of a run directory (label, spec, id or family); give it twice for ANCHOR then TEST",
     )
     p.add_argument(
-        "--min-overlap", type=float, default=MIN_OVERLAP, help="least overlap/union of the ranges (default: 0.75)"
+        "--min-overlap", type=float, default=MIN_OVERLAP, help="least overlap/union of the ranges (default: %(default)s)"
     )
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(handler=run)

@@ -25,7 +25,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--seed", type=int, default=0, help="bootstrap seed (default: 0)")
     p.add_argument(
-        "--min-overlap", type=float, default=MIN_OVERLAP, help="least overlap/union of two ranges (default: 0.75)"
+        "--min-overlap", type=float, default=MIN_OVERLAP, help="least overlap/union of two ranges (default: %(default)s)"
     )
     p.add_argument(
         "--comparisons", type=int, default=4, metavar="N", help="images with a visual comparison (default: 4)"

@@ -45,7 +45,7 @@ class AVIF(PillowCodec):
     description = "AVIF (libavif + libaom via Pillow)"
     settings = {"speed": 6, "subsampling": "420", "encoder": "aom"}
     #: Spans about 25.5–37.5 dB PSNR on Kodak, like the other built-in codecs' ladders, so BD-rates have overlap.
-    ladder = (10, 20, 30, 40, 50, 60, 68, 75)
+    ladder = (15, 22, 30, 38, 46, 55, 65, 75)
     quality_range = (0, 100)
 
     def __init__(self, **options: Any) -> None:

@@ -23,7 +23,7 @@ class WebP(PillowCodec):
     description = "WebP lossy (libwebp via Pillow)"
     settings = {"method": 4}
     #: Spans about 25.5–37.5 dB PSNR on Kodak, like the other built-in codecs' ladders, so BD-rates have overlap.
-    ladder = (0, 5, 15, 30, 50, 70, 80, 86)
+    ladder = (5, 10, 20, 35, 50, 65, 78, 86)
     quality_range = (0, 100)
 
     def save_params(self, quality: float) -> dict[str, Any]:
