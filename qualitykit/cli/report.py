@@ -13,6 +13,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "report",
         help="HTML report of a run (BD-rate, RD plots, speed, visual comparison)",
         description="Write index.html (one self-contained file), bdrate.json and plots/ for a run directory.",
+        epilog="examples:\n  qk report reports/kodak-20261125-101500\n  qk report RUN_DIR --anchor webp --out reports/webp-anchored --comparisons 8",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("run_dir", metavar="RUN_DIR", help="a qk run directory (results.csv + manifest.json)")
     p.add_argument(
