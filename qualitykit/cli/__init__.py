@@ -14,7 +14,7 @@ import sys
 
 from .. import __version__
 
-COMMANDS = ("bench", "codecs", "metrics", "datasets")
+COMMANDS = ("bench", "codecs", "metrics", "datasets", "compare", "weights")
 
 EPILOG = """examples:
   qk bench                                   # built-in corpus, jpeg,webp,avif, every available metric

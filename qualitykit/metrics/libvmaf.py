@@ -137,20 +137,32 @@ class LibvmafMetric(Metric):
         return f"{self.base_version}+{self.model or self.feature}+libvmaf-{libvmaf_version()}"
 
     def compute(self, refs: Sequence[np.ndarray], dists: Sequence[np.ndarray]) -> np.ndarray:
-        return self.compute_family([self], refs, dists)[self.name]
+        result = self.compute_family([self], refs, dists)[self.name]
+        if isinstance(result, Exception):
+            raise result
+        return result
 
     @classmethod
     def compute_family(
         cls, metrics: Sequence[Metric], refs: Sequence[np.ndarray], dists: Sequence[np.ndarray]
-    ) -> dict[str, np.ndarray]:
-        group = [m for m in metrics if isinstance(m, LibvmafMetric)]
-        for m in group:
-            for r, d in zip(refs, dists):
-                m.check(r, d)
-        features = sorted({m.feature for m in group if m.feature})
-        models = sorted({m.model for m in group if m.model})
-        frames = run_libvmaf(refs, dists, features, models)
-        return {m.name: np.array([f[m.key] for f in frames], dtype=np.float64) for m in group}
+    ) -> dict[str, np.ndarray | Exception]:
+        """One libvmaf pass for every metric whose input checks pass; the others get their check's error."""
+        out: dict[str, np.ndarray | Exception] = {}
+        group: list[LibvmafMetric] = []
+        for m in metrics:
+            try:
+                for r, d in zip(refs, dists):
+                    m.check(r, d)
+            except MetricInputError as exc:  # e.g. too small for MS-SSIM: PSNR and VMAF still run
+                out[m.name] = exc
+            else:
+                group.append(m)  # type: ignore[arg-type]
+        if group:
+            features = sorted({m.feature for m in group if m.feature})
+            models = sorted({m.model for m in group if m.model})
+            frames = run_libvmaf(refs, dists, features, models)
+            out.update({m.name: np.array([f[m.key] for f in frames], dtype=np.float64) for m in group})
+        return out
 
 
 @register
