@@ -141,3 +141,13 @@ def test_real_imagenet_weights_match_lpips(photo_pairs) -> None:
         warnings.simplefilter("ignore", UserWarning)
         reference = lpips.LPIPS(net="alex", verbose=False)
     assert get_metric("lpips", device="cpu")(ref, dist) == pytest.approx(direct(reference, ref, dist), rel=1e-5)
+
+
+def test_unreadable_backbone_file_names_it(empty_cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    supplied = empty_cache.parent / "offline"
+    supplied.mkdir()
+    (supplied / "alexnet-owt-7be5be79.pth").write_bytes(b"truncated")
+    monkeypatch.setenv(weights.ENV, str(supplied))
+    image = np.zeros((64, 64, 3), np.uint8)
+    with pytest.raises(MetricUnavailable, match=r"offline/alexnet-owt-7be5be79\.pth is not torchvision's"):
+        get_metric("lpips", device="cpu")(image, image)

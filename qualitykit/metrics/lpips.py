@@ -69,9 +69,15 @@ def build_lpips(net: str) -> torch.nn.Module:
         warnings.simplefilter("ignore", UserWarning)
         model = lpips.LPIPS(pretrained=True, net=net, version="0.1", pnet_rand=True, verbose=False)
     # lpips keeps torchvision's ``features[i]`` modules as ``slice<k>.<i>``.
-    state = torch.load(path, map_location="cpu", weights_only=True)
-    backbone = {key: state[re.sub(r"^slice\d+\.", "features.", key)] for key in model.net.state_dict()}
-    model.net.load_state_dict(backbone)
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+        backbone = {key: state[re.sub(r"^slice\d+\.", "features.", key)] for key in model.net.state_dict()}
+        model.net.load_state_dict(backbone)
+    except Exception as exc:  # truncated download, another network's file, ...
+        raise MetricUnavailable(
+            f"{path} is not torchvision's {BACKBONES[net].filename} ({type(exc).__name__}: {exc}); "
+            f"delete it and fetch {BACKBONES[net].url} again"
+        ) from None
     return model.eval()
 
 
