@@ -7,6 +7,7 @@ backbone stands in), and ``torch.hub`` downloads are made to fail loudly.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Iterator
 from importlib.metadata import version
 from pathlib import Path
 
@@ -29,7 +30,7 @@ def no_downloads(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def empty_cache(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+def empty_cache(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Path]:
     """An empty ``TORCH_HOME`` and no ``QK_WEIGHTS_DIR``: no backbone anywhere."""
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
     monkeypatch.delenv(weights.ENV, raising=False)
