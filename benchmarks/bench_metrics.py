@@ -107,25 +107,32 @@ def main() -> None:
     batched_ms, *_ = per_pair_ms(lambda: run_libvmaf(refs, dists, models=vmaf), n, args.repeats)
     single_ms, *_ = per_pair_ms(lambda: [run_libvmaf([r], [d], models=vmaf) for r, d in pairs], n, args.repeats)
 
+    gpu = f"GPU {torch.cuda.get_device_name()}" if torch.cuda.is_available() else "no GPU"
     sizes = sorted({f"{r.shape[1]}x{r.shape[0]}" for r in refs})
     lines = [
         SECTION,
         "",
         f"Command (repository root): `python benchmarks/bench_metrics.py {' '.join(sys.argv[1:])}`  ",
         f"Date: {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC  ",
-        f"Machine: {os.cpu_count()}-core CPU ({platform.processor() or platform.machine()}), no GPU, shared with other "
-        f"jobs (load average at the end: {os.getloadavg()[0]:.2f}); torch {torch.__version__} with "
-        f"{torch.get_num_threads()} threads, libvmaf {libvmaf_version()} with 1 thread  ",
-        f"Data: {n} Kodak images ({', '.join(sizes)}), each against its Pillow JPEG at q=50. "
-        f"Figures: wall time to score all pairs, divided by {n}; median (and range) of {args.repeats} runs. "
-        "Other jobs share the CPU, so figures move between runs; compare them within one run.",
+        (
+            f"Machine: {os.cpu_count()}-core CPU ({platform.processor() or platform.machine()}), {gpu}, shared with "
+            f"other jobs (load average at the end: {os.getloadavg()[0]:.2f}); torch {torch.__version__} with "
+            f"{torch.get_num_threads()} threads, libvmaf {libvmaf_version()} with 1 thread  "
+        ),
+        (
+            f"Data: {n} Kodak images ({', '.join(sizes)}), each against its Pillow JPEG at q=50. "
+            f"Figures: wall time to score all pairs, divided by {n}; median (and range) of {args.repeats} runs. "
+            "Other jobs share the CPU, so figures move between runs; compare them within one run."
+        ),
         "",
         "| metric | ms per pair, median | range |",
         "|---|---:|---:|",
         *[f"| {name} | {med:.1f} | {lo:.1f}–{hi:.1f} |" for name, (med, lo, hi) in rows],
         "",
-        f"VMAF alone: one ffmpeg process for all {n} pairs (one per image size) {batched_ms:.1f} ms per pair; "
-        f"one process per pair {single_ms:.1f} ms per pair ({single_ms / batched_ms:.2f}×).",
+        (
+            f"VMAF alone: one ffmpeg process for all {n} pairs (one per image size) {batched_ms:.1f} ms per pair; "
+            f"one process per pair {single_ms:.1f} ms per pair ({single_ms / batched_ms:.2f}×)."
+        ),
         "",
         *[f"- {note}" for note in notes],
         "",

@@ -35,7 +35,7 @@ def compare(
         )
     status = available_metrics()
     names = list(metrics) if metrics is not None else list(status)
-    unavailable = {n: status[n] for n in names if n in status and status[n]}
+    unavailable = {n: status[n] for n in names if status.get(n)}
     runnable = [get_metric(n, device=device) for n in names if n not in unavailable]  # KeyError if unknown
     values: dict[str, float] = {}
     for name, result in evaluate(runnable, [ref], [dist]).items():

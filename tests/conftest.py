@@ -25,10 +25,12 @@ def jpeg_roundtrip(image: np.ndarray, quality: int) -> np.ndarray:
 @pytest.fixture(scope="session")
 def photo_pairs() -> list[tuple[np.ndarray, np.ndarray]]:
     """Five (reference, JPEG) pairs of one size (288×384), from different photographs at different qualities."""
-    import skimage.data as data
+    from skimage import data
 
     photos = [data.astronaut(), data.chelsea(), data.coffee(), data.rocket(), data.immunohistochemistry()]
-    return [(p[:288, :384].copy(), jpeg_roundtrip(p[:288, :384].copy(), q)) for p, q in zip(photos, (10, 25, 50, 75, 95))]
+    return [
+        (p[:288, :384].copy(), jpeg_roundtrip(p[:288, :384].copy(), q)) for p, q in zip(photos, (10, 25, 50, 75, 95))
+    ]
 
 
 @pytest.fixture(scope="session")

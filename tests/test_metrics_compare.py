@@ -103,7 +103,9 @@ def test_weights_lists_files_and_where(no_backbones, monkeypatch, tmp_path, caps
     assert run_cli(weights_cli, ["weights"]) == 0
     out = capsys.readouterr().out
     assert str(tmp_path / "torch" / "hub" / "checkpoints") in out
-    assert "alexnet-owt-7be5be79.pth" in out and "missing (https://download.pytorch.org/models/vgg16-397923af.pth)" in out
+    assert (
+        "alexnet-owt-7be5be79.pth" in out and "missing (https://download.pytorch.org/models/vgg16-397923af.pth)" in out
+    )
     supplied = tmp_path / "offline"
     supplied.mkdir()
     (supplied / "alexnet-owt-7be5be79.pth").write_bytes(b"")

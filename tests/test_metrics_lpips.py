@@ -11,11 +11,11 @@ from collections.abc import Iterator
 from importlib.metadata import version
 from pathlib import Path
 
+import lpips
 import numpy as np
 import pytest
 import torch
 
-import lpips
 from qualitykit import weights
 from qualitykit.metrics import MetricUnavailable, available_metrics, get_metric, registry
 from qualitykit.metrics import lpips as qk_lpips

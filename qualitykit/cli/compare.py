@@ -28,8 +28,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("reference", help="reference image (any format Pillow reads)")
     p.add_argument("distorted", help="distorted image, same size as the reference")
     p.add_argument("--metrics", help="comma-separated metric names (default: all)")
-    p.add_argument("--json", action="store_true", help="print JSON: reference, distorted, width, height, metrics, unavailable")
-    p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"), help="for PyTorch metrics (default: auto)")
+    p.add_argument(
+        "--json", action="store_true", help="print JSON: reference, distorted, width, height, metrics, unavailable"
+    )
+    p.add_argument(
+        "--device", default="auto", choices=("auto", "cpu", "cuda"), help="for PyTorch metrics (default: auto)"
+    )
     p.add_argument("--ffmpeg", metavar="PATH", help="ffmpeg with libvmaf to use (sets QK_FFMPEG)")
     p.set_defaults(handler=run)
 

@@ -41,7 +41,9 @@ def run(args: argparse.Namespace) -> int:
         known = {w.filename: w for w in files}
         unknown = [f for f in args.download if f not in known]
         if unknown:
-            print(f"qk weights: error: unknown file(s) {', '.join(unknown)} (known: {', '.join(known)})", file=sys.stderr)
+            print(
+                f"qk weights: error: unknown file(s) {', '.join(unknown)} (known: {', '.join(known)})", file=sys.stderr
+            )
             return 2
         for w in [known[f] for f in args.download] or files:
             if weights.locate(w) is None:
