@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
-ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared"
+#: ``../shared`` beside the project checkout (read-only data; never copied into the repository).
+SHARED = Path(__file__).resolve().parents[2] / "shared"
 KODAK = SHARED / "datasets" / "kodak"
 
 
@@ -39,3 +40,36 @@ def small_corpus(tmp_path: Path, astronaut: np.ndarray) -> Path:
     for i, (y, x) in enumerate([(0, 0), (300, 0), (0, 300), (250, 300)]):
         Image.fromarray(astronaut[y : y + 176, x : x + 200]).save(folder / f"crop{i}.png")
     return folder
+
+
+def jpeg_roundtrip(image: np.ndarray, quality: int) -> np.ndarray:
+    """``image`` after a baseline JPEG encode/decode at ``quality`` (Pillow), as RGB uint8."""
+    buf = io.BytesIO()
+    Image.fromarray(image).save(buf, "JPEG", quality=quality)
+    with Image.open(buf) as im:
+        return np.asarray(im.convert("RGB"))
+
+
+@pytest.fixture(scope="session")
+def photo_pairs() -> list[tuple[np.ndarray, np.ndarray]]:
+    """Five (reference, JPEG) pairs of one size (288×384), from different photographs at different qualities."""
+    from skimage import data
+
+    photos = [data.astronaut(), data.chelsea(), data.coffee(), data.rocket(), data.immunohistochemistry()]
+    return [
+        (p[:288, :384].copy(), jpeg_roundtrip(p[:288, :384].copy(), q)) for p, q in zip(photos, (10, 25, 50, 75, 95))
+    ]
+
+
+@pytest.fixture(scope="session")
+def kodak_pairs() -> list[tuple[np.ndarray, np.ndarray]]:
+    """Every Kodak image with its JPEG at q=10…95 (cycling); skips when ``../shared`` has no Kodak."""
+    files = sorted(KODAK.glob("kodim*.png"))
+    if not files:
+        pytest.skip(f"Kodak not found at {KODAK} (../shared beside the checkout)")
+    pairs = []
+    for i, f in enumerate(files):
+        with Image.open(f) as im:
+            ref = np.asarray(im.convert("RGB"))
+        pairs.append((ref, jpeg_roundtrip(ref, (10, 25, 50, 75, 95)[i % 5])))
+    return pairs

@@ -1,7 +1,5 @@
 """RGB metrics equal CompressAI's reference computation (``compressai.utils.bench.codecs.compute_metrics``)."""
 
-import io
-
 import numpy as np
 import pytest
 from PIL import Image
@@ -9,13 +7,8 @@ from PIL import Image
 from qualitykit.metrics import MetricInputError, evaluate, get_metric
 from qualitykit.metrics.psnr import PSNR_CAP_DB
 
+from .conftest import jpeg_roundtrip as jpeg
 from .conftest import kodak_or_skip
-
-
-def jpeg(image: np.ndarray, q: int) -> np.ndarray:
-    buf = io.BytesIO()
-    Image.fromarray(image).save(buf, "JPEG", quality=q)
-    return np.asarray(Image.open(buf).convert("RGB"))
 
 
 def compressai_reference(ref: np.ndarray, dist: np.ndarray) -> dict[str, float]:

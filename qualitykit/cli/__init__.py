@@ -14,7 +14,7 @@ import sys
 
 from .. import __version__
 
-COMMANDS = ("bench", "codecs", "metrics", "datasets", "report", "bdrate", "baseline", "gate")
+COMMANDS = ("bench", "compare", "codecs", "metrics", "weights", "datasets", "report", "bdrate", "baseline", "gate")
 
 EPILOG = """examples:
   qk bench                                   # built-in corpus, jpeg,webp,avif, every available metric

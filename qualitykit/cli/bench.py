@@ -11,6 +11,7 @@ from ..api import DEFAULT_CODECS, bench, summary
 from ..codecs import CodecError, CodecUnavailable, split_specs
 from ..codecs.base import format_quality
 from ..datasets import DatasetError
+from ..ffmpeg import set_ffmpeg
 from ..metrics import MetricUnavailable
 
 EXAMPLES = """examples:
@@ -33,6 +34,7 @@ def add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--jobs", "-j", type=int, default=None, help="worker processes (default: every core)")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="where PyTorch work runs")
     p.add_argument("--cache", default=None, help="SQLite cache file (default: $QK_CACHE or ~/.cache/qualitykit/cache.sqlite)")
+    p.add_argument("--ffmpeg", default=None, help="ffmpeg built with libvmaf for the libvmaf metrics (sets $QK_FFMPEG)")
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -49,6 +51,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run_grid(args: argparse.Namespace, out: str | None) -> tuple[object, int]:
     """Run ``bench`` from parsed options; return (results, exit status) with errors printed."""
+    if args.ffmpeg:
+        set_ffmpeg(args.ffmpeg)
     try:
         results = bench(
             dataset=args.dataset,

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import os
-
-from ..ffmpeg import find_ffmpeg
+from ..ffmpeg import describe
 from ..metrics import available_metrics, registry
 
 
@@ -25,8 +23,5 @@ def run(args: argparse.Namespace) -> int:
         arrow = "higher is better" if cls.higher_is_better else "lower is better"
         state = "available" if why is None else f"UNAVAILABLE: {why}"
         print(f"{name:10} {state}  — {cls.description} ({arrow})")
-    choice = find_ffmpeg(os.environ.get("QK_FFMPEG_OVERRIDE"))
-    print(f"\nffmpeg for libvmaf: {choice.path or 'none'}" + (f" (from {choice.source})" if choice.path else ""))
-    for reason in choice.rejected:
-        print(f"  skipped {reason}")
+    print("\n" + describe())
     return 0

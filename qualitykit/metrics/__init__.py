@@ -21,7 +21,12 @@ from .base import Metric, MetricInputError, MetricUnavailable
 registry: Registry[Metric] = Registry(
     "metric",
     "qualitykit.metrics",
-    builtins=("qualitykit.metrics.psnr", "qualitykit.metrics.ssim", "qualitykit.metrics.libvmaf"),
+    builtins=(
+        "qualitykit.metrics.psnr",
+        "qualitykit.metrics.ssim",
+        "qualitykit.metrics.libvmaf",
+        "qualitykit.metrics.lpips",
+    ),
 )
 register = registry.register
 

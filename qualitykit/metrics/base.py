@@ -91,8 +91,11 @@ class Metric(ABC):
     @classmethod
     def compute_family(
         cls, metrics: Sequence[Metric], refs: Sequence[np.ndarray], dists: Sequence[np.ndarray]
-    ) -> dict[str, np.ndarray]:
-        """Compute several metrics of one family in a shared pass; the default runs each alone."""
+    ) -> dict[str, np.ndarray | Exception]:
+        """Compute several metrics of one family in a shared pass; the default runs each alone.
+
+        A metric that cannot measure these pairs while the others can may map to its exception.
+        """
         return {m.name: m.compute(refs, dists) for m in metrics}
 
     def __call__(self, ref: np.ndarray, dist: np.ndarray) -> float:

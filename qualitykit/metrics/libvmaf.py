@@ -37,13 +37,17 @@ from .color import rgb_to_y
 
 
 def _ffmpeg() -> str:
-    choice = find_ffmpeg(os.environ.get("QK_FFMPEG_OVERRIDE"))
+    choice = find_ffmpeg()
     if choice.path is None:
-        raise MetricUnavailable(
-            "no ffmpeg with the libvmaf filter: pip install imageio-ffmpeg, or set QK_FFMPEG to one "
-            f"built with --enable-libvmaf ({choice.reason()})"
-        )
+        raise MetricUnavailable(_unavailable(choice.reason()))
     return choice.path
+
+
+def _unavailable(why: str) -> str:
+    return (
+        f"no ffmpeg with the libvmaf filter ({why}); pip install imageio-ffmpeg, "
+        "or set QK_FFMPEG (qk --ffmpeg PATH) to one built with --enable-libvmaf"
+    )
 
 
 def _write_stream(path: Path, images: Sequence[np.ndarray]) -> None:
@@ -102,9 +106,13 @@ def run_libvmaf(
     return results
 
 
-@functools.lru_cache(maxsize=None)
 def libvmaf_version() -> str:
-    """libvmaf's version string (a git describe), read from the log of a one-frame run."""
+    """libvmaf's version string (a git describe) in the chosen ffmpeg, read from the log of a one-frame run."""
+    return _libvmaf_version(_ffmpeg())
+
+
+@functools.lru_cache(maxsize=None)
+def _libvmaf_version(ffmpeg: str) -> str:  # keyed by the binary: run_libvmaf uses the same one
     tiny = np.zeros((64, 64, 3), np.uint8)
     return run_libvmaf([tiny], [tiny], ["psnr"])[0]["version"]  # type: ignore[return-value]
 
@@ -120,28 +128,41 @@ class LibvmafMetric(Metric):
 
     @classmethod
     def available(cls) -> str | None:
-        choice = find_ffmpeg(os.environ.get("QK_FFMPEG_OVERRIDE"))
-        return None if choice.path else f"no ffmpeg with libvmaf ({choice.reason()})"
+        choice = find_ffmpeg()
+        return None if choice.path else _unavailable(choice.reason())
 
     @property
     def version(self) -> str:  # type: ignore[override]
-        return f"{self.base_version}+libvmaf-{libvmaf_version()}"
+        """``base_version``, the model (or feature) name and libvmaf's version, e.g. ``1+vmaf_v0.6.1+libvmaf-86da14d``."""
+        return f"{self.base_version}+{self.model or self.feature}+libvmaf-{libvmaf_version()}"
 
     def compute(self, refs: Sequence[np.ndarray], dists: Sequence[np.ndarray]) -> np.ndarray:
-        return self.compute_family([self], refs, dists)[self.name]
+        result = self.compute_family([self], refs, dists)[self.name]
+        if isinstance(result, Exception):
+            raise result
+        return result
 
     @classmethod
     def compute_family(
         cls, metrics: Sequence[Metric], refs: Sequence[np.ndarray], dists: Sequence[np.ndarray]
-    ) -> dict[str, np.ndarray]:
-        group = [m for m in metrics if isinstance(m, LibvmafMetric)]
-        for m in group:
-            for r, d in zip(refs, dists):
-                m.check(r, d)
-        features = sorted({m.feature for m in group if m.feature})
-        models = sorted({m.model for m in group if m.model})
-        frames = run_libvmaf(refs, dists, features, models)
-        return {m.name: np.array([f[m.key] for f in frames], dtype=np.float64) for m in group}
+    ) -> dict[str, np.ndarray | Exception]:
+        """One libvmaf pass for every metric whose input checks pass; the others get their check's error."""
+        out: dict[str, np.ndarray | Exception] = {}
+        group: list[LibvmafMetric] = []
+        for m in metrics:
+            try:
+                for r, d in zip(refs, dists):
+                    m.check(r, d)
+            except MetricInputError as exc:  # e.g. too small for MS-SSIM: PSNR and VMAF still run
+                out[m.name] = exc
+            else:
+                group.append(m)  # type: ignore[arg-type]
+        if group:
+            features = sorted({m.feature for m in group if m.feature})
+            models = sorted({m.model for m in group if m.model})
+            frames = run_libvmaf(refs, dists, features, models)
+            out.update({m.name: np.array([f[m.key] for f in frames], dtype=np.float64) for m in group})
+        return out
 
 
 @register

@@ -1,0 +1,53 @@
+"""Every metric on one (reference, distorted) pair of image files."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+
+from .imageio import load_rgb
+from .metrics import available_metrics, evaluate, get_metric
+
+
+def compare(
+    ref_path: str | os.PathLike[str],
+    dist_path: str | os.PathLike[str],
+    metrics: Sequence[str] | None = None,
+    device: str = "auto",
+) -> dict:
+    """Score ``dist_path`` against ``ref_path`` with ``metrics`` (default: every registered metric).
+
+    Returns ``{"reference", "distorted", "width", "height", "metrics": {name: value},
+    "unavailable": {name: reason}}``; a metric that cannot run here (missing
+    weights, no libvmaf, ...) or cannot measure this pair (too small) is listed
+    under ``unavailable`` with the reason. Raises
+    ``ValueError`` naming the file when an image is unreadable or the sizes
+    differ, and ``KeyError`` for an unknown metric name.
+
+    >>> compare("kodim01.png", "kodim01.jpg", ["psnr", "vmaf"])  # doctest: +SKIP
+    {'reference': 'kodim01.png', ..., 'metrics': {'psnr': 29.1..., 'vmaf': 80.3...}, 'unavailable': {}}
+    """
+    ref, dist = load_rgb(ref_path), load_rgb(dist_path)
+    if ref.shape != dist.shape:
+        raise ValueError(
+            f"{dist_path}: {dist.shape[1]}x{dist.shape[0]} px, but the reference {ref_path} is "
+            f"{ref.shape[1]}x{ref.shape[0]} px"
+        )
+    status = available_metrics()
+    names = list(metrics) if metrics is not None else list(status)
+    unavailable = {n: status[n] for n in names if status.get(n)}
+    runnable = [get_metric(n, device=device) for n in names if n not in unavailable]  # KeyError if unknown
+    values: dict[str, float] = {}
+    for name, result in evaluate(runnable, [ref], [dist]).items():
+        if isinstance(result, Exception):
+            unavailable[name] = f"{type(result).__name__}: {result}"
+        else:
+            values[name] = float(result[0])
+    return {
+        "reference": os.fspath(ref_path),
+        "distorted": os.fspath(dist_path),
+        "width": int(ref.shape[1]),
+        "height": int(ref.shape[0]),
+        "metrics": {n: values[n] for n in names if n in values},
+        "unavailable": {n: unavailable[n] for n in names if n in unavailable},
+    }

@@ -1,0 +1,170 @@
+"""LPIPS (Zhang et al. 2018) through the ``lpips`` package: ``lpips`` (AlexNet) and ``lpips-vgg`` (VGG16).
+
+Conventions: RGB uint8 scaled to [-1, 1] (``x / 127.5 - 1``), the v0.1 linear
+layers shipped inside ``lpips``, spatial mean of each layer's weighted squared
+feature difference, summed over layers. Lower is better; 0 for identical
+images. Pairs of one size run as one batch; one model per network and device is
+built per process and reused.
+
+The linear layers come with the package; the ImageNet backbone is torchvision's
+file (``alexnet-owt-7be5be79.pth``, ``vgg16-397923af.pth``), located through
+:mod:`qualitykit.weights` (``$QK_WEIGHTS_DIR``, then ``$TORCH_HOME/hub/checkpoints``)
+and never downloaded here: without it the metric is unavailable, saying which
+file to fetch and where to put it (``qk weights --download``).
+
+>>> from qualitykit.metrics import get_metric
+>>> value = get_metric("lpips", device="cpu")(ref, dist)  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import warnings
+from collections.abc import Sequence
+from importlib.metadata import version as package_version
+from typing import TYPE_CHECKING, ClassVar
+
+import numpy as np
+
+from .. import weights
+from ..weights import WeightFile
+from . import register
+from .base import Metric, MetricUnavailable, group_by_shape, resolve_device
+
+if TYPE_CHECKING:
+    import torch
+
+BACKBONES = {
+    "alex": weights.register(
+        WeightFile(
+            "alexnet-owt-7be5be79.pth",
+            "https://download.pytorch.org/models/alexnet-owt-7be5be79.pth",
+            "lpips (AlexNet backbone, torchvision)",
+        )
+    ),
+    "vgg": weights.register(
+        WeightFile(
+            "vgg16-397923af.pth",
+            "https://download.pytorch.org/models/vgg16-397923af.pth",
+            "lpips-vgg (VGG16 backbone, torchvision)",
+        )
+    ),
+}
+
+
+def build_lpips(net: str) -> torch.nn.Module:
+    """An ``lpips.LPIPS`` v0.1 model for ``net`` (``alex``/``vgg``) with torchvision's ImageNet backbone, in eval mode.
+
+    The backbone is read from the located weight file (no download);
+    raises :class:`MetricUnavailable` when it is missing.
+    """
+    import lpips
+    import torch
+
+    path = weights.locate(BACKBONES[net])
+    if path is None:
+        raise MetricUnavailable(weights.missing_message(BACKBONES[net]))
+    with warnings.catch_warnings():  # lpips passes torchvision's deprecated ``pretrained=False``
+        warnings.simplefilter("ignore", UserWarning)
+        model = lpips.LPIPS(pretrained=True, net=net, version="0.1", pnet_rand=True, verbose=False)
+    # lpips keeps torchvision's ``features[i]`` modules as ``slice<k>.<i>``.
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+        backbone = {key: state[re.sub(r"^slice\d+\.", "features.", key)] for key in model.net.state_dict()}
+        model.net.load_state_dict(backbone)
+    except Exception as exc:  # truncated download, another network's file, ...
+        raise MetricUnavailable(
+            f"{path} is not torchvision's {BACKBONES[net].filename} ({type(exc).__name__}: {exc}); "
+            f"delete it and fetch {BACKBONES[net].url} again"
+        ) from None
+    return model.eval()
+
+
+@functools.lru_cache(maxsize=None)
+def _shared_model(net: str, device: str) -> torch.nn.Module:
+    return build_lpips(net).to(device)
+
+
+class _LPIPS(Metric):
+    """LPIPS with the backbone ``net``; see the module docstring.
+
+    ``model`` replaces the network (an ``lpips.LPIPS``; tests inject a seeded
+    random backbone this way); by default each process builds one per network
+    and device and every instance shares it.
+    """
+
+    net: ClassVar[str]
+    higher_is_better = False
+    #: Most pixels per batch (bounds memory: activations grow with batch × H × W).
+    batch_pixels: ClassVar[int]
+
+    def __init__(self, device: str = "auto", model: torch.nn.Module | None = None) -> None:
+        super().__init__(device)
+        self.model = model
+
+    @classmethod
+    def available(cls) -> str | None:
+        try:
+            import lpips  # noqa: F401
+        except ImportError as exc:
+            return f"the lpips package is missing ({exc}); pip install lpips"
+        backbone = BACKBONES[cls.net]
+        return None if weights.locate(backbone) else weights.missing_message(backbone)
+
+    @property
+    def version(self) -> str:  # type: ignore[override]
+        """``1+lpips-<package version>-v0.1+<backbone file>``, or ``…+custom`` for an injected model."""
+        backbone = "custom" if self.model is not None else BACKBONES[self.net].filename
+        return f"1+lpips-{package_version('lpips')}-v0.1+{backbone}"
+
+    def _network(self, device: str) -> torch.nn.Module:
+        return self.model.to(device) if self.model is not None else _shared_model(self.net, device)
+
+    def compute(self, refs: Sequence[np.ndarray], dists: Sequence[np.ndarray]) -> np.ndarray:
+        import torch
+
+        for r, d in zip(refs, dists):
+            self.check(r, d)
+        device = resolve_device(self.device)
+        model = self._network(device)
+        out = np.empty(len(refs), dtype=np.float64)
+        for (h, w, _), indices in group_by_shape(refs).items():
+            step = max(1, self.batch_pixels // (h * w))
+            for start in range(0, len(indices), step):
+                chunk = indices[start : start + step]
+                x = _to_unit_range([refs[i] for i in chunk], device)
+                y = _to_unit_range([dists[i] for i in chunk], device)
+                with torch.no_grad():
+                    out[chunk] = model(x, y).flatten().double().cpu().numpy()
+        return out
+
+
+def _to_unit_range(images: Sequence[np.ndarray], device: str) -> torch.Tensor:
+    """``(N, 3, H, W)`` float32 in [-1, 1] from uint8 RGB."""
+    import torch
+
+    x = torch.from_numpy(np.stack(images)).to(device).permute(0, 3, 1, 2).float()
+    return x / 127.5 - 1.0
+
+
+@register
+class LPIPSAlex(_LPIPS):
+    """LPIPS v0.1 with the AlexNet backbone (the paper's default); RGB in [-1, 1], lower is better."""
+
+    name = "lpips"
+    net = "alex"
+    min_side = 32
+    batch_pixels = 8 * 768 * 512
+    description = "LPIPS v0.1, AlexNet, RGB in [-1, 1], lower is better"
+
+
+@register
+class LPIPSVGG(_LPIPS):
+    """LPIPS v0.1 with the VGG16 backbone; RGB in [-1, 1], lower is better."""
+
+    name = "lpips-vgg"
+    net = "vgg"
+    min_side = 16
+    batch_pixels = 2 * 768 * 512
+    description = "LPIPS v0.1, VGG16, RGB in [-1, 1], lower is better"

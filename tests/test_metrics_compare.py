@@ -1,0 +1,123 @@
+"""``qualitykit.compare`` / ``qk compare``, ``qk weights`` and ``load_rgb``: one pair of files, end to end."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from qualitykit import weights
+from qualitykit.cli import compare as compare_cli
+from qualitykit.cli import weights as weights_cli
+from qualitykit.compare import compare
+from qualitykit.imageio import load_rgb
+from qualitykit.metrics import get_metric
+
+
+def run_cli(module, argv: list[str]) -> int:
+    """Parse ``argv`` with only ``module``'s subcommand registered and run its handler."""
+    parser = argparse.ArgumentParser(prog="qk")
+    module.add_parser(parser.add_subparsers())
+    args = parser.parse_args(argv)
+    return args.handler(args)
+
+
+@pytest.fixture
+def no_backbones(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    monkeypatch.delenv(weights.ENV, raising=False)
+    monkeypatch.setattr(torch.hub, "download_url_to_file", lambda url, *a, **k: pytest.fail(f"download of {url}"))
+
+
+@pytest.fixture
+def pair_files(photo_pairs, tmp_path: Path) -> tuple[Path, Path]:
+    ref, dist = photo_pairs[1]
+    Image.fromarray(ref).save(tmp_path / "ref.png")
+    Image.fromarray(dist).save(tmp_path / "dist.png")
+    return tmp_path / "ref.png", tmp_path / "dist.png"
+
+
+def test_compare_every_metric(pair_files, photo_pairs, no_backbones) -> None:
+    ref, dist = photo_pairs[1]
+    result = compare(*pair_files)
+    assert list(result) == ["reference", "distorted", "width", "height", "metrics", "unavailable"]
+    assert (result["width"], result["height"]) == (384, 288)
+    assert result["reference"] == str(pair_files[0])
+    assert set(result["metrics"]) >= {"psnr", "ssim", "ms-ssim", "psnr-y", "ssim-y", "ms-ssim-y", "vmaf", "vmaf-neg"}
+    for name, value in result["metrics"].items():
+        assert value == pytest.approx(get_metric(name)(ref, dist), abs=1e-9)
+    assert "alexnet-owt-7be5be79.pth" in result["unavailable"]["lpips"]
+    assert "vgg16-397923af.pth" in result["unavailable"]["lpips-vgg"]
+
+
+def test_compare_small_image_keeps_the_metrics_that_fit(tmp_path: Path, photo_pairs) -> None:
+    ref, dist = (a[:100, :120].copy() for a in photo_pairs[0])
+    Image.fromarray(ref).save(tmp_path / "r.png")
+    Image.fromarray(dist).save(tmp_path / "d.png")
+    result = compare(tmp_path / "r.png", tmp_path / "d.png", ["psnr-y", "ms-ssim-y", "vmaf"])
+    assert list(result["metrics"]) == ["psnr-y", "vmaf"]
+    assert "176 px" in result["unavailable"]["ms-ssim-y"]
+
+
+def test_compare_errors_name_the_file(pair_files, tmp_path: Path) -> None:
+    ref, _ = pair_files
+    small = tmp_path / "small.png"
+    Image.new("RGB", (10, 20)).save(small)
+    with pytest.raises(ValueError, match=r"small\.png: 10x20 px, but the reference .*ref\.png is 384x288"):
+        compare(ref, small)
+    broken = tmp_path / "broken.png"
+    broken.write_bytes(b"not an image")
+    with pytest.raises(ValueError, match=r"broken\.png: not an image"):
+        compare(broken, ref)
+    with pytest.raises(ValueError, match=r"absent\.png: no such file"):
+        compare(ref, tmp_path / "absent.png")
+    with pytest.raises(KeyError, match="unknown metric 'psnr-z'"):
+        compare(ref, ref, ["psnr-z"])
+
+
+def test_compare_cli_json_and_text(pair_files, capsys: pytest.CaptureFixture[str]) -> None:
+    ref, dist = (str(p) for p in pair_files)
+    assert run_cli(compare_cli, ["compare", ref, dist, "--metrics", "psnr,vmaf", "--json", "--device", "cpu"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out == compare(ref, dist, ["psnr", "vmaf"])
+    assert run_cli(compare_cli, ["compare", ref, dist, "--metrics", "psnr"]) == 0
+    assert "(higher is better)" in capsys.readouterr().out
+    assert run_cli(compare_cli, ["compare", ref, __file__]) == 2
+    assert "test_metrics_compare.py: not an image" in capsys.readouterr().err
+
+
+def test_load_rgb_expands_grey_and_drops_alpha(tmp_path: Path) -> None:
+    Image.new("L", (5, 4), 7).save(tmp_path / "g.png")
+    Image.new("RGBA", (5, 4), (1, 2, 3, 0)).save(tmp_path / "a.png")
+    grey, rgba = load_rgb(tmp_path / "g.png"), load_rgb(tmp_path / "a.png")
+    assert grey.shape == rgba.shape == (4, 5, 3) and grey.dtype == np.uint8
+    assert (grey == 7).all() and (rgba == [1, 2, 3]).all()
+
+
+def test_weights_lists_files_and_where(no_backbones, monkeypatch, tmp_path, capsys) -> None:
+    assert run_cli(weights_cli, ["weights"]) == 0
+    out = capsys.readouterr().out
+    assert str(tmp_path / "torch" / "hub" / "checkpoints") in out
+    assert (
+        "alexnet-owt-7be5be79.pth" in out and "missing (https://download.pytorch.org/models/vgg16-397923af.pth)" in out
+    )
+    supplied = tmp_path / "offline"
+    supplied.mkdir()
+    (supplied / "alexnet-owt-7be5be79.pth").write_bytes(b"")
+    monkeypatch.setenv(weights.ENV, str(supplied))
+    assert run_cli(weights_cli, ["weights"]) == 0
+    assert str(supplied / "alexnet-owt-7be5be79.pth") in capsys.readouterr().out
+    assert run_cli(weights_cli, ["weights", "--download", "nope.pth"]) == 2
+    assert "unknown file(s) nope.pth" in capsys.readouterr().err
+
+
+def test_weight_registry_refuses_a_conflicting_declaration() -> None:
+    first = weights.registered()[0]
+    assert weights.register(first) is first
+    with pytest.raises(ValueError, match="already registered"):
+        weights.register(weights.WeightFile(first.filename, "https://example.invalid/x.pth", "something else"))
