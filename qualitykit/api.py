@@ -102,8 +102,9 @@ def bench(
     -------
     DataFrame with one row per image × codec point (columns as in ``qualitykit.runner.COLUMNS``
     plus one per metric). ``df.attrs`` holds ``run_dir``, ``errors`` (a list of
-    dicts naming image, codec, quality, stage and message) and ``work`` (how many
-    encodes and metric values this call computed rather than read from the cache).
+    dicts naming image, codec, quality, stage and message), ``unavailable`` (metric →
+    why it could not run here, e.g. LPIPS weights missing offline) and ``work`` (how
+    many encodes and metric values this call computed rather than read from the cache).
 
     Examples
     --------
@@ -132,7 +133,7 @@ def bench(
         with Store(cache_path) as store:
             results = collect(plan, store)
         write_run(run_dir, results, manifest(plan, outcome, command))
-    results.attrs.update(run_dir=str(run_dir), errors=outcome.errors, work={"encoded": outcome.encoded, "metric_values": outcome.metric_values})
+    results.attrs.update(run_dir=str(run_dir), errors=outcome.errors, unavailable=plan.unavailable, work={"encoded": outcome.encoded, "metric_values": outcome.metric_values})
     return results
 
 

@@ -104,11 +104,12 @@ def make_plan(
 ) -> Plan:
     """Resolve codec specs and metric names, hash every image. ``metrics=None`` means every available one.
 
-    Unknown codecs or metrics raise; metrics that exist but cannot run here are
-    listed in :attr:`Plan.unavailable` when ``metrics`` is ``None`` and raise when
-    they were asked for by name.
+    Unknown codecs or metrics raise. Metrics that exist but cannot run here
+    (missing weights, no ffmpeg with libvmaf) are left out and listed with the
+    reason in :attr:`Plan.unavailable`, so every other metric still runs; a metric
+    asked for by name first gets a chance to fetch what it lacks.
     """
-    from .metrics import available_metrics
+    from .metrics import available_metrics, ensure_available, registry
 
     entries: list[CodecEntry] = []
     for spec in codecs:
@@ -124,7 +125,14 @@ def make_plan(
         names = [n for n, why in status.items() if why is None]
         unavailable = {n: why for n, why in status.items() if why is not None}
     else:
-        names = list(dict.fromkeys(metrics))
+        names = []
+        for name in dict.fromkeys(metrics):
+            registry.get(name)  # unknown names raise here, before any work
+            why = ensure_available(name)
+            if why is None:
+                names.append(name)
+            else:
+                unavailable[name] = why
     instances = [get_metric(n, device=device) for n in names]
     images = [SourceImage(f, corpus.path(f), sha256_file(corpus.path(f))) for f in corpus.files]
     return Plan(corpus, images, entries, {m.name: m.version for m in instances}, unavailable, device)

@@ -130,3 +130,21 @@ def test_two_runs_sharing_a_cache_stay_consistent(small_corpus, cache, tmp_path)
         assert store.counts()["duplicates"] == 0
     a, b = (__import__("pandas").read_csv(tmp_path / f"run{i}" / "results.csv") for i in range(2))
     assert a.equals(b)
+
+
+def test_requested_metric_without_weights_is_named_and_the_rest_completes(small_corpus, cache, tmp_path, monkeypatch):
+    from qualitykit.metrics.lpips import _LPIPS
+
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    monkeypatch.delenv("QK_WEIGHTS_DIR", raising=False)
+
+    def offline(cls):
+        raise OSError("network unreachable")
+
+    monkeypatch.setattr(_LPIPS, "fetch", classmethod(offline))  # never touch the network in tests
+    df = qualitykit.bench(small_corpus, ["jpeg:q=30/60"], ["psnr", "lpips"], out=tmp_path / "run", jobs=1, cache=cache)
+    assert "lpips" not in df.columns and df["psnr"].notna().all() and len(df) == 8
+    why = df.attrs["unavailable"]["lpips"]
+    assert "alexnet-owt-7be5be79.pth" in why and "qk weights --download" in why and "network unreachable" in why
+    manifest = json.loads((tmp_path / "run" / "manifest.json").read_text())
+    assert manifest["metrics_unavailable"]["lpips"] == why

@@ -67,10 +67,14 @@ def run_grid(args: argparse.Namespace, out: str | None) -> tuple[object, int]:
     except (CodecError, CodecUnavailable, DatasetError, MetricUnavailable, KeyError) as exc:
         print(f"qk: {exc.args[0] if exc.args else exc}", file=sys.stderr)
         return None, 2
+    requested = split_specs(args.metrics) if args.metrics else []
+    missing = [m for m in requested if m not in results.columns]
+    for m in missing:
+        print(f"metric {m} not computed: {results.attrs['unavailable'][m]}", file=sys.stderr)
     for e in results.attrs["errors"]:
         where = " ".join(str(x) for x in (e["image"], e["codec"], e["quality"]) if x is not None)
         print(f"error [{e['stage']}] {where}: {e['message']}", file=sys.stderr)
-    return results, 1 if results.attrs["errors"] else 0
+    return results, 1 if results.attrs["errors"] or missing else 0
 
 
 def run(args: argparse.Namespace) -> int:
@@ -86,7 +90,8 @@ def run(args: argparse.Namespace) -> int:
         with pd.option_context("display.max_columns", None, "display.width", 200, "display.float_format", "{:.4f}".format):
             print(summary(results, labels).rename(index=format_quality, level=1).to_string())
         for name, why in manifest["metrics_unavailable"].items():
-            print(f"skipped metric {name}: {why}")
+            if args.metrics is None:  # asked-for metrics were already reported as errors
+                print(f"skipped metric {name}: {why}")
         work = results.attrs["work"]
         print(f"\n{len(results)} items ({work['encoded']} encoded, {work['metric_values']} metric values computed; "
               f"the rest from the cache); results in {run_dir}/")  # fmt: skip

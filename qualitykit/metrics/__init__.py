@@ -40,6 +40,20 @@ def get_metric(name: str, device: str = "auto") -> Metric:
     return cls(device=device)
 
 
+def ensure_available(name: str) -> str | None:
+    """Like :func:`available_metrics` for one metric asked for by name, first fetching what it lacks
+    (weights) when it can; ``None`` when usable, else the reason (with the fetch error, if any)."""
+    cls = registry.get(name)
+    why = cls.available()
+    if why is None:
+        return None
+    try:
+        cls.fetch()
+    except Exception as exc:  # offline, or the server refused: keep the actionable reason
+        return f"{why} (download failed: {type(exc).__name__}: {exc})"
+    return cls.available()
+
+
 def available_metrics() -> dict[str, str | None]:
     """Every known metric → ``None`` if usable here, else the reason it is not."""
     out: dict[str, str | None] = {n: registry.get(n).available() for n in registry.names()}
@@ -68,4 +82,4 @@ def evaluate(
     return out
 
 
-__all__ = ["Metric", "MetricInputError", "MetricUnavailable", "available_metrics", "evaluate", "get_metric", "registry"]
+__all__ = ["Metric", "MetricInputError", "MetricUnavailable", "available_metrics", "ensure_available", "evaluate", "get_metric", "registry"]

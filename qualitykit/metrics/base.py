@@ -81,6 +81,11 @@ class Metric(ABC):
         """``None`` when the metric can run here, else why not and how to fix it."""
         return None
 
+    @classmethod
+    def fetch(cls) -> None:
+        """Download what the metric needs (e.g. model weights) when it is missing; called only
+        for metrics a user asked for by name. No-op by default; raise on failure."""
+
     def check(self, ref: np.ndarray, dist: np.ndarray) -> None:
         check_pair(ref, dist, self.min_side, self.name)
 

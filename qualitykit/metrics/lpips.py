@@ -9,8 +9,9 @@ built per process and reused.
 The linear layers come with the package; the ImageNet backbone is torchvision's
 file (``alexnet-owt-7be5be79.pth``, ``vgg16-397923af.pth``), located through
 :mod:`qualitykit.weights` (``$QK_WEIGHTS_DIR``, then ``$TORCH_HOME/hub/checkpoints``)
-and never downloaded here: without it the metric is unavailable, saying which
-file to fetch and where to put it (``qk weights --download``).
+and downloaded on first use only when ``lpips`` is asked for by name (``--metrics
+lpips``; :meth:`_LPIPS.fetch`). Without it (offline) the metric is unavailable,
+saying which file to fetch and where to put it (``qk weights --download``).
 
 >>> from qualitykit.metrics import get_metric
 >>> value = get_metric("lpips", device="cpu")(ref, dist)  # doctest: +SKIP
@@ -112,6 +113,11 @@ class _LPIPS(Metric):
         backbone = BACKBONES[cls.net]
         return None if weights.locate(backbone) else weights.missing_message(backbone)
 
+    @classmethod
+    def fetch(cls) -> None:
+        """Download the backbone into torch's hub cache when it is missing (needs the network)."""
+        weights.download(BACKBONES[cls.net])
+
     @property
     def version(self) -> str:  # type: ignore[override]
         """``1+lpips-<package version>-v0.1+<backbone file>``, or ``…+custom`` for an injected model."""
@@ -156,7 +162,7 @@ class LPIPSAlex(_LPIPS):
     net = "alex"
     min_side = 32
     batch_pixels = 8 * 768 * 512
-    description = "LPIPS v0.1, AlexNet, RGB in [-1, 1], lower is better"
+    description = "LPIPS v0.1, AlexNet, RGB in [-1, 1]"
 
 
 @register
@@ -167,4 +173,4 @@ class LPIPSVGG(_LPIPS):
     net = "vgg"
     min_side = 16
     batch_pixels = 2 * 768 * 512
-    description = "LPIPS v0.1, VGG16, RGB in [-1, 1], lower is better"
+    description = "LPIPS v0.1, VGG16, RGB in [-1, 1]"
