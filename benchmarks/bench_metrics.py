@@ -17,25 +17,22 @@ import argparse
 import datetime
 import io
 import os
-import platform
 import statistics
 import sys
 import time
 import warnings
-from pathlib import Path
 
 import numpy as np
 import torch
 from PIL import Image
+
+from _results import KODAK, RESULTS, machine, write_section
 
 from qualitykit import weights
 from qualitykit.metrics import evaluate, get_metric, registry
 from qualitykit.metrics.libvmaf import LibvmafMetric, libvmaf_version, run_libvmaf
 from qualitykit.metrics.lpips import BACKBONES
 
-ROOT = Path(__file__).resolve().parents[1]
-KODAK = ROOT.parent / "shared" / "datasets" / "kodak"
-RESULTS = ROOT / "benchmarks" / "RESULTS.md"
 SECTION = "## Metric cost per pair"
 
 
@@ -107,7 +104,6 @@ def main() -> None:
     batched_ms, *_ = per_pair_ms(lambda: run_libvmaf(refs, dists, models=vmaf), n, args.repeats)
     single_ms, *_ = per_pair_ms(lambda: [run_libvmaf([r], [d], models=vmaf) for r, d in pairs], n, args.repeats)
 
-    gpu = f"GPU {torch.cuda.get_device_name()}" if torch.cuda.is_available() else "no GPU"
     sizes = sorted({f"{r.shape[1]}x{r.shape[0]}" for r in refs})
     lines = [
         SECTION,
@@ -115,7 +111,7 @@ def main() -> None:
         f"Command (repository root): `python benchmarks/bench_metrics.py {' '.join(sys.argv[1:])}`  ",
         f"Date: {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC  ",
         (
-            f"Machine: {os.cpu_count()}-core CPU ({platform.processor() or platform.machine()}), {gpu}, shared with "
+            f"Machine: {machine()}, shared with "
             f"other jobs (load average at the end: {os.getloadavg()[0]:.2f}); torch {torch.__version__} with "
             f"{torch.get_num_threads()} threads, libvmaf {libvmaf_version()} with 1 thread  "
         ),
@@ -140,14 +136,7 @@ def main() -> None:
     section = "\n".join(lines)
     print(section)
     if args.write:
-        text = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n\n"
-        if SECTION in text:
-            head, rest = text.split(SECTION, 1)
-            tail = rest[rest.find("\n## ") + 1 :] if "\n## " in rest else ""
-            text = head + section + ("\n" + tail if tail else "")
-        else:
-            text = text.rstrip("\n") + "\n\n" + section
-        RESULTS.write_text(text)
+        write_section("metric-cost", section)
 
 
 if __name__ == "__main__":

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -21,9 +19,8 @@ import time
 from pathlib import Path
 
 import pandas as pd
+from _results import HERE, KODAK, RESULTS, machine, write_section
 
-HERE = Path(__file__).resolve().parent
-RESULTS = HERE / "RESULTS.md"
 QUALITIES = list(range(5, 100, 5))
 NOTES = {
     "jpeg": "bpp agrees within 1 % at every point. PSNR and MS-SSIM are slightly higher than published "
@@ -31,27 +28,6 @@ NOTES = {
     "for both encode and decode. Same file sizes, slightly different decoded pixels; the cause is in the library "
     "versions, not in the metric (the metric equals CompressAI's own function, see tests/test_metrics_rgb.py).\n\n",
 }
-
-
-def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        cpu = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    return f"{os.cpu_count()}-core {cpu}, no GPU, Python {platform.python_version()}"
-
-
-def write_section(name: str, body: str) -> None:
-    """Replace (or append) the section between ``<!-- name -->`` markers in RESULTS.md."""
-    start, end = f"<!-- {name} -->", f"<!-- /{name} -->"
-    text = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
-    block = f"{start}\n{body.rstrip()}\n{end}"
-    if start in text:
-        text = text[: text.index(start)] + block + text[text.index(end) + len(end) :]
-    else:
-        text = text.rstrip() + "\n\n" + block + "\n"
-    RESULTS.write_text(text)
 
 
 def reproduce(kodak: Path, jobs: int) -> str:
@@ -115,7 +91,7 @@ def timing(kodak: Path, repeats: int) -> str:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("what", choices=["reproduce", "timing"])
-    ap.add_argument("--kodak", type=Path, default=HERE.parent.parent / "shared" / "datasets" / "kodak")
+    ap.add_argument("--kodak", type=Path, default=KODAK)
     ap.add_argument("-n", "--repeats", type=int, default=3)
     ap.add_argument("-j", "--jobs", type=int, default=2)
     args = ap.parse_args()
