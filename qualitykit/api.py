@@ -14,6 +14,7 @@ from typing import Any
 import pandas as pd
 
 from . import __version__, datasets, provenance
+from .ffmpeg import find_ffmpeg
 from .runner import Outcome, Plan, collect, execute, make_plan
 from .store import Store, default_cache_path
 
@@ -56,6 +57,7 @@ def manifest(plan: Plan, outcome: Outcome, command: str | None = None) -> dict[s
         "metrics_unavailable": plan.unavailable,
         "aggregation": "corpus value at a codec point = mean of per-image values",
         "libraries": provenance.package_versions(),
+        "ffmpeg": find_ffmpeg().path,
         "machine": provenance.machine(),
         "device": plan.device,
         "gpu": provenance.gpu(),
