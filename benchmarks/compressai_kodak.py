@@ -85,7 +85,7 @@ def timing(kodak: Path, repeats: int) -> str:
         lines.append(f"| {k} | {', '.join(f'{x:.1f}' for x in v)} | {med[k]:.2f} | {med[k] / med['compressai']:.3f} |")
     return ("Same work on both sides: 24 Kodak images × JPEG q ∈ {10,30,50,70,90}, PSNR-RGB + MS-SSIM-RGB, 2 processes.\n\n"
             f"- CompressAI: `{' '.join(cai[1:])}`\n- qk: `{' '.join(qk[1:])} --cache <fresh file> --out <tmp>` "
-            "(cold: empty cache; warm: the same command again)\n\n" + "\n".join(lines) + "\n")  # fmt: skip
+            "(cold: empty cache; warm: the same command again; qk's times include writing its HTML report, which CompressAI does not make)\n\n" + "\n".join(lines) + "\n")  # fmt: skip
 
 
 def main() -> None:
