@@ -119,13 +119,17 @@ def bench(
     run_dir = Path(out) if out else default_run_dir(corpus.name)
     cache_path = Path(cache) if cache else default_cache_path()
     outcome = Outcome()
+    outcome.errors += [
+        {"image": None, "codec": spec, "quality": None, "stage": "codec", "message": why}
+        for spec, why in plan.codecs_unavailable.items()
+    ]
     bar = None
     if progress:
         from tqdm import tqdm
 
         bar = tqdm(total=plan.n_items, unit="item", desc=f"{corpus.name}", file=sys.stderr)
     try:
-        outcome = execute(plan, cache_path, jobs, bar.update if bar else None)
+        outcome.add(execute(plan, cache_path, jobs, bar.update if bar else None))
     except KeyboardInterrupt:
         outcome.errors.append({"image": None, "codec": None, "quality": None, "stage": "run", "message": "interrupted"})
         raise

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .codecs import Codec, codec_from_spec
+from .codecs import Codec, CodecUnavailable, codec_from_spec
 from .datasets import Corpus, sha256_file
 from .imageio import load_rgb
 from .metrics import Metric, evaluate, get_metric
@@ -60,6 +60,7 @@ class Plan:
     metrics: dict[str, str]  # name → version, the metrics that will run
     unavailable: dict[str, str] = field(default_factory=dict)  # metric → why it cannot run here
     device: str = "auto"
+    codecs_unavailable: dict[str, str] = field(default_factory=dict)  # codec spec → why it cannot run here
 
     @property
     def n_items(self) -> int:
@@ -104,7 +105,8 @@ def make_plan(
 ) -> Plan:
     """Resolve codec specs and metric names, hash every image. ``metrics=None`` means every available one.
 
-    Unknown codecs or metrics raise. Metrics that exist but cannot run here
+    Unknown or malformed codecs and unknown metrics raise. Codecs that cannot run
+    here are listed in :attr:`Plan.codecs_unavailable`. Metrics that exist but cannot run here
     (missing weights, no ffmpeg with libvmaf) are left out and listed with the
     reason in :attr:`Plan.unavailable`, so every other metric still runs; a metric
     asked for by name first gets a chance to fetch what it lacks.
@@ -112,8 +114,13 @@ def make_plan(
     from .metrics import available_metrics, ensure_available, registry
 
     entries: list[CodecEntry] = []
+    codecs_unavailable: dict[str, str] = {}
     for spec in codecs:
-        codec, ladder = codec_from_spec(spec)
+        try:
+            codec, ladder = codec_from_spec(spec)
+        except CodecUnavailable as exc:  # e.g. weights missing offline: the other codecs still run
+            codecs_unavailable[spec] = str(exc)
+            continue
         codec.device = device
         label = _label(spec)
         if any(e.label == label for e in entries):
@@ -135,7 +142,7 @@ def make_plan(
                 unavailable[name] = why
     instances = [get_metric(n, device=device) for n in names]
     images = [SourceImage(f, corpus.path(f), sha256_file(corpus.path(f))) for f in corpus.files]
-    return Plan(corpus, images, entries, {m.name: m.version for m in instances}, unavailable, device)
+    return Plan(corpus, images, entries, {m.name: m.version for m in instances}, unavailable, device, codecs_unavailable)
 
 
 # ---------------------------------------------------------------- worker side
@@ -175,7 +182,11 @@ def run_unit(unit: Unit) -> Outcome:
     except ValueError as exc:
         out.errors.append(_error(unit, "load", str(exc)))
         return out
-    codec = _codec(unit.codec_id)
+    try:
+        codec = _codec(unit.codec_id)
+    except Exception as exc:
+        out.errors.append(_error(unit, "codec", f"{type(exc).__name__}: {exc}"))
+        return out
     h, w = image.shape[:2]
     decoded: dict[str, np.ndarray] = {}
     keys = unit.keys()

@@ -148,3 +148,21 @@ def test_requested_metric_without_weights_is_named_and_the_rest_completes(small_
     assert "alexnet-owt-7be5be79.pth" in why and "qk weights --download" in why and "network unreachable" in why
     manifest = json.loads((tmp_path / "run" / "manifest.json").read_text())
     assert manifest["metrics_unavailable"]["lpips"] == why
+
+
+def test_unavailable_codec_is_reported_and_the_other_codecs_complete(small_corpus, cache, tmp_path):
+    from qualitykit.codecs import register
+    from qualitykit.codecs.jpeg import JPEG
+
+    @register
+    class Missing(JPEG):
+        name = "missing-weights"
+
+        @classmethod
+        def available(cls):
+            return "model file /nowhere/model.pth is missing; put it there"
+
+    df = qualitykit.bench(small_corpus, ["jpeg:q=50", "missing-weights"], ["psnr"], out=tmp_path / "run", jobs=1, cache=cache)
+    assert len(df) == 4 and df["psnr"].notna().all()
+    (error,) = df.attrs["errors"]
+    assert error["codec"] == "missing-weights" and "/nowhere/model.pth" in error["message"]
