@@ -155,8 +155,8 @@ def _init_worker(store_path: str, metric_names: Sequence[str], device: str, torc
         import torch
 
         torch.set_num_threads(torch_threads)
-    _worker.update(store=Store(store_path), metrics=[get_metric(n, device=device) for n in metric_names], codecs={})
-    _worker["device"] = device
+    metrics = [get_metric(n, device=device) for n in metric_names]
+    _worker.update(store=Store(store_path), metrics=metrics, codecs={}, device=device)
 
 
 def _codec(codec_id: str) -> Codec:
