@@ -6,7 +6,7 @@ compact float16 state dict (:mod:`qualitykit.neural.weights`) and measured on
 the CID22 validation split with real entropy-coded strings. Everything needed to
 reproduce the run (seed, steps, λ, data hashes, wall time) goes to ``model.json``.
 
-    nice -n 10 python benchmarks/train_neural.py --out qualitykit/models/qk-hyperprior-cid22
+    nice -n 10 python benchmarks/train_neural.py --out qualitykit/models/qk-hyperprior-v1
 
 Uses CUDA when available. Distortion is MSE on RGB in [0, 1]; the loss is
 ``λ · 255² · MSE + bpp`` (CompressAI's ``RateDistortionLoss``).

@@ -76,7 +76,7 @@ def test_bundled_files_are_small():
 def test_spec_ids_and_ladders():
     codec, ladder = codec_from_spec("neural:mbt2018-mean:q=6:metric=ms-ssim")
     assert codec.id == "neural:arch=mbt2018-mean:ckpt=:metric=ms-ssim:model=mbt2018-mean" and ladder == (6.0,)
-    assert codec_from_spec("neural")[0].id == "neural:arch=bmshj2018-hyperprior:ckpt=:metric=mse:model=qk-hyperprior-cid22"
+    assert codec_from_spec("neural")[0].id == "neural:arch=bmshj2018-hyperprior:ckpt=:metric=mse:model=qk-hyperprior-v1"
     assert codec_from_spec(codec.id)[0].id == codec.id
 
 

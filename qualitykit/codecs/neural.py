@@ -29,7 +29,7 @@ class Neural(Codec):
 
     Specs::
 
-        neural                                   bundled model (qk-hyperprior-cid22), q=1/2/3/4
+        neural                                   bundled model (qk-hyperprior-v1), q=1/2/3/4
         neural:bmshj2018-hyperprior:q=1/3/5/8    CompressAI zoo model by name; metric=mse (default) or ms-ssim
         neural:mbt2018-mean:q=6:metric=ms-ssim
         neural:ckpt=runs/best.pth.tar:arch=mbt2018-mean   one local checkpoint = one rate point (q=1)
@@ -47,8 +47,8 @@ class Neural(Codec):
 
     name = "neural"
     extension = "qkn"
-    description = "learned image codecs (CompressAI; bundled qk-hyperprior-cid22)"
-    settings = {"model": "qk-hyperprior-cid22", "metric": "mse", "ckpt": "", "arch": ""}
+    description = "learned image codecs (CompressAI; bundled qk-hyperprior-v1)"
+    settings = {"model": "qk-hyperprior-v1", "metric": "mse", "ckpt": "", "arch": ""}
     positional = "model"
     ladder = (1, 2, 3, 4)
     quality_range = (1, 8)

@@ -29,7 +29,7 @@ from ..codecs.base import CodecUnavailable
 from .weights import build_model, load_state_dict, sha256_file
 
 MODELS_DIR = Path(__file__).resolve().parents[1] / "models"
-BUNDLED = "qk-hyperprior-cid22"
+BUNDLED = "qk-hyperprior-v1"
 #: Total downsampling of the analysis transform; inputs are padded to a multiple of it.
 STRIDE_FACTORIZED, STRIDE_HYPERPRIOR = 16, 64
 
