@@ -88,6 +88,7 @@ def test_spec_ids_and_ladders():
         ("neural:q=1.5", "not among"),
         ("neural:no-such-model", "unknown model"),
         ("neural:ckpt=x.pt", "needs arch="),
+        ("neural:ckpt=no/such.pt:arch=mbt2018", "ckpt=no/such.pt is not a file"),
         ("neural:metric=ms-ssim", "no metric=ms-ssim"),
         ("neural:bmshj2018-hyperprior:arch=mbt2018", "not arch=mbt2018"),
     ],

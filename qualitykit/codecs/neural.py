@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -61,6 +62,8 @@ class Neural(Codec):
                 raise CodecError(f"neural: give either a model name ({model}) or ckpt=, not both")
             if arch not in ARCHITECTURES:
                 raise CodecError(f"neural: ckpt= needs arch= one of {', '.join(ARCHITECTURES)}")
+            if not Path(ckpt).is_file():
+                raise CodecError(f"neural: checkpoint ckpt={ckpt} is not a file")
             self.weights = models.Weights("ckpt", arch, path=ckpt)
             self.options["model"] = "ckpt"
         elif model in ARCHITECTURES:
@@ -86,13 +89,17 @@ class Neural(Codec):
     def from_spec(cls, spec: str) -> tuple[Codec, tuple[float, ...]]:
         """As :meth:`Codec.from_spec`; a checkpoint's default ladder is its single point ``q=1``."""
         codec, ladder = super().from_spec(spec)
-        valid = codec.weights.qualities
         if codec.weights.kind == "ckpt" and ladder == cls.ladder:
-            ladder = tuple(float(q) for q in valid)
-        bad = [q for q in ladder if q not in valid]
-        if bad:
-            raise CodecError(f"neural: quality {format_quality(bad[0])} not among {codec.weights.id}'s {valid}")
+            ladder = tuple(float(q) for q in codec.weights.qualities)
+        for q in ladder:
+            codec._check_quality(q)
         return codec, ladder
+
+    def _check_quality(self, quality: float) -> None:
+        if quality not in self.weights.qualities:
+            raise CodecError(
+                f"neural: quality {format_quality(quality)} not among {self.options['model']}'s {self.weights.qualities}"
+            )
 
     def _model(self, quality: int) -> torch.nn.Module:
         return models.load_model(self.weights, quality, models.resolve_device(self.device))
@@ -100,8 +107,7 @@ class Neural(Codec):
     def encode(self, image: np.ndarray, quality: float) -> bytes:
         if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
             raise ValueError(f"neural: expected an (H, W, 3) uint8 image, got {image.shape} {image.dtype}")
-        if quality not in self.weights.qualities:
-            raise CodecError(f"neural: quality {format_quality(quality)} not among {self.weights.id}'s {self.weights.qualities}")
+        self._check_quality(quality)
         q = int(quality)
         model = self._model(q)
         height, width = image.shape[:2]
