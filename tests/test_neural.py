@@ -68,7 +68,7 @@ def test_bundled_full_image():
 
 
 def test_bundled_files_are_small():
-    folder = models.MODELS_DIR / models.BUNDLED
+    folder = models.MODELS_DIR / codec_from_spec("neural")[0].weights.name
     assert sum(p.stat().st_size for p in folder.iterdir()) <= 10_000_000
     assert {"LICENSE", "PROVENANCE.md", "model.json"} <= {p.name for p in folder.iterdir()}
 

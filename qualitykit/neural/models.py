@@ -29,7 +29,6 @@ from ..codecs.base import CodecUnavailable
 from .weights import build_model, load_state_dict, sha256_file
 
 MODELS_DIR = Path(__file__).resolve().parents[1] / "models"
-BUNDLED = "qk-hyperprior-v1"
 #: Total downsampling of the analysis transform; inputs are padded to a multiple of it.
 STRIDE_FACTORIZED, STRIDE_HYPERPRIOR = 16, 64
 
@@ -39,7 +38,7 @@ class WeightsUnavailable(CodecUnavailable):
 
 
 @functools.lru_cache(maxsize=None)
-def bundled_manifest(name: str = BUNDLED) -> dict:
+def bundled_manifest(name: str) -> dict:
     """The ``model.json`` of bundled model ``name``."""
     return json.loads((MODELS_DIR / name / "model.json").read_text())
 
