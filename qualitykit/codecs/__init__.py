@@ -16,7 +16,7 @@ from .base import Codec, CodecError, CodecUnavailable
 registry: Registry[Codec] = Registry(
     "codec",
     "qualitykit.codecs",
-    builtins=("qualitykit.codecs.jpeg", "qualitykit.codecs.webp", "qualitykit.codecs.avif"),
+    builtins=("qualitykit.codecs.jpeg", "qualitykit.codecs.webp", "qualitykit.codecs.avif", "qualitykit.codecs.neural"),
 )
 register = registry.register
 

@@ -1,0 +1,137 @@
+"""Learned image codecs (CompressAI models) with real entropy-coded bitstreams."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import register
+from .base import Codec, CodecError, format_quality
+
+try:
+    import compressai
+    import torch
+    import torch.nn.functional as F
+
+    from ..neural import models
+    from ..neural.bitstream import BitstreamError, Frame, pack, unpack
+    from ..neural.weights import ARCHITECTURES
+except ImportError as exc:  # torch or compressai missing: the codec reports it through available()
+    _MISSING: str | None = f"needs PyTorch and CompressAI ({exc}); pip install 'compressai>=1.2.8,<1.3'"
+else:
+    _MISSING = None
+
+
+@register
+class Neural(Codec):
+    """Learned codecs: the bundled model, CompressAI's zoo, or a local checkpoint.
+
+    Specs::
+
+        neural                                   bundled model (qk-hyperprior-v1), q=1/2/3/4
+        neural:bmshj2018-hyperprior:q=1/3/5/8    CompressAI zoo model by name; metric=mse (default) or ms-ssim
+        neural:mbt2018-mean:q=6:metric=ms-ssim
+        neural:ckpt=runs/best.pth.tar:arch=mbt2018-mean   one local checkpoint = one rate point (q=1)
+
+    Quality is the model family's integer index (zoo: 1–8, 1–6 for cheng2020;
+    bundled: 1–4), higher = more bits. Images are padded on the bottom and right
+    by edge replication to the model's stride (64 for hyperprior-style models,
+    16 for factorized ones) and cropped back after decoding. The file is a small
+    header plus CompressAI's strings (:mod:`qualitykit.neural.bitstream`), so the
+    rate counts every byte a decoder needs besides the weights. Compute runs on
+    ``device`` (``auto`` picks CUDA when available); CompressAI entropy-codes on
+    the CPU. Decode on the same device class that encoded: floating-point
+    differences between CPU and GPU can break the entropy decoder.
+    """
+
+    name = "neural"
+    extension = "qkn"
+    description = "learned image codecs (CompressAI; bundled qk-hyperprior-v1)"
+    settings = {"model": "qk-hyperprior-v1", "metric": "mse", "ckpt": "", "arch": ""}
+    positional = "model"
+    ladder = (1, 2, 3, 4)
+    quality_range = (1, 8)
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        model, metric, ckpt, arch = (self.options[k] for k in ("model", "metric", "ckpt", "arch"))
+        if ckpt:
+            if model not in (self.settings["model"], "ckpt"):
+                raise CodecError(f"neural: give either a model name ({model}) or ckpt=, not both")
+            if arch not in ARCHITECTURES:
+                raise CodecError(f"neural: ckpt= needs arch= one of {', '.join(ARCHITECTURES)}")
+            if not Path(ckpt).is_file():
+                raise CodecError(f"neural: checkpoint ckpt={ckpt} is not a file")
+            self.weights = models.Weights("ckpt", arch, path=ckpt)
+            self.options["model"] = "ckpt"
+        elif model in ARCHITECTURES:
+            if model not in models.ZOO_URLS or metric not in models.ZOO_URLS[model]:
+                raise CodecError(f"neural: CompressAI publishes no {metric} weights for {model}")
+            self.weights = models.Weights("zoo", model, name=model, metric=metric)
+        elif (models.MODELS_DIR / model / "model.json").is_file():
+            manifest = models.bundled_manifest(model)
+            self.weights = models.Weights("bundled", manifest["arch"], name=model, metric=manifest["metric"])
+        else:
+            raise CodecError(f"neural: unknown model {model!r}; use {self.settings['model']} or one of {', '.join(models.ZOO_URLS)}")
+        if metric != self.weights.metric:
+            raise CodecError(f"neural: {model} has no metric={metric} variant (only {self.weights.metric})")
+        if arch and arch != self.weights.arch:
+            raise CodecError(f"neural: {model} is a {self.weights.arch}, not arch={arch}")
+        self.options["arch"] = self.weights.arch
+
+    @classmethod
+    def available(cls) -> str | None:
+        return _MISSING
+
+    @classmethod
+    def from_spec(cls, spec: str) -> tuple[Codec, tuple[float, ...]]:
+        """As :meth:`Codec.from_spec`; a checkpoint's default ladder is its single point ``q=1``."""
+        codec, ladder = super().from_spec(spec)
+        if codec.weights.kind == "ckpt" and ladder == cls.ladder:
+            ladder = tuple(float(q) for q in codec.weights.qualities)
+        for q in ladder:
+            codec._check_quality(q)
+        return codec, ladder
+
+    def _check_quality(self, quality: float) -> None:
+        if quality not in self.weights.qualities:
+            raise CodecError(
+                f"neural: quality {format_quality(quality)} not among {self.options['model']}'s {self.weights.qualities}"
+            )
+
+    def _model(self, quality: int) -> torch.nn.Module:
+        return models.load_model(self.weights, quality, models.resolve_device(self.device))
+
+    def encode(self, image: np.ndarray, quality: float) -> bytes:
+        if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
+            raise ValueError(f"neural: expected an (H, W, 3) uint8 image, got {image.shape} {image.dtype}")
+        self._check_quality(quality)
+        q = int(quality)
+        model = self._model(q)
+        height, width = image.shape[:2]
+        pad = (-height % self.weights.stride, -width % self.weights.stride)
+        x = torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1)[None].float().div(255)
+        x = F.pad(x.to(next(model.parameters()).device), (0, pad[1], 0, pad[0]), mode="replicate")
+        with torch.no_grad():
+            out = model.compress(x)
+        streams = tuple(strings[0] for strings in out["strings"])
+        return pack(Frame(self.weights.id, q, height, width, pad, tuple(out["shape"]), streams))
+
+    def decode(self, data: bytes) -> np.ndarray:
+        frame = unpack(data)
+        if frame.model != self.weights.id:
+            raise BitstreamError(f"neural: file was encoded by {frame.model}, this codec is {self.weights.id}")
+        with torch.no_grad():
+            x_hat = self._model(frame.quality).decompress([[s] for s in frame.streams], frame.shape)["x_hat"]
+        x_hat = x_hat[0, :, : frame.height, : frame.width].clamp(0, 1).mul(255).round()
+        return x_hat.byte().permute(1, 2, 0).cpu().numpy()
+
+    def versions(self) -> dict[str, str]:
+        return {
+            "compressai": compressai.__version__,
+            "torch": torch.__version__,
+            "weights": self.weights.sha256(),
+            "device": models.resolve_device(self.device),
+        }
