@@ -24,7 +24,7 @@ def test_codecs_and_metrics_lists():
         assert f"{name}" in out
     assert "libjpeg_turbo" in out and "ladder: q=" in out
     out = qk("metrics").stdout
-    assert "psnr " in out and "higher is better" in out and "ffmpeg for libvmaf:" in out
+    assert "psnr " in out and "higher is better" in out and "ffmpeg: " in out and "lpips" in out
 
 
 def test_bad_codec_is_a_usage_error(tmp_path):
