@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .codecs import Codec, CodecUnavailable, codec_from_spec
+from .codecs import Codec, CodecError, CodecUnavailable, codec_from_spec
 from .datasets import Corpus, sha256_file
 from .imageio import load_rgb
 from .metrics import Metric, evaluate, get_metric
@@ -122,6 +122,9 @@ def make_plan(
             codecs_unavailable[spec] = str(exc)
             continue
         codec.device = device
+        same = next((e.spec for e in entries if e.codec.id == codec.id), None)
+        if same is not None:
+            raise CodecError(f"{same!r} and {spec!r} are the same codec ({codec.id}); give it once, with one ladder")
         label = _label(spec)
         if any(e.label == label for e in entries):
             label = spec

@@ -70,3 +70,11 @@ def test_versions_name_the_libraries():
     assert "webp" in codec_from_spec("webp")[0].versions()
     assert "libavif" in codec_from_spec("avif")[0].versions()
     assert {"jpeg", "webp", "avif"} <= set(registry.names())
+
+
+def test_one_codec_twice_in_a_run_is_refused(small_corpus):
+    from qualitykit.datasets import resolve
+    from qualitykit.runner import make_plan
+
+    with pytest.raises(CodecError, match="are the same codec"):
+        make_plan(resolve(small_corpus), ["jpeg", "jpeg:q=10/20"], ["psnr"])

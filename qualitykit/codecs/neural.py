@@ -112,7 +112,7 @@ class Neural(Codec):
         model = self._model(q)
         height, width = image.shape[:2]
         pad = (-height % self.weights.stride, -width % self.weights.stride)
-        x = torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1)[None].float().div(255)
+        x = torch.from_numpy(np.array(image)).permute(2, 0, 1)[None].float().div(255)
         x = F.pad(x.to(next(model.parameters()).device), (0, pad[1], 0, pad[0]), mode="replicate")
         with torch.no_grad():
             out = model.compress(x)
