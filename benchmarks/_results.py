@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import platform
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -13,16 +11,10 @@ KODAK = HERE.parent.parent / "shared" / "datasets" / "kodak"
 
 def machine() -> str:
     """``"2-core AMD EPYC …, no GPU, Python 3.11.7"``: the line every figure is quoted with."""
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as f:
-            cpu = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), cpu)
-    except OSError:
-        pass
-    import torch
+    from qualitykit.provenance import gpu, machine as info
 
-    gpu = f"GPU {torch.cuda.get_device_name()}" if torch.cuda.is_available() else "no GPU"
-    return f"{os.cpu_count()}-core {cpu}, {gpu}, Python {platform.python_version()}"
+    m = info()
+    return f"{m['cpus']}-core {m['cpu']}, {('GPU ' + g) if (g := gpu()) else 'no GPU'}, Python {m['python']}"
 
 
 def write_section(name: str, body: str) -> None:
