@@ -96,18 +96,22 @@ def run(args: argparse.Namespace) -> int:
         print(f"\n{len(results)} items ({work['encoded']} encoded, {work['metric_values']} metric values computed; "
               f"the rest from the cache); results in {run_dir}/")  # fmt: skip
     if not args.no_report and len(results):
-        status = max(status, report(run_dir, manifest, args.anchor))
+        status = max(status, report(run_dir, args.anchor))
     return status
 
 
-def report(run_dir: Path, manifest: dict, anchor: str) -> int:
-    """Write the run's HTML report; a failure is reported, and the results stay as written."""
+def report(run_dir: Path, anchor: str) -> int:
+    """Write the run's HTML report (anchor: ``anchor`` if the run has it, else its first codec);
+    a failure is reported, and the results stay as written."""
+    from ..analysis import Run
     from ..report import write_report
 
-    codecs = manifest["codecs"]
-    if not any(anchor in (c["label"], c["spec"], c["name"], c["id"]) for c in codecs):
-        anchor = codecs[0]["label"]
     try:
+        run = Run.load(run_dir)
+        try:
+            run.resolve_codec(anchor)
+        except KeyError:
+            anchor = run.label(run.codec_ids[0])
         path = write_report(run_dir, anchor=anchor)
     except Exception as exc:  # the results are already on disk: say what failed, keep them
         print(f"report not written ({type(exc).__name__}: {exc}); results are in {run_dir}/", file=sys.stderr)

@@ -11,7 +11,11 @@ from . import register
 from .base import Codec, CodecError, format_quality
 
 try:
-    import compressai
+    import warnings
+
+    with warnings.catch_warnings():  # compressai 1.2.8 uses torch.jit.script at import, deprecated in torch 2.14
+        warnings.simplefilter("ignore", FutureWarning)
+        import compressai
     import torch
     import torch.nn.functional as F
 
