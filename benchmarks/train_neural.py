@@ -29,7 +29,8 @@ import torch
 from compressai.losses import RateDistortionLoss
 from PIL import Image
 
-from qualitykit.neural.weights import ARCHITECTURES, build_model, compact_state_dict, load_state_dict, sha256_file
+from qualitykit.fsutil import sha256_file
+from qualitykit.neural.weights import ARCHITECTURES, build_model, compact_state_dict, load_state_dict
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "datasets" / "train" / "cid22"

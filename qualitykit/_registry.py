@@ -14,6 +14,8 @@ import importlib
 from importlib.metadata import entry_points
 from typing import Generic, TypeVar
 
+from .errors import Unavailable, UnknownName
+
 T = TypeVar("T")
 
 
@@ -72,6 +74,5 @@ class Registry(Generic[T]):
         except KeyError:
             why = self._broken.get(name)
             if why:
-                raise KeyError(f"{self.kind} {name!r}: {why}") from None
-            known = ", ".join(self._classes) or "none"
-            raise KeyError(f"unknown {self.kind} {name!r} (known: {known})") from None
+                raise Unavailable(f"{self.kind} {name!r}: {why}") from None
+            raise UnknownName(self.kind, name, self._classes) from None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 
+from .errors import BadInput
 from .imageio import load_rgb
 from .metrics import available_metrics, evaluate, get_metric
 
@@ -21,22 +22,22 @@ def compare(
     "unavailable": {name: reason}}``; a metric that cannot run here (missing
     weights, no libvmaf, ...) or cannot measure this pair (too small) is listed
     under ``unavailable`` with the reason. Raises
-    ``ValueError`` naming the file when an image is unreadable or the sizes
-    differ, and ``KeyError`` for an unknown metric name.
+    :class:`~qualitykit.errors.BadInput` naming the file when an image is unreadable or the sizes
+    differ, and :class:`~qualitykit.errors.UnknownName` for an unknown metric name.
 
     >>> compare("kodim01.png", "kodim01.jpg", ["psnr", "vmaf"])  # doctest: +SKIP
     {'reference': 'kodim01.png', ..., 'metrics': {'psnr': 29.1..., 'vmaf': 80.3...}, 'unavailable': {}}
     """
     ref, dist = load_rgb(ref_path), load_rgb(dist_path)
     if ref.shape != dist.shape:
-        raise ValueError(
+        raise BadInput(
             f"{dist_path}: {dist.shape[1]}x{dist.shape[0]} px, but the reference {ref_path} is "
             f"{ref.shape[1]}x{ref.shape[0]} px"
         )
     status = available_metrics()
     names = list(metrics) if metrics is not None else list(status)
     unavailable = {n: status[n] for n in names if status.get(n)}
-    runnable = [get_metric(n, device=device) for n in names if n not in unavailable]  # KeyError if unknown
+    runnable = [get_metric(n, device=device) for n in names if n not in unavailable]  # UnknownName if unknown
     values: dict[str, float] = {}
     for name, result in evaluate(runnable, [ref], [dist]).items():
         if isinstance(result, Exception):

@@ -20,13 +20,12 @@ from typing import Any
 
 import yaml
 
+from .errors import BadInput, UnknownName
+from .fsutil import cache_home, sha256_file
+
 #: File extensions read as images when a folder is given.
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".ppm", ".pgm", ".bmp", ".tif", ".tiff", ".webp")
 DEFAULT_CORPUS = "sample"
-
-
-class DatasetError(ValueError):
-    """A corpus cannot be resolved, fetched or verified; the message says what to do."""
 
 
 @dataclass(frozen=True)
@@ -53,16 +52,7 @@ def catalog() -> dict[str, dict[str, Any]]:
 def data_home() -> Path:
     """Where fetched corpora live: ``$QK_DATA`` or ``~/.cache/qualitykit/datasets``."""
     env = os.environ.get("QK_DATA")
-    base = Path(env) if env else Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "qualitykit" / "datasets"
-    return base
-
-
-def sha256_file(path: str | os.PathLike[str]) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+    return Path(env) if env else cache_home() / "datasets"
 
 
 def _entry_root(name: str, entry: dict[str, Any]) -> Path:
@@ -70,7 +60,7 @@ def _entry_root(name: str, entry: dict[str, Any]) -> Path:
         package, _, sub = entry["package"].partition("/")
         spec = importlib.util.find_spec(package)
         if spec is None or not spec.submodule_search_locations:
-            raise DatasetError(f"corpus {name!r} is read from the Python package {package!r}, which is not installed")
+            raise BadInput(f"corpus {name!r} is read from the Python package {package!r}, which is not installed")
         return Path(list(spec.submodule_search_locations)[0]) / sub
     return data_home() / name
 
@@ -86,7 +76,7 @@ def resolve(dataset: str | os.PathLike[str] | None = None) -> Corpus:
         missing = [f for f in files if not (root / f).is_file()]
         if missing:
             hint = f"qk datasets fetch {dataset}" if "url" in entry else "reinstall the package it comes from"
-            raise DatasetError(
+            raise BadInput(
                 f"corpus {dataset!r}: {len(missing)} of {len(files)} files missing under {root} "
                 f"(first: {missing[0]}); run `{hint}` or pass --dataset DIR"
             )
@@ -95,12 +85,12 @@ def resolve(dataset: str | os.PathLike[str] | None = None) -> Corpus:
     root = Path(dataset)
     if not root.is_dir():
         known = ", ".join(entries) or "none"
-        raise DatasetError(f"--dataset {dataset!r} is neither a folder nor a known corpus (known: {known})")
+        raise BadInput(f"--dataset {dataset!r} is neither a folder nor a known corpus (known: {known})")
     files = sorted(
         p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS
     )
     if not files:
-        raise DatasetError(f"no image files ({', '.join(IMAGE_EXTENSIONS)}) under {root}")
+        raise BadInput(f"no image files ({', '.join(IMAGE_EXTENSIONS)}) under {root}")
     return Corpus(root.resolve().name, root, files)
 
 
@@ -120,7 +110,7 @@ def verify_dir(name: str, folder: str | os.PathLike[str]) -> list[str]:
     """Check a folder against the pinned hashes of catalogue corpus ``name``."""
     entry = catalog().get(name)
     if entry is None:
-        raise DatasetError(f"unknown corpus {name!r}")
+        raise UnknownName("corpus", name, catalog())
     return verify(Corpus(name, Path(folder), list(entry["files"]), dict(entry["files"])))
 
 
@@ -128,7 +118,7 @@ def fetch(name: str, dest: str | os.PathLike[str] | None = None) -> Path:
     """Download every file of catalogue corpus ``name`` (skipping good copies), verify, return the folder."""
     entry = catalog().get(name)
     if entry is None:
-        raise DatasetError(f"unknown corpus {name!r}")
+        raise UnknownName("corpus", name, catalog())
     if "url" not in entry:
         return _entry_root(name, entry)
     root = Path(dest) if dest else data_home() / name
@@ -142,9 +132,9 @@ def fetch(name: str, dest: str | os.PathLike[str] | None = None) -> Path:
             with urllib.request.urlopen(url, timeout=60) as resp, tempfile.NamedTemporaryFile(dir=root, delete=False) as tmp:
                 shutil.copyfileobj(resp, tmp)
         except OSError as exc:
-            raise DatasetError(f"corpus {name!r}: cannot download {url}: {exc}") from None
+            raise BadInput(f"corpus {name!r}: cannot download {url}: {exc}") from None
         if (actual := sha256_file(tmp.name)) != expected:
             os.unlink(tmp.name)
-            raise DatasetError(f"corpus {name!r}: {url} has sha256 {actual}, expected {expected}")
+            raise BadInput(f"corpus {name!r}: {url} has sha256 {actual}, expected {expected}")
         os.replace(tmp.name, target)
     return root

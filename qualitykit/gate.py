@@ -31,16 +31,13 @@ from xml.etree import ElementTree as ET
 import pandas as pd
 
 from . import __version__
+from .errors import BadInput, Incomparable
 from .analysis import Run, bd_table
 from .runner import COLUMNS
 
 FORMAT = "qualitykit-baseline/1"
 BASELINE_TAG = "baseline"
 DEFAULT_TOLERANCE = 1.0
-
-
-class GateError(ValueError):
-    """The inputs cannot be compared; the message says exactly what differs."""
 
 
 # ---------------------------------------------------------------- baseline file
@@ -74,9 +71,9 @@ def load_baseline(path: str | Path) -> dict[str, Any]:
     try:
         data = json.loads(Path(path).read_text())
     except (OSError, json.JSONDecodeError) as exc:
-        raise GateError(f"{path}: not a readable baseline ({exc})") from None
+        raise BadInput(f"{path}: not a readable baseline ({exc})") from None
     if data.get("format") != FORMAT:
-        raise GateError(f"{path}: format {data.get('format')!r}, expected {FORMAT!r} (write it with `qk baseline save`)")
+        raise BadInput(f"{path}: format {data.get('format')!r}, expected {FORMAT!r} (write it with `qk baseline save`)")
     return data
 
 
@@ -110,12 +107,12 @@ def _match_codecs(baseline: Sequence[Mapping[str, Any]], current: Run) -> dict[s
             missing.append(b["label"])
     if missing:
         have = ", ".join(c.get("label", c["id"]) for c in current.codecs) or "none"
-        raise GateError(f"codec(s) {', '.join(missing)} of the baseline are not in the current run (it has: {have})")
+        raise Incomparable(f"codec(s) {', '.join(missing)} of the baseline are not in the current run (it has: {have})")
     return out
 
 
 def check_comparable(baseline: Mapping[str, Any], current: Run, allow_version_drift: bool) -> tuple[dict[str, str], list[str]]:
-    """Raise :class:`GateError` naming every difference that makes the comparison meaningless.
+    """Raise :class:`Incomparable` naming every difference that makes the comparison meaningless.
 
     Returns the codec matching and notes about differences that were allowed.
     """
@@ -139,8 +136,8 @@ def check_comparable(baseline: Mapping[str, Any], current: Run, allow_version_dr
             (notes if allow_version_drift else problems).append(msg)
     try:
         matching = _match_codecs(baseline["codecs"], current)
-    except GateError as exc:
-        raise GateError("; ".join([*problems, str(exc)])) from None
+    except Incomparable as exc:
+        raise Incomparable("; ".join([*problems, str(exc)])) from None
     by_id = {c["id"]: c for c in current.codecs}
     for b in baseline["codecs"]:
         cur = by_id[matching[b["label"]]]
@@ -154,7 +151,7 @@ def check_comparable(baseline: Mapping[str, Any], current: Run, allow_version_dr
             (notes if allow_version_drift else problems).append(msg)
     if problems:
         hint = " (pass --allow-version-drift to compare anyway)" if any("version" in p for p in problems) else ""
-        raise GateError("; ".join(problems) + hint)
+        raise Incomparable("; ".join(problems) + hint)
     return matching, notes
 
 
@@ -181,7 +178,7 @@ def gate(
     """Compare ``current`` with ``baseline`` (a loaded baseline file) codec by codec, metric by metric.
 
     ``max_bd_rate`` is the tolerance in percent; ``per_metric`` overrides it for named metrics.
-    Raises :class:`GateError` when the two cannot be compared.
+    Raises :class:`Incomparable` when the two cannot be compared.
     """
     per_metric = dict(per_metric or {})
     matching, notes = check_comparable(baseline, current, allow_version_drift)

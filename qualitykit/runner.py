@@ -24,8 +24,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .codecs import Codec, CodecError, CodecUnavailable, codec_from_spec
-from .datasets import Corpus, sha256_file
+from .codecs import Codec, codec_from_spec
+from .datasets import Corpus
+from .errors import BadInput, Unavailable
+from .fsutil import sha256_file
 from .imageio import load_rgb
 from .metrics import Metric, evaluate, get_metric
 from .store import Encode, Store, encode_key
@@ -118,13 +120,13 @@ def make_plan(
     for spec in codecs:
         try:
             codec, ladder = codec_from_spec(spec)
-        except CodecUnavailable as exc:  # e.g. weights missing offline: the other codecs still run
+        except Unavailable as exc:  # e.g. weights missing offline: the other codecs still run
             codecs_unavailable[spec] = str(exc)
             continue
         codec.device = device
         same = next((e.spec for e in entries if e.codec.id == codec.id), None)
         if same is not None:
-            raise CodecError(f"{same!r} and {spec!r} are the same codec ({codec.id}); give it once, with one ladder")
+            raise BadInput(f"{same!r} and {spec!r} are the same codec ({codec.id}); give it once, with one ladder")
         label = _label(spec)
         if any(e.label == label for e in entries):
             label = spec
@@ -182,7 +184,7 @@ def run_unit(unit: Unit) -> Outcome:
     out = Outcome()
     try:
         image = load_rgb(unit.image.path)
-    except ValueError as exc:
+    except BadInput as exc:
         out.errors.append(_error(unit, "load", str(exc)))
         return out
     try:
@@ -242,7 +244,7 @@ def run_unit(unit: Unit) -> Outcome:
 
 def _pool_context(device: str) -> multiprocessing.context.BaseContext:
     """``fork`` is fastest, but CUDA cannot be used after a fork: use ``spawn`` when a GPU may run."""
-    from .metrics.base import resolve_device
+    from .device import resolve_device
 
     return multiprocessing.get_context("spawn" if resolve_device(device) != "cpu" else "fork")
 

@@ -19,6 +19,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from .fsutil import cache_home
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS encodes (
     key TEXT PRIMARY KEY,
@@ -50,7 +52,7 @@ def default_cache_path() -> Path:
     env = os.environ.get("QK_CACHE")
     if env:
         return Path(env)
-    return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "qualitykit" / "cache.sqlite"
+    return cache_home() / "cache.sqlite"
 
 
 def encode_key(image_sha256: str, codec_id: str, quality: float, versions: Mapping[str, str]) -> str:

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from qualitykit.errors import UnknownName
 from qualitykit.analysis import Run, bd_metric, bd_rate, bd_table
 from qualitykit.analysis import bdrate as B
 from qualitykit.analysis.sources import load_curve
-from qualitykit.cli import bdrate as bdrate_cli
+from qualitykit.cli import main
 from .rundir_fixtures import EVIL_NAME, synthetic_run
 
 RATES = [0.25, 0.5, 1.0, 2.0, 4.0]
@@ -182,7 +182,7 @@ def test_anchor_is_chosen_by_label_spec_id_or_family(synthetic):
     jpeg_id = synthetic.resolve_codec("jpeg")
     assert jpeg_id.startswith("jpeg:") and synthetic.resolve_codec(jpeg_id) == jpeg_id
     assert bd_table(synthetic, jpeg_id, metrics=["psnr"], n_boot=5).settings["anchor"] == "jpeg"
-    with pytest.raises(KeyError, match="no codec 'heic'.*jpeg, webp, avif"):
+    with pytest.raises(UnknownName, match="no codec 'heic'.*jpeg, webp, avif"):
         synthetic.resolve_codec("heic")
 
 
@@ -190,10 +190,7 @@ def test_anchor_is_chosen_by_label_spec_id_or_family(synthetic):
 
 
 def _cli(*argv: str) -> int:
-    parser = argparse.ArgumentParser()
-    bdrate_cli.add_parser(parser.add_subparsers())
-    args = parser.parse_args(["bdrate", *argv])
-    return args.handler(args)
+    return main(["bdrate", *argv])
 
 
 def test_compressai_json_and_csv(tmp_path, capsys):

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from qualitykit.codecs import CodecError, codec_from_spec, registry, split_specs
+from qualitykit.codecs import codec_from_spec, registry, split_specs
+from qualitykit.errors import BadInput, QKError
 
 
 @pytest.mark.parametrize("name", ["jpeg", "webp", "avif"])
@@ -52,7 +53,7 @@ def test_spec_parsing_ladder_and_explicit_id():
     ],
 )
 def test_bad_specs_say_what_is_wrong(spec, message):
-    with pytest.raises(CodecError, match=message.replace("(", r"\(").replace(")", r"\)").replace(".", r"\.")):
+    with pytest.raises(QKError, match=message.replace("(", r"\(").replace(")", r"\)").replace(".", r"\.")):
         codec_from_spec(spec)
 
 
@@ -76,5 +77,5 @@ def test_one_codec_twice_in_a_run_is_refused(small_corpus):
     from qualitykit.datasets import resolve
     from qualitykit.runner import make_plan
 
-    with pytest.raises(CodecError, match="are the same codec"):
+    with pytest.raises(BadInput, match="are the same codec"):
         make_plan(resolve(small_corpus), ["jpeg", "jpeg:q=10/20"], ["psnr"])

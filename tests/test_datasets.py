@@ -1,6 +1,7 @@
 import pytest
 
 from qualitykit import datasets
+from qualitykit.errors import QKError
 
 from .conftest import kodak_or_skip
 
@@ -34,10 +35,10 @@ def test_folder_corpus_and_mismatch_reporting(tmp_path, small_corpus):
 
 def test_unfetched_or_unknown_corpus_says_what_to_do(tmp_path, monkeypatch):
     monkeypatch.setenv("QK_DATA", str(tmp_path))
-    with pytest.raises(datasets.DatasetError, match="qk datasets fetch kodak"):
+    with pytest.raises(QKError, match="qk datasets fetch kodak"):
         datasets.resolve("kodak")
-    with pytest.raises(datasets.DatasetError, match="neither a folder nor a known corpus"):
+    with pytest.raises(QKError, match="neither a folder nor a known corpus"):
         datasets.resolve("no-such-thing")
     (tmp_path / "empty").mkdir()
-    with pytest.raises(datasets.DatasetError, match="no image files"):
+    with pytest.raises(QKError, match="no image files"):
         datasets.resolve(tmp_path / "empty")

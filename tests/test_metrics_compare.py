@@ -11,20 +11,17 @@ import pytest
 import torch
 from PIL import Image
 
+from qualitykit.errors import BadInput, UnknownName
 from qualitykit import weights
-from qualitykit.cli import compare as compare_cli
-from qualitykit.cli import weights as weights_cli
+from qualitykit.cli import main
 from qualitykit.compare import compare
 from qualitykit.imageio import load_rgb
 from qualitykit.metrics import get_metric
 
 
-def run_cli(module, argv: list[str]) -> int:
-    """Parse ``argv`` with only ``module``'s subcommand registered and run its handler."""
-    parser = argparse.ArgumentParser(prog="qk")
-    module.add_parser(parser.add_subparsers())
-    args = parser.parse_args(argv)
-    return args.handler(args)
+def run_cli(argv: list[str]) -> int:
+    """``qk ARGV`` in this process; returns the exit status."""
+    return main(argv)
 
 
 @pytest.fixture
@@ -68,26 +65,26 @@ def test_compare_errors_name_the_file(pair_files, tmp_path: Path) -> None:
     ref, _ = pair_files
     small = tmp_path / "small.png"
     Image.new("RGB", (10, 20)).save(small)
-    with pytest.raises(ValueError, match=r"small\.png: 10x20 px, but the reference .*ref\.png is 384x288"):
+    with pytest.raises(BadInput, match=r"small\.png: 10x20 px, but the reference .*ref\.png is 384x288"):
         compare(ref, small)
     broken = tmp_path / "broken.png"
     broken.write_bytes(b"not an image")
-    with pytest.raises(ValueError, match=r"broken\.png: not an image"):
+    with pytest.raises(BadInput, match=r"broken\.png: not an image"):
         compare(broken, ref)
-    with pytest.raises(ValueError, match=r"absent\.png: no such file"):
+    with pytest.raises(BadInput, match=r"absent\.png: no such file"):
         compare(ref, tmp_path / "absent.png")
-    with pytest.raises(KeyError, match="unknown metric 'psnr-z'"):
+    with pytest.raises(UnknownName, match="unknown metric 'psnr-z'"):
         compare(ref, ref, ["psnr-z"])
 
 
 def test_compare_cli_json_and_text(pair_files, capsys: pytest.CaptureFixture[str]) -> None:
     ref, dist = (str(p) for p in pair_files)
-    assert run_cli(compare_cli, ["compare", ref, dist, "--metrics", "psnr,vmaf", "--json", "--device", "cpu"]) == 0
+    assert run_cli(["compare", ref, dist, "--metrics", "psnr,vmaf", "--json", "--device", "cpu"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out == compare(ref, dist, ["psnr", "vmaf"])
-    assert run_cli(compare_cli, ["compare", ref, dist, "--metrics", "psnr"]) == 0
+    assert run_cli(["compare", ref, dist, "--metrics", "psnr"]) == 0
     assert "(higher is better)" in capsys.readouterr().out
-    assert run_cli(compare_cli, ["compare", ref, __file__]) == 2
+    assert run_cli(["compare", ref, __file__]) == 2
     assert "test_metrics_compare.py: not an image" in capsys.readouterr().err
 
 
@@ -100,7 +97,7 @@ def test_load_rgb_expands_grey_and_drops_alpha(tmp_path: Path) -> None:
 
 
 def test_weights_lists_files_and_where(no_backbones, monkeypatch, tmp_path, capsys) -> None:
-    assert run_cli(weights_cli, ["weights"]) == 0
+    assert run_cli(["weights"]) == 0
     out = capsys.readouterr().out
     assert str(tmp_path / "torch" / "hub" / "checkpoints") in out
     assert (
@@ -110,9 +107,9 @@ def test_weights_lists_files_and_where(no_backbones, monkeypatch, tmp_path, caps
     supplied.mkdir()
     (supplied / "alexnet-owt-7be5be79.pth").write_bytes(b"")
     monkeypatch.setenv(weights.ENV, str(supplied))
-    assert run_cli(weights_cli, ["weights"]) == 0
+    assert run_cli(["weights"]) == 0
     assert str(supplied / "alexnet-owt-7be5be79.pth") in capsys.readouterr().out
-    assert run_cli(weights_cli, ["weights", "--download", "nope.pth"]) == 2
+    assert run_cli(["weights", "--download", "nope.pth"]) == 2
     assert "unknown file(s) nope.pth" in capsys.readouterr().err
 
 

@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from qualitykit import ffmpeg
-from qualitykit.metrics import MetricUnavailable, evaluate, get_metric
+from qualitykit.metrics import evaluate, get_metric
+from qualitykit.errors import Unavailable
 from qualitykit.metrics import libvmaf as libvmaf_module
 from qualitykit.metrics.color import rgb_to_y
 
@@ -118,7 +119,7 @@ def test_explicit_ffmpeg_never_falls_back(monkeypatch: pytest.MonkeyPatch, tmp_p
     choice = ffmpeg.find_ffmpeg()
     assert choice.path is None and str(missing) in choice.reason()
     assert str(missing) in (libvmaf_module.VMAF.available() or "")
-    with pytest.raises(MetricUnavailable, match="QK_FFMPEG"):
+    with pytest.raises(Unavailable, match="QK_FFMPEG"):
         get_metric("vmaf")
     assert str(missing) in ffmpeg.describe()
 

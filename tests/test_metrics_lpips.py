@@ -17,7 +17,8 @@ import pytest
 import torch
 
 from qualitykit import weights
-from qualitykit.metrics import MetricUnavailable, available_metrics, get_metric, registry
+from qualitykit.metrics import available_metrics, get_metric, registry
+from qualitykit.errors import Unavailable
 from qualitykit.metrics import lpips as qk_lpips
 
 
@@ -91,7 +92,7 @@ def test_missing_backbone_is_unavailable_with_instructions(empty_cache: Path) ->
         assert why is not None
         for part in (backbone.filename, backbone.url, str(checkpoints), weights.ENV, "qk weights --download"):
             assert part in why
-        with pytest.raises(MetricUnavailable, match=backbone.filename):
+        with pytest.raises(Unavailable, match=backbone.filename):
             get_metric(name)
     report = available_metrics()
     assert report["lpips"] and report["psnr"] is None and report["ssim"] is None
@@ -150,5 +151,5 @@ def test_unreadable_backbone_file_names_it(empty_cache: Path, monkeypatch: pytes
     (supplied / "alexnet-owt-7be5be79.pth").write_bytes(b"truncated")
     monkeypatch.setenv(weights.ENV, str(supplied))
     image = np.zeros((64, 64, 3), np.uint8)
-    with pytest.raises(MetricUnavailable, match=r"offline/alexnet-owt-7be5be79\.pth is not torchvision's"):
+    with pytest.raises(Unavailable, match=r"offline/alexnet-owt-7be5be79\.pth is not torchvision's"):
         get_metric("lpips", device="cpu")(image, image)

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from qualitykit.metrics import MetricInputError, evaluate, get_metric
+from qualitykit.metrics import evaluate, get_metric
+from qualitykit.errors import BadInput
 from qualitykit.metrics.psnr import PSNR_CAP_DB
 
 from .conftest import jpeg_roundtrip as jpeg
@@ -62,9 +63,9 @@ def test_identical_images_give_finite_documented_values(astronaut):
 
 def test_ms_ssim_rejects_small_images_clearly(astronaut):
     small = astronaut[:160, :300]
-    with pytest.raises(MetricInputError, match="300x160 px; needs at least 161"):
+    with pytest.raises(BadInput, match="300x160 px; needs at least 161"):
         get_metric("ms-ssim", device="cpu")(small, small)
-    with pytest.raises(MetricInputError, match="shapes differ"):
+    with pytest.raises(BadInput, match="shapes differ"):
         get_metric("psnr")(astronaut, astronaut[:100])
 
 

@@ -12,9 +12,11 @@ import torch
 from compressai.models import FactorizedPrior, MeanScaleHyperprior, ScaleHyperprior
 from skimage import data
 
-from qualitykit.codecs import CodecError, CodecUnavailable, codec_from_spec
+from qualitykit.codecs import codec_from_spec
+from qualitykit.errors import BadInput, Unavailable
 from qualitykit.neural import models
-from qualitykit.neural.bitstream import BitstreamError, Frame, pack, unpack
+from qualitykit.neural.bitstream import Frame, pack, unpack
+from qualitykit.errors import BadInput
 
 SMALL = {"bmshj2018-factorized": FactorizedPrior, "bmshj2018-hyperprior": ScaleHyperprior, "mbt2018-mean": MeanScaleHyperprior}
 
@@ -94,7 +96,7 @@ def test_spec_ids_and_ladders():
     ],
 )
 def test_bad_specs(spec, message):
-    with pytest.raises(CodecError, match=message):
+    with pytest.raises(BadInput, match=message):
         codec_from_spec(spec)
 
 
@@ -119,13 +121,13 @@ def encoded(tmp_path) -> tuple[object, bytes]:
 )
 def test_damaged_bytes_are_rejected(encoded, damage, message):
     codec, data_ = encoded
-    with pytest.raises(BitstreamError, match=message):
+    with pytest.raises(BadInput, match=message):
         codec.decode(damage(data_))
 
 
 def test_other_models_file_is_rejected(encoded):
     _, data_ = encoded
-    with pytest.raises(BitstreamError, match="encoded by ckpt/bmshj2018-hyperprior/"):
+    with pytest.raises(BadInput, match="encoded by ckpt/bmshj2018-hyperprior/"):
         codec_from_spec("neural")[0].decode(data_)
 
 
@@ -171,9 +173,9 @@ def test_zoo_offline_error_names_url_and_cache_path(offline):
     assert codec.versions()["weights"].startswith("prefixes 1:7eb97409 ")
     url = models.zoo_url("bmshj2018-hyperprior", "mse", 3)
     assert url == "https://compressai.s3.amazonaws.com/models/v1/bmshj2018-hyperprior-3-6d87be32.pth.tar"
-    with pytest.raises(CodecUnavailable) as err:
+    with pytest.raises(Unavailable) as err:
         codec.encode(data.chelsea()[:16, :16], 3)
-    assert isinstance(err.value, models.WeightsUnavailable)
+    assert isinstance(err.value, models.Unavailable)
     message = str(err.value)
     assert "bmshj2018-hyperprior" in message and url in message
     assert str(offline / "bmshj2018-hyperprior-3-6d87be32.pth.tar") in message

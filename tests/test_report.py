@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from qualitykit.cli import report as report_cli
+from qualitykit.cli import main
 from qualitykit.report import write_report
 from .cdp_pipe import Browser
 from .rundir_fixtures import EVIL_NAME, real_run, synthetic_run
@@ -98,16 +98,10 @@ def test_missing_source_is_reported_not_fatal(tmp_path, synthetic):
 
 
 def test_cli_report(tmp_path, synthetic, capsys):
-    parser = argparse.ArgumentParser()
-    report_cli.add_parser(parser.add_subparsers())
-    args = parser.parse_args(
-        ["report", str(synthetic), "--out", str(tmp_path / "r"), "--bootstrap", "5", "--anchor", "webp"]
-    )
-    assert args.handler(args) == 0
+    assert main(["report", str(synthetic), "--out", str(tmp_path / "r"), "--bootstrap", "5", "--anchor", "webp"]) == 0
     assert capsys.readouterr().out.strip() == str(tmp_path / "r" / "index.html")
     assert "than WEBP for the same" in text_of((tmp_path / "r" / "index.html").read_text(encoding="utf-8"))
-    args = parser.parse_args(["report", str(tmp_path / "nothing")])
-    assert args.handler(args) == 2 and "not found" in capsys.readouterr().err
+    assert main(["report", str(tmp_path / "nothing")]) == 2 and "not found" in capsys.readouterr().err
 
 
 @pytest.fixture

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from ..errors import UnknownName
+
 
 @dataclass(frozen=True)
 class RDPoints:
@@ -42,7 +44,7 @@ def rd_points(results: pd.DataFrame, codec_id: str, metric: str, images: Sequenc
     """Points of ``codec_id`` for ``metric``, one row per name in ``images`` (all-NaN where absent)."""
     rows = results[results["codec"] == codec_id]
     if rows.empty:
-        raise KeyError(f"no results for codec {codec_id!r}")
+        raise UnknownName(f"no results for codec {codec_id!r}")
     table = rows.pivot(index="image", columns="quality", values=["bpp", metric]).reindex(list(images))
     return RDPoints(
         list(images),

@@ -27,6 +27,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..errors import UnknownName
+
 from .aggregate import rd_points
 from .bdrate import MIN_OVERLAP, SATURATION, BDResult, Method, bd_metric, bd_rate, method_settings
 from .run import Run
@@ -83,7 +85,7 @@ def bd_table(
     metrics = list(directions) if metrics is None else list(metrics)
     unknown = [m for m in metrics if m not in run.results.columns]
     if unknown:
-        raise KeyError(f"metric(s) {', '.join(unknown)} not in the results; have {', '.join(directions)}")
+        raise UnknownName(f"metric(s) {', '.join(unknown)} not in the results; have {', '.join(directions)}")
     images = run.images
     resamples = np.random.default_rng(seed).integers(0, len(images), size=(n_boot, len(images)))
     tail = (1 - confidence) / 2 * 100

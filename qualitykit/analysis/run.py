@@ -14,6 +14,8 @@ from typing import Any
 
 import pandas as pd
 
+from ..errors import UnknownName
+
 RESULTS = "results.csv"
 MANIFEST = "manifest.json"
 
@@ -81,4 +83,4 @@ class Run:
         where = f" in {self.path}" if self.path else ""
         labels = ", ".join(c.get("label", c["id"]) for c in self.codecs)
         why = f"{len(family)} codecs of family {key!r}" if family else f"no codec {key!r}"
-        raise KeyError(f"{why}{where}; codecs: {labels}")
+        raise UnknownName(f"{why}{where}; codecs: {labels}")

@@ -17,6 +17,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..errors import UnknownName
+
 from .aggregate import rd_points
 from .run import Run
 
@@ -46,7 +48,7 @@ def load_curve(path: str | Path, metric: str, codec: str | None = None) -> Curve
             raise ValueError(f"{path}: the run has several codecs ({labels}); choose one with --codec")
         cid = run.resolve_codec(codec) if codec is not None else run.codec_ids[0]
         if metric not in run.results.columns:
-            raise KeyError(f"{path}: no metric {metric!r}; have {', '.join(run.metrics) or 'none'}")
+            raise UnknownName(f"{path}: no metric {metric!r}; have {', '.join(run.metrics) or 'none'}")
         bpp, values = rd_points(run.results, cid, metric, run.images).corpus()
         source = f"{path} [{run.label(cid)}], mean over {len(run.images)} images"
         return Curve(bpp, values, metric, source, run.metrics.get(metric))
@@ -58,10 +60,10 @@ def load_curve(path: str | Path, metric: str, codec: str | None = None) -> Curve
             raise ValueError(f'{path}: expected CompressAI JSON {{"results": {{"bpp": [...], ...}}}}')
         key = next((k for k in COMPRESSAI_KEYS.get(metric, (metric,)) if k in results), None)
         if key is None:
-            raise KeyError(f"{path}: no {metric!r} curve; keys: {', '.join(results)}")
+            raise UnknownName(f"{path}: no {metric!r} curve; keys: {', '.join(results)}")
         return Curve(np.asarray(results["bpp"], float), np.asarray(results[key], float), metric, f"{path} [{key}]")
     points = pd.read_csv(path)
     missing = [c for c in ("bpp", metric) if c not in points.columns]
     if missing:
-        raise KeyError(f"{path}: missing column(s) {', '.join(missing)}; have {', '.join(points.columns)}")
+        raise UnknownName(f"{path}: missing column(s) {', '.join(missing)}; have {', '.join(points.columns)}")
     return Curve(points["bpp"].to_numpy(float), points[metric].to_numpy(float), metric, str(path))

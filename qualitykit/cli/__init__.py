@@ -13,6 +13,7 @@ import importlib
 import sys
 
 from .. import __version__
+from ..errors import QKError
 
 COMMANDS = ("bench", "compare", "codecs", "metrics", "weights", "datasets", "report", "bdrate", "baseline", "gate")
 
@@ -49,6 +50,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         return int(args.handler(args) or 0)
+    except QKError as exc:
+        print(f"qk {args.command}: error: {exc}", file=sys.stderr)
+        return exc.exit_code
     except KeyboardInterrupt:
         print("interrupted: finished items are in the cache; rerun the same command to resume", file=sys.stderr)
         return 130

@@ -25,7 +25,7 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         path = save_baseline(args.run_dir, args.to)
-    except (FileNotFoundError, ValueError, KeyError) as exc:
+    except (OSError, ValueError) as exc:
         print(f"qk baseline: {exc}", file=sys.stderr)
         return 2
     print(f"baseline written to {path}")

@@ -7,6 +7,7 @@ import json
 import sys
 
 from ..analysis import bd_metric, bd_rate
+from ..errors import UnknownName
 from ..analysis.bdrate import METHODS, MIN_OVERLAP, SATURATION, method_settings
 from ..analysis.sources import Curve, load_curve
 
@@ -56,7 +57,7 @@ def _direction(metric: str, curves: list[Curve]) -> bool:
 
     try:
         return bool(registry.get(metric).higher_is_better)
-    except KeyError:
+    except UnknownName:
         print(f"note: {metric!r} is not a known metric; assuming higher is better", file=sys.stderr)
         return True
 
@@ -71,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
             load_curve(path, args.metric, codecs[min(i, len(codecs) - 1)] if codecs else None)
             for i, path in enumerate((args.anchor, args.test))
         ]
-    except (OSError, KeyError, ValueError) as exc:
+    except (OSError, ValueError) as exc:
         print(f"error: {exc.args[0] if exc.args else exc}", file=sys.stderr)
         return 2
     anchor, test = curves

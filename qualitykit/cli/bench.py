@@ -8,11 +8,10 @@ import sys
 from pathlib import Path
 
 from ..api import DEFAULT_CODECS, bench, summary
-from ..codecs import CodecError, CodecUnavailable, split_specs
+from ..codecs import split_specs
 from ..codecs.base import format_quality
-from ..datasets import DatasetError
 from ..ffmpeg import set_ffmpeg
-from ..metrics import MetricUnavailable
+from ..errors import QKError, UnknownName
 
 EXAMPLES = """examples:
   qk bench                                              # built-in corpus, jpeg,webp,avif, every available metric
@@ -64,7 +63,7 @@ def run_grid(args: argparse.Namespace, out: str | None) -> tuple[object, int]:
             cache=args.cache,
             progress=not getattr(args, "quiet", False) and sys.stderr.isatty(),
         )
-    except (CodecError, CodecUnavailable, DatasetError, MetricUnavailable, KeyError) as exc:
+    except QKError as exc:
         print(f"qk: {exc.args[0] if exc.args else exc}", file=sys.stderr)
         return None, 2
     requested = split_specs(args.metrics) if args.metrics else []
@@ -110,7 +109,7 @@ def report(run_dir: Path, anchor: str) -> int:
         run = Run.load(run_dir)
         try:
             run.resolve_codec(anchor)
-        except KeyError:
+        except UnknownName:
             anchor = run.label(run.codec_ids[0])
         path = write_report(run_dir, anchor=anchor)
     except Exception as exc:  # the results are already on disk: say what failed, keep them

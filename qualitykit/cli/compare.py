@@ -44,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
     names = [n.strip() for n in args.metrics.split(",") if n.strip()] if args.metrics else None
     try:
         result = compare(args.reference, args.distorted, names, device=args.device)
-    except (ValueError, KeyError) as exc:
+    except ValueError as exc:
         print(f"qk compare: error: {exc.args[0] if exc.args else exc}", file=sys.stderr)
         return 2
     if args.json:

@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from .. import datasets
+from ..errors import QKError
 
 EXAMPLES = """examples:
   qk datasets list
@@ -29,7 +30,7 @@ def run(args: argparse.Namespace) -> int:
             for name, entry in datasets.catalog().items():
                 try:
                     where = str(datasets.resolve(name).root)
-                except datasets.DatasetError:
+                except QKError:
                     where = f"not fetched (qk datasets fetch {name})"
                 print(f"{name:8} {len(entry['files']):3} images  {entry['description']}")
                 print(f"         licence: {entry['licence']}\n         location: {where}")
@@ -41,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
             print(datasets.fetch(args.name, args.dir))
             return 0
         problems = datasets.verify_dir(args.name, args.dir) if args.dir else datasets.verify(datasets.resolve(args.name))
-    except datasets.DatasetError as exc:
+    except QKError as exc:
         print(f"qk: {exc}", file=sys.stderr)
         return 2
     for p in problems:

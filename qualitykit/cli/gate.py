@@ -54,12 +54,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..analysis import Run
-    from ..gate import GateError, gate, load_baseline, to_json, to_junit, to_markdown, to_text
+    from ..errors import QKError
+    from ..gate import gate, load_baseline, to_json, to_junit, to_markdown, to_text
 
     try:
         tolerance, per_metric = _tolerances(args.max_bd_rate)
         baseline = load_baseline(args.baseline)
-    except (argparse.ArgumentTypeError, GateError) as exc:
+    except (argparse.ArgumentTypeError, QKError) as exc:
         print(f"qk gate: {exc}", file=sys.stderr)
         return 2
     if args.run:
@@ -75,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
         run_dir = Path(results.attrs["run_dir"])
     try:
         result = gate(baseline, Run.load(run_dir), tolerance, per_metric, args.allow_version_drift, args.method)
-    except (GateError, FileNotFoundError, ValueError, KeyError) as exc:
+    except (QKError, FileNotFoundError, ValueError) as exc:
         print(f"qk gate: {exc}", file=sys.stderr)
         return 2
     print(to_text(result))

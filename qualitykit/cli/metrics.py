@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from ..errors import QKError
 from ..ffmpeg import describe
 from ..metrics import available_metrics, registry
 
@@ -17,7 +18,7 @@ def run(args: argparse.Namespace) -> int:
     for name, why in available_metrics().items():
         try:
             cls = registry.get(name)
-        except KeyError:
+        except QKError:
             print(f"{name:10} UNAVAILABLE: {why}")
             continue
         arrow = "higher is better" if cls.higher_is_better else "lower is better"

@@ -49,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
             seed=args.seed,
             comparisons=args.comparisons,
         )
-    except (OSError, KeyError, ValueError) as exc:
+    except (OSError, ValueError) as exc:
         print(f"error: {exc.args[0] if exc.args else exc}", file=sys.stderr)
         return 2
     print(path)

@@ -11,7 +11,8 @@ Third-party codecs register through the ``qualitykit.codecs`` entry-point group.
 from __future__ import annotations
 
 from .._registry import Registry
-from .base import Codec, CodecError, CodecUnavailable
+from ..errors import BadInput, Unavailable
+from .base import Codec
 
 registry: Registry[Codec] = Registry(
     "codec",
@@ -24,13 +25,10 @@ register = registry.register
 def codec_from_spec(spec: str) -> tuple[Codec, tuple[float, ...]]:
     """Build a codec and its quality ladder from a spec such as ``avif:speed=4:q=20/50/80``."""
     name = spec.split(":", 1)[0].strip()
-    try:
-        cls = registry.get(name)
-    except KeyError as exc:
-        raise CodecError(exc.args[0]) from None
+    cls = registry.get(name)
     why = cls.available()
     if why:
-        raise CodecUnavailable(f"{name}: {why}")
+        raise Unavailable(f"{name}: {why}")
     return cls.from_spec(spec)
 
 
@@ -38,8 +36,8 @@ def split_specs(text: str) -> list[str]:
     """Split a ``--codecs`` value (``jpeg,avif:speed=4:q=20/40``) into specs."""
     specs = [s.strip() for s in text.split(",") if s.strip()]
     if not specs:
-        raise CodecError("no codec given")
+        raise BadInput("no codec given")
     return specs
 
 
-__all__ = ["Codec", "CodecError", "CodecUnavailable", "codec_from_spec", "registry", "register", "split_specs"]
+__all__ = ["Codec", "codec_from_spec", "registry", "register", "split_specs"]

@@ -9,7 +9,7 @@ from PIL import features
 
 from . import register
 from ._pillow import PillowCodec, pillow_versions
-from .base import CodecError, CodecUnavailable
+from ..errors import BadInput, Unavailable
 
 _SUBSAMPLING = {"444": "4:4:4", "422": "4:2:2", "420": "4:2:0"}
 
@@ -51,7 +51,7 @@ class AVIF(PillowCodec):
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
         if self.options["subsampling"] not in _SUBSAMPLING:
-            raise CodecError(f"avif: subsampling={self.options['subsampling']!r}; use one of 444, 422, 420")
+            raise BadInput(f"avif: subsampling={self.options['subsampling']!r}; use one of 444, 422, 420")
 
     @classmethod
     def available(cls) -> str | None:
@@ -73,7 +73,7 @@ class AVIF(PillowCodec):
 
     def encode(self, image, quality):  # type: ignore[override]
         if _backend() is None:
-            raise CodecUnavailable(self.available() or "AVIF unavailable")
+            raise Unavailable(self.available() or "AVIF unavailable")
         return super().encode(image, quality)
 
     def versions(self) -> dict[str, str]:

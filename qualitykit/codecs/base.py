@@ -21,13 +21,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-
-class CodecError(ValueError):
-    """A codec spec is malformed or names an unknown setting."""
-
-
-class CodecUnavailable(RuntimeError):
-    """The codec's library is missing on this machine; the message says how to get it."""
+from ..errors import BadInput
 
 
 def _parse_value(key: str, text: str, default: Any) -> Any:
@@ -41,7 +35,7 @@ def _parse_value(key: str, text: str, default: Any) -> Any:
             raise ValueError(text)
         return kind(text)
     except ValueError:
-        raise CodecError(f"setting {key}={text!r}: expected {kind.__name__}") from None
+        raise BadInput(f"setting {key}={text!r}: expected {kind.__name__}") from None
 
 
 def _format_value(value: Any) -> str:
@@ -57,9 +51,9 @@ def parse_ladder(text: str) -> tuple[float, ...]:
     try:
         values = tuple(float(v) for v in text.split("/") if v != "")
     except ValueError:
-        raise CodecError(f"quality ladder {text!r}: expected numbers separated by '/', e.g. q=10/50/90") from None
+        raise BadInput(f"quality ladder {text!r}: expected numbers separated by '/', e.g. q=10/50/90") from None
     if not values:
-        raise CodecError("empty quality ladder: give e.g. q=10/50/90")
+        raise BadInput("empty quality ladder: give e.g. q=10/50/90")
     return values
 
 
@@ -90,7 +84,7 @@ class Codec(ABC):
         unknown = set(options) - set(self.settings)
         if unknown:
             known = ", ".join(f"{k} (default {_format_value(v)})" for k, v in self.settings.items()) or "none"
-            raise CodecError(f"{self.name}: unknown setting(s) {', '.join(sorted(unknown))}; known: {known}")
+            raise BadInput(f"{self.name}: unknown setting(s) {', '.join(sorted(unknown))}; known: {known}")
         self.options: dict[str, Any] = {**self.settings, **options}
 
     @classmethod
@@ -104,7 +98,7 @@ class Codec(ABC):
             if not sep and cls.positional:
                 key, text = cls.positional, part
             elif not sep or not key:
-                raise CodecError(f"codec spec {spec!r}: {part!r} is not key=value")
+                raise BadInput(f"codec spec {spec!r}: {part!r} is not key=value")
             if key in ("q", "quality"):
                 ladder = parse_ladder(text)
             elif key in cls.settings:
@@ -115,7 +109,7 @@ class Codec(ABC):
         lo, hi = cls.quality_range
         bad = [q for q in ladder if not lo <= q <= hi]
         if bad:
-            raise CodecError(f"{name}: quality {format_quality(bad[0])} outside {format_quality(lo)}..{format_quality(hi)}")
+            raise BadInput(f"{name}: quality {format_quality(bad[0])} outside {format_quality(lo)}..{format_quality(hi)}")
         return codec, ladder
 
     @property

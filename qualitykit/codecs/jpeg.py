@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from . import register
-from .base import CodecError
+from ..errors import BadInput
 from ._pillow import PillowCodec, pillow_versions
 
 _SUBSAMPLING = {"444": 0, "422": 1, "420": 2}
@@ -33,7 +33,7 @@ class JPEG(PillowCodec):
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
         if self.options["subsampling"] not in _SUBSAMPLING:
-            raise CodecError(f"jpeg: subsampling={self.options['subsampling']!r}; use one of 444, 422, 420")
+            raise BadInput(f"jpeg: subsampling={self.options['subsampling']!r}; use one of 444, 422, 420")
 
     def save_params(self, quality: float) -> dict[str, Any]:
         return {

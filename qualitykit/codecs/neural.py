@@ -8,7 +8,9 @@ from typing import Any
 import numpy as np
 
 from . import register
-from .base import Codec, CodecError, format_quality
+from ..device import resolve_device
+from ..errors import BadInput
+from .base import Codec, format_quality
 
 try:
     import warnings
@@ -20,7 +22,7 @@ try:
     import torch.nn.functional as F
 
     from ..neural import models
-    from ..neural.bitstream import BitstreamError, Frame, pack, unpack
+    from ..neural.bitstream import Frame, pack, unpack
     from ..neural.weights import ARCHITECTURES
 except ImportError as exc:  # torch or compressai missing: the codec reports it through available()
     _MISSING: str | None = f"needs PyTorch and CompressAI ({exc}); pip install 'compressai>=1.2.8,<1.3'"
@@ -63,26 +65,26 @@ class Neural(Codec):
         model, metric, ckpt, arch = (self.options[k] for k in ("model", "metric", "ckpt", "arch"))
         if ckpt:
             if model not in (self.settings["model"], "ckpt"):
-                raise CodecError(f"neural: give either a model name ({model}) or ckpt=, not both")
+                raise BadInput(f"neural: give either a model name ({model}) or ckpt=, not both")
             if arch not in ARCHITECTURES:
-                raise CodecError(f"neural: ckpt= needs arch= one of {', '.join(ARCHITECTURES)}")
+                raise BadInput(f"neural: ckpt= needs arch= one of {', '.join(ARCHITECTURES)}")
             if not Path(ckpt).is_file():
-                raise CodecError(f"neural: checkpoint ckpt={ckpt} is not a file")
+                raise BadInput(f"neural: checkpoint ckpt={ckpt} is not a file")
             self.weights = models.Weights("ckpt", arch, path=ckpt)
             self.options["model"] = "ckpt"
         elif model in ARCHITECTURES:
             if model not in models.ZOO_URLS or metric not in models.ZOO_URLS[model]:
-                raise CodecError(f"neural: CompressAI publishes no {metric} weights for {model}")
+                raise BadInput(f"neural: CompressAI publishes no {metric} weights for {model}")
             self.weights = models.Weights("zoo", model, name=model, metric=metric)
         elif (models.MODELS_DIR / model / "model.json").is_file():
             manifest = models.bundled_manifest(model)
             self.weights = models.Weights("bundled", manifest["arch"], name=model, metric=manifest["metric"])
         else:
-            raise CodecError(f"neural: unknown model {model!r}; use {self.settings['model']} or one of {', '.join(models.ZOO_URLS)}")
+            raise BadInput(f"neural: unknown model {model!r}; use {self.settings['model']} or one of {', '.join(models.ZOO_URLS)}")
         if metric != self.weights.metric:
-            raise CodecError(f"neural: {model} has no metric={metric} variant (only {self.weights.metric})")
+            raise BadInput(f"neural: {model} has no metric={metric} variant (only {self.weights.metric})")
         if arch and arch != self.weights.arch:
-            raise CodecError(f"neural: {model} is a {self.weights.arch}, not arch={arch}")
+            raise BadInput(f"neural: {model} is a {self.weights.arch}, not arch={arch}")
         self.options["arch"] = self.weights.arch
 
     @classmethod
@@ -101,12 +103,12 @@ class Neural(Codec):
 
     def _check_quality(self, quality: float) -> None:
         if quality not in self.weights.qualities:
-            raise CodecError(
+            raise BadInput(
                 f"neural: quality {format_quality(quality)} not among {self.options['model']}'s {self.weights.qualities}"
             )
 
     def _model(self, quality: int) -> torch.nn.Module:
-        return models.load_model(self.weights, quality, models.resolve_device(self.device))
+        return models.load_model(self.weights, quality, resolve_device(self.device))
 
     def encode(self, image: np.ndarray, quality: float) -> bytes:
         if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
@@ -126,7 +128,7 @@ class Neural(Codec):
     def decode(self, data: bytes) -> np.ndarray:
         frame = unpack(data)
         if frame.model != self.weights.id:
-            raise BitstreamError(f"neural: file was encoded by {frame.model}, this codec is {self.weights.id}")
+            raise BadInput(f"neural: file was encoded by {frame.model}, this codec is {self.weights.id}")
         with torch.no_grad():
             x_hat = self._model(frame.quality).decompress([[s] for s in frame.streams], frame.shape)["x_hat"]
         x_hat = x_hat[0, :, : frame.height, : frame.width].clamp(0, 1).mul(255).round()
@@ -137,5 +139,5 @@ class Neural(Codec):
             "compressai": compressai.__version__,
             "torch": torch.__version__,
             "weights": self.weights.sha256(),
-            "device": models.resolve_device(self.device),
+            "device": resolve_device(self.device),
         }

@@ -16,7 +16,8 @@ from collections.abc import Sequence
 import numpy as np
 
 from .._registry import Registry
-from .base import Metric, MetricInputError, MetricUnavailable
+from ..errors import Unavailable
+from .base import Metric
 
 registry: Registry[Metric] = Registry(
     "metric",
@@ -36,7 +37,7 @@ def get_metric(name: str, device: str = "auto") -> Metric:
     cls = registry.get(name)
     why = cls.available()
     if why:
-        raise MetricUnavailable(f"{name}: {why}")
+        raise Unavailable(f"{name}: {why}")
     return cls(device=device)
 
 
@@ -82,4 +83,4 @@ def evaluate(
     return out
 
 
-__all__ = ["Metric", "MetricInputError", "MetricUnavailable", "available_metrics", "ensure_available", "evaluate", "get_metric", "registry"]
+__all__ = ["Metric", "available_metrics", "ensure_available", "evaluate", "get_metric", "registry"]

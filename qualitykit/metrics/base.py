@@ -15,37 +15,23 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections import defaultdict
 from collections.abc import Sequence
-from typing import ClassVar
+from dataclasses import asdict, dataclass
+from typing import Any, ClassVar
 
 import numpy as np
 
-
-class MetricInputError(ValueError):
-    """A pair cannot be measured by this metric (shape mismatch, image too small, ...)."""
-
-
-class MetricUnavailable(RuntimeError):
-    """The metric cannot run on this machine; the message says what is missing and how to supply it."""
-
-
-def resolve_device(device: str) -> str:
-    """``auto`` → ``cuda`` when PyTorch sees a GPU, else ``cpu``; other values pass through."""
-    if device != "auto":
-        return device
-    import torch
-
-    return "cuda" if torch.cuda.is_available() else "cpu"
+from ..errors import BadInput
 
 
 def check_pair(ref: np.ndarray, dist: np.ndarray, min_side: int = 1, metric: str = "") -> None:
-    """Raise :class:`MetricInputError` unless both are ``(H, W, 3)`` uint8 of one shape, each side ≥ ``min_side``."""
+    """Raise :class:`BadInput` unless both are ``(H, W, 3)`` uint8 of one shape, each side ≥ ``min_side``."""
     for label, a in (("reference", ref), ("distorted", dist)):
         if a.dtype != np.uint8 or a.ndim != 3 or a.shape[2] != 3:
-            raise MetricInputError(f"{metric}: {label} image must be (H, W, 3) uint8, got {a.shape} {a.dtype}")
+            raise BadInput(f"{metric}: {label} image must be (H, W, 3) uint8, got {a.shape} {a.dtype}")
     if ref.shape != dist.shape:
-        raise MetricInputError(f"{metric}: shapes differ, reference {ref.shape[:2]} vs distorted {dist.shape[:2]}")
+        raise BadInput(f"{metric}: shapes differ, reference {ref.shape[:2]} vs distorted {dist.shape[:2]}")
     if min(ref.shape[:2]) < min_side:
-        raise MetricInputError(
+        raise BadInput(
             f"{metric}: image is {ref.shape[1]}x{ref.shape[0]} px; needs at least {min_side} px on each side"
         )
 
@@ -58,20 +44,58 @@ def group_by_shape(images: Sequence[np.ndarray]) -> dict[tuple[int, ...], list[i
     return dict(groups)
 
 
+@dataclass(frozen=True)
+class MetricInfo:
+    """What a run records about a metric (the manifest's ``metrics`` entries); the analysis reads
+    direction and saturation from here, never from a table of names.
+
+    ``range`` is ``(lowest, highest)`` with ``None`` for an open end; ``saturation`` is the score
+    at and beyond which the metric stops telling qualities apart (VMAF 99.5), ``None`` if it
+    never saturates; ``unit`` is ``"dB"`` or ``""``; ``reference`` names the implementation the
+    metric equals, with its version and the tolerance a test proves.
+    """
+
+    name: str
+    version: str
+    higher_is_better: bool
+    range: tuple[float | None, float | None]
+    saturation: float | None
+    unit: str
+    description: str
+    reference: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> MetricInfo:
+        return cls(**{**data, "range": tuple(data["range"])})
+
+
 class Metric(ABC):
     """Base class of every metric.
 
-    Subclasses set ``name`` (the results column), ``higher_is_better``,
-    ``version`` and, where it applies, ``min_side``; they implement
-    :meth:`compute`. ``device`` is honoured by metrics that run on PyTorch.
+    Subclasses set the metadata below, ``version`` (enters cache keys: change it whenever the
+    scores may change) and, where it applies, ``min_side``; they implement :meth:`compute`.
+    ``device`` is honoured by metrics that run on PyTorch.
+
+    ``memory_per_pixel`` is the peak working memory, in bytes per pixel of one pair, beyond the
+    two uint8 images; the runner sizes batches and workers with it.
     """
 
     name: ClassVar[str]
     higher_is_better: ClassVar[bool]
+    range: ClassVar[tuple[float | None, float | None]] = (None, None)
+    saturation: ClassVar[float | None] = None
+    unit: ClassVar[str] = ""
+    description: ClassVar[str] = ""
+    reference: ClassVar[str] = ""
+    #: In ``qk bench``'s default set; metrics that cost seconds per pair are opt-in (``False``).
+    default: ClassVar[bool] = True
     version: str
     min_side: ClassVar[int] = 1
     family: ClassVar[str | None] = None
-    description: ClassVar[str] = ""
+    memory_per_pixel: ClassVar[float] = 64.0
 
     def __init__(self, device: str = "auto") -> None:
         self.device = device
@@ -88,6 +112,13 @@ class Metric(ABC):
 
     def check(self, ref: np.ndarray, dist: np.ndarray) -> None:
         check_pair(ref, dist, self.min_side, self.name)
+
+    def info(self) -> MetricInfo:
+        """This metric's metadata, as a run records it."""
+        return MetricInfo(
+            self.name, self.version, self.higher_is_better, tuple(self.range), self.saturation, self.unit,
+            self.description, self.reference,
+        )  # fmt: skip
 
     @abstractmethod
     def compute(self, refs: Sequence[np.ndarray], dists: Sequence[np.ndarray]) -> np.ndarray:

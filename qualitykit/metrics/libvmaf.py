@@ -32,14 +32,15 @@ import numpy as np
 
 from ..ffmpeg import find_ffmpeg
 from . import register
-from .base import Metric, MetricInputError, MetricUnavailable, group_by_shape
+from ..errors import BadInput, Unavailable
+from .base import Metric, group_by_shape
 from .color import rgb_to_y
 
 
 def _ffmpeg() -> str:
     choice = find_ffmpeg()
     if choice.path is None:
-        raise MetricUnavailable(_unavailable(choice.reason()))
+        raise Unavailable(_unavailable(choice.reason()))
     return choice.path
 
 
@@ -95,11 +96,11 @@ def run_libvmaf(
                    "-lavfi", "[0:v][1:v]libvmaf=" + ":".join(options), "-f", "null", "-"]  # fmt: skip
             res = subprocess.run(cmd, capture_output=True, text=True)
             if res.returncode != 0 or not log_path.exists():
-                raise MetricInputError(f"libvmaf failed on {w}x{h} images: {res.stderr.strip()[-400:]}")
+                raise BadInput(f"libvmaf failed on {w}x{h} images: {res.stderr.strip()[-400:]}")
             log = json.loads(log_path.read_text())
             frames = log["frames"]
             if len(frames) != len(indices):
-                raise MetricInputError(f"libvmaf scored {len(frames)} frames for {len(indices)} pairs")
+                raise BadInput(f"libvmaf scored {len(frames)} frames for {len(indices)} pairs")
             version = log.get("version", "unknown")
             for i, frame in zip(indices, frames):
                 results[i] = {**frame["metrics"], "version": version}
@@ -125,6 +126,7 @@ class LibvmafMetric(Metric):
     model: ClassVar[str | None] = None  # built-in VMAF model to run
     key: ClassVar[str]  # name of the value in libvmaf's log
     base_version: ClassVar[str] = "1"
+    memory_per_pixel = 16.0  # the frames go to ffmpeg through files in /dev/shm
 
     @classmethod
     def available(cls) -> str | None:
@@ -153,7 +155,7 @@ class LibvmafMetric(Metric):
             try:
                 for r, d in zip(refs, dists):
                     m.check(r, d)
-            except MetricInputError as exc:  # e.g. too small for MS-SSIM: PSNR and VMAF still run
+            except BadInput as exc:  # e.g. too small for MS-SSIM: PSNR and VMAF still run
                 out[m.name] = exc
             else:
                 group.append(m)  # type: ignore[arg-type]
@@ -174,6 +176,9 @@ class PSNRY(LibvmafMetric):
     feature = "psnr"
     key = "psnr_y"
     description = "PSNR on BT.601 full-range luma, libvmaf psnr_y, dB"
+    range = (0.0, 60.0)
+    unit = "dB"
+    reference = "libvmaf psnr_y (ffmpeg 9 + libvmaf), equal to 1e-4 dB"
 
 
 @register
@@ -188,6 +193,8 @@ class SSIMY(LibvmafMetric):
     key = "float_ssim"
     min_side = 32
     description = "SSIM on BT.601 full-range luma, libvmaf float_ssim"
+    range = (-1.0, 1.0)
+    reference = "libvmaf float_ssim (ffmpeg 9 + libvmaf), equal to 1e-6"
 
 
 @register
@@ -201,6 +208,8 @@ class MSSSIMY(LibvmafMetric):
     key = "float_ms_ssim"
     min_side = 176
     description = "MS-SSIM on BT.601 full-range luma, libvmaf float_ms_ssim"
+    range = (0.0, 1.0)
+    reference = "libvmaf float_ms_ssim (ffmpeg 9 + libvmaf), equal to 1e-6"
 
 
 @register
@@ -213,6 +222,9 @@ class VMAF(LibvmafMetric):
     model = "vmaf_v0.6.1"
     key = "vmaf_v0.6.1"
     description = "VMAF v0.6.1, luma, motion forced to 0"
+    range = (0.0, 100.0)
+    saturation = 99.5
+    reference = "ffmpeg 9 + libvmaf vmaf_v0.6.1, equal to 1e-4"
 
 
 @register
@@ -225,3 +237,6 @@ class VMAFNEG(LibvmafMetric):
     model = "vmaf_v0.6.1neg"
     key = "vmaf_v0.6.1neg"
     description = "VMAF NEG v0.6.1, luma, motion forced to 0"
+    range = (0.0, 100.0)
+    saturation = 99.5
+    reference = "ffmpeg 9 + libvmaf vmaf_v0.6.1neg, equal to 1e-4"

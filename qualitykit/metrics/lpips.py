@@ -31,7 +31,9 @@ import numpy as np
 from .. import weights
 from ..weights import WeightFile
 from . import register
-from .base import Metric, MetricUnavailable, group_by_shape, resolve_device
+from ..device import resolve_device
+from ..errors import Unavailable
+from .base import Metric, group_by_shape
 
 if TYPE_CHECKING:
     import torch
@@ -58,14 +60,14 @@ def build_lpips(net: str) -> torch.nn.Module:
     """An ``lpips.LPIPS`` v0.1 model for ``net`` (``alex``/``vgg``) with torchvision's ImageNet backbone, in eval mode.
 
     The backbone is read from the located weight file (no download);
-    raises :class:`MetricUnavailable` when it is missing.
+    raises :class:`Unavailable` when it is missing.
     """
     import lpips
     import torch
 
     path = weights.locate(BACKBONES[net])
     if path is None:
-        raise MetricUnavailable(weights.missing_message(BACKBONES[net]))
+        raise Unavailable(weights.missing_message(BACKBONES[net]))
     with warnings.catch_warnings():  # lpips passes torchvision's deprecated ``pretrained=False``
         warnings.simplefilter("ignore", UserWarning)
         model = lpips.LPIPS(pretrained=True, net=net, version="0.1", pnet_rand=True, verbose=False)
@@ -75,7 +77,7 @@ def build_lpips(net: str) -> torch.nn.Module:
         backbone = {key: state[re.sub(r"^slice\d+\.", "features.", key)] for key in model.net.state_dict()}
         model.net.load_state_dict(backbone)
     except Exception as exc:  # truncated download, another network's file, ...
-        raise MetricUnavailable(
+        raise Unavailable(
             f"{path} is not torchvision's {BACKBONES[net].filename} ({type(exc).__name__}: {exc}); "
             f"delete it and fetch {BACKBONES[net].url} again"
         ) from None
@@ -97,6 +99,7 @@ class _LPIPS(Metric):
 
     net: ClassVar[str]
     higher_is_better = False
+    range = (0.0, None)
     #: Most pixels per batch (bounds memory: activations grow with batch × H × W).
     batch_pixels: ClassVar[int]
 
@@ -163,6 +166,8 @@ class LPIPSAlex(_LPIPS):
     min_side = 32
     batch_pixels = 8 * 768 * 512
     description = "LPIPS v0.1, AlexNet, RGB in [-1, 1]"
+    reference = "lpips 0.1.4 LPIPS(net='alex', version='0.1'), equal to 1e-6"
+    memory_per_pixel = 400.0
 
 
 @register
@@ -174,3 +179,5 @@ class LPIPSVGG(_LPIPS):
     min_side = 16
     batch_pixels = 2 * 768 * 512
     description = "LPIPS v0.1, VGG16, RGB in [-1, 1]"
+    reference = "lpips 0.1.4 LPIPS(net='vgg', version='0.1'), equal to 1e-6"
+    memory_per_pixel = 2400.0

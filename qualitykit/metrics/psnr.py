@@ -34,6 +34,10 @@ class PSNR(Metric):
     higher_is_better = True
     version = "1"
     description = "PSNR, RGB, one MSE over all channels, peak 255, dB"
+    range = (0.0, PSNR_CAP_DB)
+    unit = "dB"
+    reference = "CompressAI 1.2.8 compute_metrics 'psnr-rgb', equal to 1e-9 dB"
+    memory_per_pixel = 48.0
 
     def compute(self, refs: Sequence[np.ndarray], dists: Sequence[np.ndarray]) -> np.ndarray:
         for r, d in zip(refs, dists):

@@ -7,7 +7,8 @@ from collections.abc import Sequence
 import numpy as np
 
 from . import register
-from .base import Metric, group_by_shape, resolve_device
+from ..device import resolve_device
+from .base import Metric, group_by_shape
 
 
 class _TorchRGB(Metric):
@@ -54,6 +55,9 @@ class SSIM(_TorchRGB):
     version = "pytorch_msssim-1"
     min_side = 11
     description = "SSIM, RGB, pytorch_msssim, data range 255"
+    range = (-1.0, 1.0)
+    reference = "pytorch_msssim 1.0.0 ssim(data_range=255), equal to 1e-6"
+    memory_per_pixel = 160.0
 
     def _fn(self, x, y):
         from pytorch_msssim import ssim
@@ -74,6 +78,9 @@ class MSSSIM(_TorchRGB):
     version = "pytorch_msssim-1"
     min_side = 161
     description = "MS-SSIM, RGB, pytorch_msssim, data range 255"
+    range = (0.0, 1.0)
+    reference = "pytorch_msssim 1.0.0 ms_ssim(data_range=255) = CompressAI 'ms-ssim-rgb', equal to 1e-6"
+    memory_per_pixel = 200.0
 
     def _fn(self, x, y):
         from pytorch_msssim import ms_ssim

@@ -24,12 +24,10 @@ import struct
 import zlib
 from dataclasses import dataclass
 
+from ..errors import BadInput
+
 MAGIC = b"QKNC"
 VERSION = 1
-
-
-class BitstreamError(ValueError):
-    """Bytes that are not a complete, intact neural-codec file of a known version."""
 
 
 @dataclass(frozen=True)
@@ -68,7 +66,7 @@ class _Reader:
     def take(self, fmt: str) -> tuple:
         size = struct.calcsize(fmt)
         if self.pos + size > len(self.data):
-            raise BitstreamError(f"truncated neural-codec file: header ends after {len(self.data)} bytes")
+            raise BadInput(f"truncated neural-codec file: header ends after {len(self.data)} bytes")
         values = struct.unpack_from(fmt, self.data, self.pos)
         self.pos += size
         return values
@@ -81,15 +79,15 @@ class _Reader:
 def unpack(data: bytes) -> Frame:
     """Parse and check a file written by :func:`pack`.
 
-    Raises :class:`BitstreamError` for a wrong magic or version, a truncated or
+    Raises :class:`BadInput` for a wrong magic or version, a truncated or
     over-long file, or a CRC mismatch (corrupted bytes).
     """
     r = _Reader(bytes(data))
     magic, version, model_len = r.take(">4sBB")
     if magic != MAGIC:
-        raise BitstreamError(f"not a neural-codec file: starts with {magic!r}, expected {MAGIC!r}")
+        raise BadInput(f"not a neural-codec file: starts with {magic!r}, expected {MAGIC!r}")
     if version != VERSION:
-        raise BitstreamError(f"neural-codec format version {version}; this qualitykit reads version {VERSION}")
+        raise BadInput(f"neural-codec format version {version}; this qualitykit reads version {VERSION}")
     (model,) = r.take(f">{model_len}s")
     quality, height, width, pad_h, pad_w = r.take(">BIIHH")
     shape = r.counted()
@@ -97,12 +95,12 @@ def unpack(data: bytes) -> Frame:
     (crc,) = r.take(">I")
     head, body = r.data[: r.pos - 4], r.data[r.pos :]
     if len(body) != sum(lengths):
-        raise BitstreamError(
+        raise BadInput(
             f"neural-codec file is {'truncated' if len(body) < sum(lengths) else 'too long'}: "
             f"streams hold {len(body)} bytes, header says {sum(lengths)}"
         )
     if zlib.crc32(body, zlib.crc32(head)) != crc:
-        raise BitstreamError("neural-codec file is corrupted: CRC-32 mismatch")
+        raise BadInput("neural-codec file is corrupted: CRC-32 mismatch")
     offsets = [sum(lengths[:i]) for i in range(len(lengths) + 1)]
     streams = tuple(body[a:b] for a, b in zip(offsets, offsets[1:]))
     return Frame(model.decode(), quality, height, width, (pad_h, pad_w), tuple(shape), streams)

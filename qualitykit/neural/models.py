@@ -25,16 +25,13 @@ from compressai.models import CompressionModel
 from compressai.zoo.image import cfgs as ZOO_QUALITIES
 from compressai.zoo.image import model_urls as ZOO_URLS
 
-from ..codecs.base import CodecUnavailable
-from .weights import build_model, load_state_dict, sha256_file
+from ..errors import Unavailable
+from ..fsutil import sha256_file
+from .weights import build_model, load_state_dict
 
 MODELS_DIR = Path(__file__).resolve().parents[1] / "models"
 #: Total downsampling of the analysis transform; inputs are padded to a multiple of it.
 STRIDE_FACTORIZED, STRIDE_HYPERPRIOR = 16, 64
-
-
-class WeightsUnavailable(CodecUnavailable):
-    """Pre-trained weights are neither cached nor downloadable; the message says where to put them."""
 
 
 @functools.lru_cache(maxsize=None)
@@ -108,7 +105,7 @@ class Weights:
         try:
             return torch.hub.load_state_dict_from_url(url, map_location="cpu", progress=False, weights_only=True)
         except (URLError, OSError) as exc:
-            raise WeightsUnavailable(
+            raise Unavailable(
                 f"neural: weights of {self.arch} (metric {self.metric}, quality {quality}) are not cached and "
                 f"could not be downloaded ({exc}). Download {url} and save it as {zoo_cache_path(url)}"
             ) from exc
@@ -117,15 +114,6 @@ class Weights:
 @functools.lru_cache(maxsize=None)
 def _ckpt_sha256(path: str) -> str:
     return sha256_file(path)
-
-
-def resolve_device(device: str) -> str:
-    """``auto`` → ``cuda`` when a GPU is visible, else ``cpu``; ``cpu``/``cuda`` pass through."""
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if device not in ("cpu", "cuda"):
-        raise ValueError(f"device {device!r}: use auto, cpu or cuda")
-    return device
 
 
 @functools.lru_cache(maxsize=None)

@@ -9,7 +9,6 @@ on the CPU with ``model.update(force=True)``.
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 import torch
@@ -19,15 +18,6 @@ from compressai.zoo.pretrained import load_pretrained
 
 #: Architecture names accepted by ``arch=``: CompressAI's zoo names.
 ARCHITECTURES = model_architectures
-
-
-def sha256_file(path: str | Path) -> str:
-    """Hex SHA-256 of a file's bytes."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def compact_state_dict(model: torch.nn.Module) -> dict[str, torch.Tensor]:

@@ -17,7 +17,8 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
-from ..codecs import CodecError, CodecUnavailable, codec_from_spec
+from ..codecs import codec_from_spec
+from ..errors import BadInput, Unavailable
 
 
 @dataclass
@@ -99,7 +100,7 @@ def compare_image(
             codec, _ = codec_from_spec(cid)
             encoded = codec.encode(ref, float(row["quality"]))
             decoded = codec.decode(encoded)
-        except (CodecError, CodecUnavailable) as exc:
+        except (BadInput, Unavailable) as exc:
             crop.note = f"could not re-encode: {exc}"
         else:
             crop.png = _png(decoded[y : y + h, x : x + w])
