@@ -1,11 +1,18 @@
-"""qualitykit — perceptual quality evaluation for image codecs.
+"""qualitykit — perceptual quality evaluation for image codecs: how much smaller, at the same visual quality?
+
+The Python API (:mod:`qualitykit.api`) does everything ``qk`` does:
 
 >>> import qualitykit
->>> df = qualitykit.bench(codecs=["jpeg", "avif"], metrics=["psnr", "ms-ssim"])  # doctest: +SKIP
+>>> result = qualitykit.bench(codecs=["jpeg", "avif"], metrics=["psnr", "ms-ssim"])  # doctest: +SKIP
+>>> result.summary(), result.report                                                 # doctest: +SKIP
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
-from .api import bench, summary  # noqa: E402
+from .api import BenchResult, bd_curves, bd_table, bench, compare, gate, report, save_baseline, summary  # noqa: E402
+from .errors import QKError  # noqa: E402
 
-__all__ = ["__version__", "bench", "summary"]
+__all__ = [
+    "BenchResult", "QKError", "__version__", "bd_curves", "bd_table", "bench", "compare", "gate", "report",
+    "save_baseline", "summary",
+]  # fmt: skip

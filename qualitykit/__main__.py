@@ -1,5 +1,5 @@
-import sys
+"""``python -m qualitykit`` is ``qk``."""
 
-from .cli import main
+from .cli import run
 
-sys.exit(main())
+run()

@@ -10,7 +10,9 @@ their module is imported; plugins are found through an entry-point group
 
 from __future__ import annotations
 
+import contextlib
 import importlib
+from collections.abc import Iterator
 from importlib.metadata import entry_points
 from typing import Generic, TypeVar
 
@@ -42,6 +44,19 @@ class Registry(Generic[T]):
             raise ValueError(f"{self.kind} name {name!r} is taken by {other.__module__}.{other.__qualname__}")
         self._classes[name] = cls
         return cls
+
+    @contextlib.contextmanager
+    def registered(self, *classes: type[T]) -> Iterator[None]:
+        """Register ``classes`` for the duration of a ``with`` block (tests, notebooks), then remove them."""
+        self._load()
+        added = [cls for cls in classes if self._classes.get(getattr(cls, "name")) is not cls]
+        for cls in added:
+            self.register(cls)
+        try:
+            yield
+        finally:
+            for cls in added:
+                del self._classes[getattr(cls, "name")]
 
     def _load(self) -> None:
         if self._loaded:

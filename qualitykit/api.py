@@ -1,158 +1,349 @@
-"""The Python API that ``qk`` and notebooks share."""
+"""The Python API: every behaviour of ``qk``, for notebooks and scripts alike.
+
+Each ``qk`` command parses its arguments, makes one call here and prints the result:
+
+=====================  ========================================================================
+``qk bench``           :func:`bench` → :class:`BenchResult` (run directory, results, report)
+``qk report``          :func:`report` → path of ``index.html``
+``qk bdrate``          :func:`bd_curves` → BD-rate and BD-metric between two curves
+``qk gate``            :func:`gate` → :class:`~qualitykit.gate.GateResult`
+``qk baseline save``   :func:`save_baseline`
+``qk compare``         :func:`compare` → every metric on one pair of files
+=====================  ========================================================================
+
+>>> import qualitykit
+>>> result = qualitykit.bench("kodak", codecs=["jpeg", "avif"], metrics=["psnr", "ms-ssim"])  # doctest: +SKIP
+>>> result.summary()            # mean bpp and scores per codec point                      # doctest: +SKIP
+>>> result.report               # reports/kodak-…/index.html, the same file `qk bench` writes # doctest: +SKIP
+"""
 
 from __future__ import annotations
 
-import json
 import os
 import shlex
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from . import __version__, datasets, provenance
-from .ffmpeg import find_ffmpeg
-from .runner import Outcome, Plan, collect, execute, make_plan
-from .store import Store, default_cache_path
+from .errors import BadInput, Interrupted, QKError
+from .rundir import COLUMNS, Dataset, ItemError, Manifest, Run, Work, new_run_dir, write_manifest, write_run
+from .store import Store
 
 DEFAULT_CODECS = ("jpeg", "webp", "avif")
+DEFAULT_ANCHOR = "jpeg"
 
 
-def default_run_dir(corpus_name: str) -> Path:
-    """``reports/<corpus>-<UTC timestamp>`` under the current directory."""
-    return Path("reports") / f"{corpus_name}-{time.strftime('%Y%m%d-%H%M%S', time.gmtime())}"
+@dataclass
+class BenchResult:
+    """What :func:`bench` did: the results ``table`` (one row per image × codec point, columns
+    :data:`~qualitykit.rundir.COLUMNS` then one per metric), the ``run_dir`` and its ``manifest``
+    (errors, unavailable metrics and codecs, how much was computed), the ``report`` path (``None``
+    when not written) and ``notes`` worth telling the user (a cache rebuilt, the anchor chosen, a
+    report that failed)."""
+
+    table: pd.DataFrame
+    run_dir: Path
+    manifest: Manifest
+    report: Path | None = None
+    notes: list[str] = field(default_factory=list)
+    profile: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def errors(self) -> list[ItemError]:
+        return self.manifest.errors
+
+    @property
+    def metrics_unavailable(self) -> dict[str, str]:
+        return self.manifest.metrics_unavailable
+
+    @property
+    def codecs_unavailable(self) -> dict[str, str]:
+        return self.manifest.codecs_unavailable
+
+    @property
+    def work(self) -> Work:
+        return self.manifest.work
+
+    @property
+    def ok(self) -> bool:
+        """Nothing failed and every metric and codec asked for ran."""
+        return not (self.errors or self.metrics_unavailable or self.codecs_unavailable)
+
+    def summary(self) -> pd.DataFrame:
+        """Mean bpp and mean of every metric per codec label and ``q`` (see :func:`summary`)."""
+        return summary(self.table)
+
+    def run(self) -> Run:
+        """The run directory as the analysis reads it."""
+        return Run(self.table, self.manifest, self.run_dir)
 
 
-def manifest(plan: Plan, outcome: Outcome, command: str | None = None) -> dict[str, Any]:
-    """Provenance of a run: command, versions of everything, codec settings, image hashes, metric versions."""
-    from .metrics import registry as metric_registry
-
-    return {
-        "qualitykit_version": __version__,
-        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "command": command or shlex.join(sys.argv),
-        "dataset": {
-            "name": plan.corpus.name,
-            "path": str(plan.corpus.root.resolve()),
-            **{k: plan.corpus.meta[k] for k in ("description", "licence", "source") if k in plan.corpus.meta},
-            "images": [
-                {"image": i.image, "path": str(i.path.resolve()), "sha256": i.sha256,
-                 "expected_sha256": plan.corpus.expected.get(i.image)}
-                for i in plan.images
-            ],  # fmt: skip
-        },
-        "codecs": [
-            {"spec": c.spec, "label": c.label, "id": c.codec.id, "name": c.codec.name,
-             "settings": c.codec.options, "ladder": list(c.ladder), "versions": c.versions}
-            for c in plan.codecs
-        ],  # fmt: skip
-        "metrics": [
-            {"name": n, "version": v, "higher_is_better": metric_registry.get(n).higher_is_better,
-             "description": metric_registry.get(n).description}
-            for n, v in plan.metrics.items()
-        ],  # fmt: skip
-        "metrics_unavailable": plan.unavailable,
-        "aggregation": "corpus value at a codec point = mean of per-image values",
-        "libraries": provenance.package_versions(),
-        "ffmpeg": find_ffmpeg().path,
-        "machine": provenance.machine(),
-        "device": plan.device,
-        "gpu": provenance.gpu(),
-        "work": {"encoded": outcome.encoded, "metric_values": outcome.metric_values},
-        "errors": outcome.errors,
-    }
+def summary(results: pd.DataFrame) -> pd.DataFrame:
+    """Per codec label and ``q``: how many images, mean bpp and the mean of every metric over the images."""
+    metric_cols = [c for c in results.columns if c not in COLUMNS]
+    groups = results.groupby(["codec_label", "q"], sort=False)
+    table = groups[["bpp", *metric_cols]].mean()
+    table.insert(0, "images", groups["image"].count())
+    return table.reindex(list(dict.fromkeys(results["codec_label"])), level=0)
 
 
-def write_run(run_dir: Path, results: pd.DataFrame, meta: dict[str, Any]) -> None:
-    """Write ``results.csv`` and ``manifest.json`` (each replaced atomically)."""
-    run_dir.mkdir(parents=True, exist_ok=True)
-    tmp = run_dir / "results.csv.tmp"
-    results.to_csv(tmp, index=False)
-    os.replace(tmp, run_dir / "results.csv")
-    tmp = run_dir / "manifest.json.tmp"
-    tmp.write_text(json.dumps(meta, indent=2, default=str) + "\n")
-    os.replace(tmp, run_dir / "manifest.json")
+def _manifest(plan: Any, command: str | None, cache: Path, executor: dict[str, Any]) -> Manifest:
+    from .ffmpeg import find_ffmpeg
+
+    corpus = plan.corpus
+    return Manifest(
+        qualitykit_version=__version__,
+        created=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        command=command or shlex.join(sys.argv),
+        dataset=Dataset(
+            corpus.name, str(corpus.root.resolve()), list(plan.images),
+            **{k: str(corpus.meta[k]) for k in ("description", "licence", "source") if k in corpus.meta},
+        ),  # fmt: skip
+        codecs=list(plan.codecs),
+        metrics=list(plan.metrics),
+        metrics_unavailable=dict(plan.metrics_unavailable),
+        codecs_unavailable=dict(plan.codecs_unavailable),
+        libraries=provenance.package_versions(),
+        ffmpeg=find_ffmpeg().path,
+        machine=provenance.machine(),
+        device=plan.device,
+        gpu=provenance.gpu() if plan.device == "cuda" else None,
+        cache=str(cache.resolve()),
+        executor=executor,
+        errors=list(plan.errors),
+    )
+
+
+def _anchor(plan: Any, anchor: str | None) -> tuple[str, str | None]:
+    """The report's anchor label, checked against the plan before any work; and a note when defaulted."""
+    run = Run(pd.DataFrame({"codec_id": [c.id for c in plan.codecs]}), _manifest_stub(plan))
+    if anchor is not None:
+        return run.label(run.resolve_codec(anchor)), None
+    try:
+        return run.label(run.resolve_codec(DEFAULT_ANCHOR)), None
+    except QKError:
+        first = plan.codecs[0].label
+        return first, f"no {DEFAULT_ANCHOR} in this run: the report compares with {first}"
+
+
+def _manifest_stub(plan: Any) -> Manifest:
+    return Manifest("", "", "", Dataset(plan.corpus.name, "", []), list(plan.codecs), [])
 
 
 def bench(
     dataset: str | os.PathLike[str] | None = None,
     codecs: Sequence[str] = DEFAULT_CODECS,
     metrics: Sequence[str] | None = None,
+    *,
     out: str | os.PathLike[str] | None = None,
+    overwrite: bool = False,
     jobs: int | None = None,
     device: str = "auto",
     cache: str | os.PathLike[str] | None = None,
-    progress: bool = False,
+    max_pixels: int | None = None,
+    max_memory_gb: float | None = None,
+    report: bool = True,
+    anchor: str | None = None,
+    progress: bool | Callable[[int, int], None] = False,
     command: str | None = None,
-) -> pd.DataFrame:
-    """Encode every image of ``dataset`` with every codec point, decode, score; return the results table.
+) -> BenchResult:
+    """Encode every image of ``dataset`` with every codec point, decode, score, write the run and its report.
 
     Parameters
     ----------
     dataset : corpus name from ``datasets.yaml`` or a folder of images (default: the built-in ``sample``).
     codecs : codec specs, e.g. ``["jpeg", "avif:speed=4:q=20/40/60"]``.
-    metrics : metric names; ``None`` runs every metric available on this machine.
-    out : run directory for ``results.csv`` and ``manifest.json`` (default ``reports/<corpus>-<time>``).
+    metrics : metric names; ``None`` runs qk's default set (every cheap metric available here).
+    out : run directory (default ``reports/<corpus>-<UTC time>[-N]``, unique per call); an
+        existing run there is refused unless ``overwrite``.
     jobs : worker processes (default: every core).
     device : ``auto`` (CUDA when available), ``cpu`` or ``cuda``, for PyTorch metrics and codecs.
     cache : SQLite cache file (default ``$QK_CACHE`` or ``~/.cache/qualitykit/cache.sqlite``).
+    max_pixels : largest image accepted, in pixels (default: Pillow's decompression-bomb limit).
+    max_memory_gb : memory limit for the whole run in GiB (default: 80 % of what is available).
+    report : write ``index.html`` (BD-rates against ``anchor``; default ``jpeg``, else the first codec).
+    progress : ``True`` for a progress bar on stderr, or a function ``(done, total)``.
 
     Returns
     -------
-    DataFrame with one row per image × codec point (columns as in ``qualitykit.runner.COLUMNS``
-    plus one per metric). ``df.attrs`` holds ``run_dir``, ``errors`` (a list of
-    dicts naming image, codec, quality, stage and message), ``unavailable`` (metric →
-    why it could not run here, e.g. LPIPS weights missing offline) and ``work`` (how
-    many encodes and metric values this call computed rather than read from the cache).
+    BenchResult
+        Also on Ctrl-C nothing finished is lost: the run directory is written with status
+        ``interrupted`` before :class:`KeyboardInterrupt` propagates.
 
     Examples
     --------
-    >>> import qualitykit
-    >>> df = qualitykit.bench(codecs=["jpeg:q=30/60/90"], metrics=["psnr"])  # doctest: +SKIP
-    >>> df.groupby("quality")[["bpp", "psnr"]].mean()  # doctest: +SKIP
+    >>> r = qualitykit.bench(codecs=["jpeg:q=30/60/90"], metrics=["psnr"])  # doctest: +SKIP
+    >>> r.table.groupby("q")[["bpp", "psnr"]].mean()                          # doctest: +SKIP
     """
+    from .report import write_report
+    from .runner import LocalPool, Outcome, WorkerInit, collect, execute, make_plan
+    from .runner.plan import workers_for
+
+    jobs = workers_for(jobs)
+    if jobs < 1:
+        raise BadInput(f"--jobs {jobs}: give at least 1 worker process")
+    if max_memory_gb is not None and max_memory_gb <= 0:
+        raise BadInput(f"--max-memory {max_memory_gb}: give a positive number of GiB")
     corpus = datasets.resolve(dataset)
-    plan = make_plan(corpus, codecs, metrics, device)
-    run_dir = Path(out) if out else default_run_dir(corpus.name)
-    cache_path = Path(cache) if cache else default_cache_path()
-    outcome = Outcome()
-    outcome.errors += [
-        {"image": None, "codec": spec, "quality": None, "stage": "codec", "message": why}
-        for spec, why in plan.codecs_unavailable.items()
-    ]
-    bar = None
-    if progress:
-        from tqdm import tqdm
-
-        bar = tqdm(total=plan.n_items, unit="item", desc=f"{corpus.name}", file=sys.stderr)
-    try:
-        outcome.add(execute(plan, cache_path, jobs, bar.update if bar else None))
-    except KeyboardInterrupt:
-        outcome.errors.append({"image": None, "codec": None, "quality": None, "stage": "run", "message": "interrupted"})
-        raise
-    finally:
-        if bar:
+    cache_path = Path(cache) if cache else None
+    timings: dict[str, float] = {}
+    with Store(cache_path) as store:
+        notes = [store.recovered] if store.recovered else []
+        t0 = time.perf_counter()
+        plan = make_plan(
+            corpus, codecs, metrics, device, store=store, jobs=jobs, max_pixels=max_pixels,
+            memory_limit=int(max_memory_gb * 2**30) if max_memory_gb else None,
+        )  # fmt: skip
+        timings["plan (hash images)"] = time.perf_counter() - t0
+        anchor_label, anchor_note = _anchor(plan, anchor) if report and plan.codecs else (None, None)
+        notes += [anchor_note] if anchor_note else []
+        run_dir = new_run_dir(out, corpus.name, overwrite)
+        threads = max(1, (os.cpu_count() or 1) // jobs)
+        context = "spawn" if plan.device == "cuda" else "fork"
+        pool = LocalPool(jobs, WorkerInit(plan.device, threads), plan.memory_limit, context)
+        manifest = _manifest(plan, command, store.path, pool.describe())
+        write_manifest(run_dir, manifest)
+        bar = _Bar(progress, plan.n_items, corpus.name)
+        outcome = Outcome()
+        try:
+            execute(plan, store, pool, bar, outcome)
+            manifest.status = "complete"
+        except KeyboardInterrupt:
+            manifest.status = "interrupted"
+        except QKError:
+            manifest.status = "failed"
+            raise
+        finally:
+            pool.close(kill=manifest.status != "complete")
             bar.close()
-        with Store(cache_path) as store:
-            results = collect(plan, store)
-        write_run(run_dir, results, manifest(plan, outcome, command))
-    results.attrs.update(run_dir=str(run_dir), errors=outcome.errors, unavailable=plan.unavailable, work={"encoded": outcome.encoded, "metric_values": outcome.metric_values})
-    return results
+            manifest.work = Work(outcome.encoded, outcome.scored)
+            manifest.errors += outcome.errors
+            manifest.dataset.images = [
+                replace(i, conversion=outcome.conversions.get(i.image, i.conversion)) for i in manifest.dataset.images
+            ]
+            timings.update(outcome.profile)
+            try:
+                results = collect(plan, store)
+                write_run(run_dir, results, manifest)
+            except QKError:
+                if manifest.status == "complete":
+                    raise
+        if manifest.status == "interrupted":
+            raise Interrupted(run_dir, len(results), plan.n_items)
+    result = BenchResult(results, run_dir, manifest, notes=notes, profile=timings)
+    if report and len(results):
+        t0 = time.perf_counter()
+        try:
+            result.report = write_report(run_dir, anchor=anchor_label)
+        except QKError as exc:  # the results are on disk: say what failed, keep them
+            result.notes.append(f"report not written: {exc}")
+        timings["report"] = time.perf_counter() - t0
+    return result
 
 
-def summary(results: pd.DataFrame, labels: dict[str, str] | None = None) -> pd.DataFrame:
-    """Per codec and quality point: mean bpp and mean of every metric over the images.
+class _Bar:
+    """A tqdm bar on stderr, or a callback ``(done, total)``; called with the number of items just finished."""
 
-    ``labels`` maps codec ids to display names (a manifest's ``codecs[].label``).
+    def __init__(self, progress: bool | Callable[[int, int], None], total: int, name: str) -> None:
+        self.total, self.done = total, 0
+        self.callback = progress if callable(progress) else None
+        self.tqdm = None
+        if progress is True:
+            from tqdm import tqdm
+
+            self.tqdm = tqdm(total=total, unit="item", desc=name, file=sys.stderr)
+
+    def __call__(self, n: int) -> None:
+        if not n:
+            return
+        self.done += n
+        if self.tqdm is not None:
+            self.tqdm.update(n)
+        if self.callback is not None:
+            self.callback(self.done, self.total)
+
+    def close(self) -> None:
+        if self.tqdm is not None:
+            self.tqdm.close()
+
+
+def report(run_dir: str | os.PathLike[str], anchor: str | None = None, **options: Any) -> Path:
+    """Write the run's ``index.html`` (and ``bdrate.json``, ``plots/``); return its path.
+
+    Options are those of :func:`qualitykit.report.write_report` (``out_dir``, ``method``,
+    ``min_overlap``, ``n_boot``, ``seed``, ``comparisons``, ``crop``).
     """
-    from .runner import COLUMNS
+    from .report import write_report
 
-    metric_cols = [c for c in results.columns if c not in COLUMNS]
-    df = results.assign(codec=results["codec"].map(labels) if labels else results["codec"])
-    order = list(dict.fromkeys(df["codec"]))
-    table = df.groupby(["codec", "quality"], sort=False)[["bpp", *metric_cols]].mean()
-    table.insert(0, "images", df.groupby(["codec", "quality"], sort=False)["image"].count())
-    return table.reindex(order, level=0)
+    return write_report(run_dir, anchor=anchor, **options)
+
+
+def bd_table(run: str | os.PathLike[str] | Run, anchor: str = DEFAULT_ANCHOR, **options: Any):
+    """BD-rate table of a run (a directory or a :class:`~qualitykit.rundir.Run`) against ``anchor``;
+    see :func:`qualitykit.analysis.bd_table`."""
+    from .analysis import bd_table as _bd_table
+
+    return _bd_table(run if isinstance(run, Run) else Run.load(run), anchor, **options)
+
+
+def bd_curves(anchor: str | os.PathLike[str], test: str | os.PathLike[str], metric: str = "psnr",
+              codecs: Sequence[str | None] = (None, None), **options: Any):  # fmt: skip
+    """BD-rate and BD-metric of the ``test`` curve against the ``anchor`` curve; see
+    :func:`qualitykit.analysis.sources.compare_curves`."""
+    from .analysis.sources import compare_curves
+
+    return compare_curves(anchor, test, metric, codecs, **options)
+
+
+def save_baseline(run_dir: str | os.PathLike[str], to: str | os.PathLike[str]) -> Path:
+    """Store a run as the baseline a later :func:`gate` compares with."""
+    from .gate import save_baseline as _save
+
+    return _save(run_dir, to)
+
+
+def gate(
+    baseline: str | os.PathLike[str],
+    run: str | os.PathLike[str] | None = None,
+    *,
+    max_bd_rate: float | None = None,
+    per_metric: dict[str, float] | None = None,
+    allow_version_drift: bool = False,
+    require_all: bool = False,
+    method: str = "pchip",
+    **bench_options: Any,
+):
+    """Compare a run with a baseline file (see :mod:`qualitykit.gate`).
+
+    Without ``run``, the baseline's grid (its dataset, codec specs and metrics, unless given in
+    ``bench_options``) is run now with :func:`bench` (no report) and judged.
+    Returns a :class:`~qualitykit.gate.GateResult` whose ``run_dir`` names the run judged.
+    """
+    from .gate import DEFAULT_TOLERANCE, gate as _gate, load_baseline
+
+    base = load_baseline(baseline)
+    if run is None:
+        bench_options.setdefault("dataset", base.dataset_name)
+        bench_options.setdefault("codecs", [c.spec for c in base.codecs])
+        bench_options.setdefault("metrics", list(base.metrics))
+        run = bench(report=False, **bench_options).run_dir
+    result = _gate(
+        base, Run.load(run), DEFAULT_TOLERANCE if max_bd_rate is None else max_bd_rate, per_metric,
+        allow_version_drift, method, require_all=require_all,
+    )  # fmt: skip
+    result.run_dir = Path(run)
+    return result
+
+
+def compare(reference: str | os.PathLike[str], distorted: str | os.PathLike[str],
+            metrics: Sequence[str] | None = None, device: str = "auto") -> dict[str, Any]:  # fmt: skip
+    """Every metric (or those named) on one pair of image files; see :func:`qualitykit.compare.compare`."""
+    from .compare import compare as _compare
+
+    return _compare(reference, distorted, metrics, device)

@@ -8,7 +8,6 @@ under a folder. Every file of a named corpus is pinned by sha256.
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import os
 import shutil
@@ -22,6 +21,7 @@ import yaml
 
 from .errors import BadInput, UnknownName
 from .fsutil import cache_home, sha256_file
+from .imageio import check_regular_file
 
 #: File extensions read as images when a folder is given.
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".ppm", ".pgm", ".bmp", ".tif", ".tiff", ".webp")
@@ -30,13 +30,16 @@ DEFAULT_CORPUS = "sample"
 
 @dataclass(frozen=True)
 class Corpus:
-    """A list of image files. ``expected`` maps file names to pinned sha256 (named corpora only)."""
+    """A list of image files. ``expected`` maps file names to pinned sha256 (named corpora only);
+    ``skipped`` lists entries of a folder that look like images but are not regular files
+    (broken links, FIFOs, folders named ``*.png``), each with the reason."""
 
     name: str
     root: Path
     files: list[str]
     expected: dict[str, str] = field(default_factory=dict)
     meta: dict[str, Any] = field(default_factory=dict)
+    skipped: dict[str, str] = field(default_factory=dict)
 
     def path(self, image: str) -> Path:
         return self.root / image
@@ -86,12 +89,21 @@ def resolve(dataset: str | os.PathLike[str] | None = None) -> Corpus:
     if not root.is_dir():
         known = ", ".join(entries) or "none"
         raise BadInput(f"--dataset {dataset!r} is neither a folder nor a known corpus (known: {known})")
-    files = sorted(
-        p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS
-    )
+    files, skipped = [], {}
+    for p in sorted(root.rglob("*")):
+        if p.suffix.lower() not in IMAGE_EXTENSIONS:
+            continue
+        name = p.relative_to(root).as_posix()
+        try:
+            check_regular_file(p)
+        except BadInput as exc:
+            skipped[name] = str(exc)
+        else:
+            files.append(name)
     if not files:
-        raise BadInput(f"no image files ({', '.join(IMAGE_EXTENSIONS)}) under {root}")
-    return Corpus(root.resolve().name, root, files)
+        why = f" ({len(skipped)} skipped: {next(iter(skipped.values()))})" if skipped else ""
+        raise BadInput(f"no image files ({', '.join(IMAGE_EXTENSIONS)}) under {root}{why}")
+    return Corpus(root.resolve().name, root, files, skipped=skipped)
 
 
 def verify(corpus: Corpus) -> list[str]:

@@ -15,6 +15,8 @@ class                  meaning                                                  
 :class:`StorageError`  the cache or an output cannot be read or written            2
 =====================  =========================================================  =====
 
+:class:`Interrupted` (a :class:`KeyboardInterrupt`, exit 130) says where an interrupted run was kept.
+
 >>> raise UnknownName("codec", "jpg", ["jpeg", "webp", "avif"])
 Traceback (most recent call last):
 ...
@@ -66,4 +68,13 @@ class StorageError(QKError):
     """The cache or an output location cannot be used (corrupt, full disk, not writable); names the path."""
 
 
-__all__ = ["BadInput", "Incomparable", "QKError", "StorageError", "Unavailable", "UnknownName"]
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C (or SIGTERM) stopped a run; what finished is kept. ``run_dir`` holds the run written
+    with status ``interrupted``; ``done`` of ``total`` items were finished (cached)."""
+
+    def __init__(self, run_dir: object, done: int, total: int) -> None:
+        super().__init__(f"interrupted after {done} of {total} items; the run so far is in {run_dir}")
+        self.run_dir, self.done, self.total = run_dir, done, total
+
+
+__all__ = ["BadInput", "Incomparable", "Interrupted", "QKError", "StorageError", "Unavailable", "UnknownName"]

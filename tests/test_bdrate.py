@@ -13,6 +13,7 @@ from qualitykit.analysis import Run, bd_metric, bd_rate, bd_table
 from qualitykit.analysis import bdrate as B
 from qualitykit.analysis.sources import load_curve
 from qualitykit.cli import main
+from qualitykit.metrics import registry
 from .rundir_fixtures import EVIL_NAME, synthetic_run
 
 RATES = [0.25, 0.5, 1.0, 2.0, 4.0]
@@ -119,7 +120,7 @@ def test_missing_values_are_left_out_and_noted():
 
 def test_saturated_points():
     vmaf = [80.0, 90.0, 95.0, 98.0, 99.7]
-    r = bd_rate(RATES, vmaf, RATES, vmaf, saturation=B.SATURATION["vmaf"])
+    r = bd_rate(RATES, vmaf, RATES, vmaf, saturation=registry.get("vmaf").saturation)
     assert r.value == pytest.approx(0) and r.n_anchor == 4 and "saturated" in r.detail
     top_heavy = [80.0, 99.6, 99.8, 99.9, 99.95]
     r = bd_rate(RATES, top_heavy, RATES, top_heavy, saturation=99.5)
@@ -140,7 +141,7 @@ def table(synthetic):
 
 
 def test_table_matches_the_exact_synthetic_values(table):
-    s = table.summary.set_index(["codec", "metric"])
+    s = table.summary.set_index(["codec_label", "metric"])
     assert set(s.index) == {(c, m) for c in ("webp", "avif") for m in ("psnr", "ms-ssim", "vmaf", "lpips")}
     for metric in ("psnr", "ms-ssim", "vmaf", "lpips"):
         assert s.loc[("avif", metric), "bd_rate"] == pytest.approx(-30.0)
@@ -151,19 +152,19 @@ def test_table_matches_the_exact_synthetic_values(table):
 
 
 def test_table_carries_skip_reasons_into_averages(table):
-    s = table.summary.set_index(["codec", "metric"])
+    s = table.summary.set_index(["codec_label", "metric"])
     row = s.loc[("webp", "psnr")]
     assert row["images_note"] == "mean over 5 of 6 images; 1 skipped: non-monotonic"
     assert row["image_mean"] == pytest.approx(-20.0) and row["images_used"] == 5
     assert row["ci_low"] <= row["bd_rate"] <= row["ci_high"]
-    per = table.per_image.set_index(["image", "codec", "metric"])
+    per = table.per_image.set_index(["image", "codec_label", "metric"])
     assert per.loc[("img01.png", "webp", "psnr"), "reason"] == B.NON_MONOTONIC
     assert per.loc[(EVIL_NAME, "webp", "psnr"), "bd_rate"] == pytest.approx(-20.0)
 
 
 def test_table_records_method_and_bootstrap(table, synthetic):
     s = table.settings
-    assert (s["method"], s["log_base"], s["min_points"], s["anchor"]) == ("pchip", 10, 4, "jpeg")
+    assert (s["method"], s["log_base"], s["min_points"], s["anchor_label"]) == ("pchip", 10, 4, "jpeg")
     assert "overlap" in s["range_rule"] and s["bootstrap"]["resamples"] == 100 and s["bootstrap"]["seed"] == 7
     again = bd_table(synthetic, "jpeg", n_boot=100, seed=7)
     pd.testing.assert_frame_equal(again.summary, table.summary)
@@ -181,7 +182,7 @@ def test_no_interval_around_a_refused_value(synthetic):
 def test_anchor_is_chosen_by_label_spec_id_or_family(synthetic):
     jpeg_id = synthetic.resolve_codec("jpeg")
     assert jpeg_id.startswith("jpeg:") and synthetic.resolve_codec(jpeg_id) == jpeg_id
-    assert bd_table(synthetic, jpeg_id, metrics=["psnr"], n_boot=5).settings["anchor"] == "jpeg"
+    assert bd_table(synthetic, jpeg_id, metrics=["psnr"], n_boot=5).settings["anchor_label"] == "jpeg"
     with pytest.raises(UnknownName, match="no codec 'heic'.*jpeg, webp, avif"):
         synthetic.resolve_codec("heic")
 
@@ -197,7 +198,7 @@ def test_compressai_json_and_csv(tmp_path, capsys):
     (tmp_path / "ca.json").write_text(json.dumps({"name": "x", "results": {"bpp": RATES, "psnr-rgb": PSNR}}))
     pd.DataFrame({"bpp": [r * 1.1 for r in RATES], "psnr": PSNR}).to_csv(tmp_path / "t.csv", index=False)
     curve = load_curve(tmp_path / "ca.json", "psnr")
-    assert list(curve.values) == PSNR and "psnr-rgb" in curve.source
+    assert list(curve.scores) == PSNR and "psnr-rgb" in curve.source
     assert _cli(str(tmp_path / "ca.json"), str(tmp_path / "t.csv"), "--json") == 0
     out = json.loads(capsys.readouterr().out)
     assert out["bd_rate_percent"]["value"] == pytest.approx(10.0) and out["settings"]["method"] == "pchip"

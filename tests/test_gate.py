@@ -46,10 +46,11 @@ def baseline(small_corpus, cache, tmp_path):
 def test_baseline_file_is_small_and_diff_friendly(baseline):
     text = baseline.read_text()
     data = json.loads(text)
-    assert data["format"] == "qualitykit-baseline/1" and len(data["rows"]) == 4 * 12
+    assert data["format"] == "qualitykit-baseline/2" and len(data["rows"]) == 4 * 12
     assert set(data["metrics"]) == {"psnr", "ssim"} and len(data["dataset"]["images"]) == 4
     assert all(c["versions"] for c in data["codecs"])
     row_lines = [line for line in text.splitlines() if line.startswith('  {"image"')]
+    assert data["metrics"]["psnr"]["unit"] == "dB" and data["metrics"]["ssim"]["higher_is_better"] is True
     assert len(row_lines) == 48  # one line per point: a change shows as a changed line
 
 
@@ -122,8 +123,8 @@ def test_improvement_is_reported_and_tolerance_per_metric(small_corpus, cache, t
     baseline = tmp_path / "baseline.json"
     qk("baseline", "save", str(tmp_path / "base"), "--to", str(baseline))
     _run(small_corpus, [f"noisyjpeg:{LADDER}"], cache, tmp_path / "better")
-    from qualitykit.analysis import Run
     from qualitykit.gate import gate, load_baseline
+    from qualitykit.rundir import Run
 
     result = gate(load_baseline(baseline), Run.load(tmp_path / "better"), per_metric={"ssim": 1000.0})
     verdicts = dict(zip(result.cells["metric"], result.cells["verdict"]))

@@ -16,7 +16,6 @@ from qualitykit.codecs import codec_from_spec
 from qualitykit.errors import BadInput, Unavailable
 from qualitykit.neural import models
 from qualitykit.neural.bitstream import Frame, pack, unpack
-from qualitykit.errors import BadInput
 
 SMALL = {"bmshj2018-factorized": FactorizedPrior, "bmshj2018-hyperprior": ScaleHyperprior, "mbt2018-mean": MeanScaleHyperprior}
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import html
 import json
 import re
@@ -14,6 +13,7 @@ import pytest
 
 from qualitykit.cli import main
 from qualitykit.report import write_report
+from qualitykit.rundir import Run
 from .cdp_pipe import Browser
 from .rundir_fixtures import EVIL_NAME, real_run, synthetic_run
 
@@ -48,7 +48,7 @@ def test_report_is_one_self_contained_file(page):
     assert not re.findall(r'(?:src|href)="(?!data:image/png;base64,|#)', page)
     assert "<link" not in page and "@import" not in page and "url(" not in page
     assert page.count("<script") == 1
-    assert page.count('src="data:image/png;base64,') >= 4 + 6  # 4 RD plots, reference and codec crops
+    assert page.count('src="data:image/png;base64,') >= 4 + 4  # 4 RD plots, a reference crop per compared image
     assert len(page) < 4_000_000
 
 
@@ -72,19 +72,26 @@ def test_tables_carry_reasons_and_method(page):
     assert "Full manifest (JSON)" in text
 
 
-def test_comparisons_say_when_bytes_differ(page):
-    # synthetic rows carry invented byte counts, so each re-encoded crop must say it does not match
-    assert "but the run measured" in text_of(page)
+def test_comparisons_say_when_no_bitstream_is_stored(page):
+    # a synthetic run has no cache: each crop says why it is missing instead of inventing one
+    assert "the run's bitstream is no longer in the cache, so no crop" in text_of(page)
 
 
-def test_real_run_reencodes_to_the_same_bytes(tmp_path):
+def test_real_run_crops_decode_the_stored_bitstreams(tmp_path):
     run_dir = real_run(tmp_path / "real" / "run")
+    run = Run.load(run_dir)
     page = write_report(run_dir, tmp_path / "out", n_boot=20).read_text(encoding="utf-8")
     assert page.count('src="data:image/png;base64,') == 1 + 2 * 3  # one RD plot; per image a reference, 2 codecs
     text = text_of(page)
-    assert text.count("same as the run") == 2 * 2  # 2 images × 2 codecs
-    assert "but the run measured" not in text
+    # each crop names the exact bitstream the run measured
+    for image in run.images:
+        rows = run.results[run.results["image"] == image]
+        assert any(f"decoded from the run's {b}-byte bitstream" in text for b in rows["bytes"])
+    assert text.count("decoded from the run's") == 2 * 2  # 2 images × 2 codecs
     assert "WEBP needs" in text and "for the same PSNR" in text
+    # the true size of every dataset image (not "None×None")
+    for i in run.manifest.dataset.images:
+        assert f"{i.width}×{i.height}" in text and i.width == 256 and i.height == 192
 
 
 def test_missing_source_is_reported_not_fatal(tmp_path, synthetic):
@@ -163,6 +170,6 @@ def test_report_renders_and_works_in_headless_chromium(tmp_path, synthetic, page
 def test_single_codec_run_still_reports(tmp_path, synthetic):
     run_dir = shutil.copytree(synthetic, tmp_path / "run")
     results = pd.read_csv(run_dir / "results.csv")
-    results[results["codec"].str.startswith("jpeg:")].to_csv(run_dir / "results.csv", index=False)
+    results[results["codec_id"].str.startswith("jpeg:")].to_csv(run_dir / "results.csv", index=False)
     text = text_of(write_report(run_dir, n_boot=5, comparisons=1).read_text(encoding="utf-8"))
     assert "no codec besides the anchor JPEG" in text and "Rate–quality curves" in text

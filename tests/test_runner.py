@@ -10,67 +10,191 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
+from PIL import Image
 
 import qualitykit
-from qualitykit.runner import COLUMNS
+from qualitykit.codecs import registry as codecs
+from qualitykit.codecs.jpeg import JPEG
+from qualitykit.errors import BadInput, StorageError, Unavailable
+from qualitykit.rundir import COLUMNS, Run
 from qualitykit.store import Store
+
+from . import torture
 
 CODECS = ["jpeg:q=20/50/80", "webp:q=30/70"]
 
 
-def test_results_table_follows_the_conventions(small_corpus, cache, tmp_path):
-    df = qualitykit.bench(small_corpus, CODECS, ["psnr", "ms-ssim"], out=tmp_path / "run", jobs=1, cache=cache)
+def test_results_table_and_manifest_follow_the_run_directory_contract(small_corpus, cache, tmp_path):
+    result = qualitykit.bench(small_corpus, CODECS, ["psnr", "ms-ssim"], out=tmp_path / "run", jobs=1, cache=cache, report=False)
+    df = result.table
     assert list(df.columns) == COLUMNS + ["psnr", "ms-ssim"]
     assert len(df) == 4 * 5 and df[["psnr", "ms-ssim"]].notna().all().all()
-    # bpp is the size of the real file
-    np.testing.assert_allclose(df["bpp"], df["bytes"] * 8 / (df["width"] * df["height"]))
+    np.testing.assert_allclose(df["bpp"], df["bytes"] * 8 / (df["width"] * df["height"]))  # rate of the real file
     assert (df["width"] == 200).all() and (df["height"] == 176).all()
-    saved = (tmp_path / "run" / "results.csv").read_text().splitlines()
-    assert len(saved) == 21 and saved[0].startswith("image,image_sha256,width,height,codec,quality,bytes,bpp")
-    manifest = json.loads((tmp_path / "run" / "manifest.json").read_text())
-    assert [c["id"] for c in manifest["codecs"]] == ["jpeg:optimize=0:progressive=0:subsampling=420", "webp:method=4"]
-    assert {m["name"] for m in manifest["metrics"]} == {"psnr", "ms-ssim"}
-    assert len(manifest["dataset"]["images"]) == 4 and all(len(i["sha256"]) == 64 for i in manifest["dataset"]["images"])
-    assert "pillow" in manifest["libraries"] and manifest["machine"]["cpus"]
+    assert set(df["codec_label"]) == {"jpeg", "webp"} and df["encode_key"].str.len().eq(64).all()
+    run = Run.load(tmp_path / "run")
+    pd.testing.assert_frame_equal(run.results, df, check_dtype=False)
+    man = run.manifest
+    assert man.status == "complete" and man.format == "qualitykit-run/2"
+    assert [c.id for c in man.codecs] == ["jpeg:optimize=0:progressive=0:subsampling=420", "webp:method=4"]
+    assert [m.name for m in man.metrics] == ["psnr", "ms-ssim"] and man.metrics[0].unit == "dB"
+    assert all((i.width, i.height) == (200, 176) and len(i.sha256) == 64 for i in man.dataset.images)
+    assert "pillow" in man.libraries and man.machine["cpus"] and man.cache == str(cache.resolve())
+    assert man.work.encoded == 20 and man.work.scored == 40
 
 
-def test_second_run_does_no_codec_or_metric_work(small_corpus, cache, tmp_path):
-    first = qualitykit.bench(small_corpus, CODECS, ["psnr", "ssim"], out=tmp_path / "a", jobs=2, cache=cache)
-    assert first.attrs["work"] == {"encoded": 20, "metric_values": 40}
-    second = qualitykit.bench(small_corpus, CODECS, ["psnr", "ssim"], out=tmp_path / "b", jobs=2, cache=cache)
-    assert second.attrs["work"] == {"encoded": 0, "metric_values": 0}
-    assert second.drop(columns=["encode_s", "decode_s"]).equals(first.drop(columns=["encode_s", "decode_s"]))
-    # a new metric computes only that metric, on the cached bitstreams
-    third = qualitykit.bench(small_corpus, CODECS, ["psnr", "ssim", "ms-ssim"], out=tmp_path / "c", jobs=1, cache=cache)
-    assert third.attrs["work"] == {"encoded": 0, "metric_values": 20}
+def test_second_run_does_no_work_and_a_new_metric_is_computed_alone(small_corpus, cache, tmp_path):
+    first = qualitykit.bench(small_corpus, CODECS, ["psnr", "ssim"], out=tmp_path / "a", jobs=2, cache=cache, report=False)
+    assert (first.work.encoded, first.work.scored) == (20, 40)
+    second = qualitykit.bench(small_corpus, CODECS, ["psnr", "ssim"], out=tmp_path / "b", jobs=2, cache=cache, report=False)
+    assert (second.work.encoded, second.work.scored) == (0, 0)
+    keep = [c for c in first.table.columns if c not in ("encode_s", "decode_s")]
+    pd.testing.assert_frame_equal(second.table[keep], first.table[keep])
+    third = qualitykit.bench(small_corpus, CODECS, ["psnr", "ssim", "ms-ssim"], out=tmp_path / "c", jobs=1, cache=cache, report=False)
+    assert (third.work.encoded, third.work.scored) == (0, 20)
     # a changed setting is a different codec id: it is encoded afresh
-    fourth = qualitykit.bench(small_corpus, ["jpeg:subsampling=444:q=20/50/80"], ["psnr"], out=tmp_path / "d", jobs=1, cache=cache)
-    assert fourth.attrs["work"]["encoded"] == 12
+    fourth = qualitykit.bench(small_corpus, ["jpeg:subsampling=444:q=20/50/80"], ["psnr"], out=tmp_path / "d", jobs=1, cache=cache, report=False)
+    assert fourth.work.encoded == 12
 
 
-def test_corrupt_input_is_named_and_the_rest_completes(small_corpus, cache, tmp_path):
-    (small_corpus / "broken.png").write_bytes(b"this is not a PNG")
-    df = qualitykit.bench(small_corpus, CODECS, ["psnr"], out=tmp_path / "run", jobs=2, cache=cache)
-    assert sorted(df["image"].unique()) == ["crop0.png", "crop1.png", "crop2.png", "crop3.png"]
-    assert df["psnr"].notna().all() and len(df) == 20
-    errors = df.attrs["errors"]
-    assert errors and all(e["image"] == "broken.png" and e["stage"] == "load" for e in errors)
-    assert "broken.png: not an image file" in errors[0]["message"]
-    manifest = json.loads((tmp_path / "run" / "manifest.json").read_text())
-    assert manifest["errors"] == errors
+def test_default_run_directories_are_unique_even_in_the_same_second(small_corpus, cache, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    dirs = [qualitykit.bench(small_corpus, ["jpeg:q=50"], ["psnr"], jobs=1, cache=cache, report=False).run_dir for _ in range(3)]
+    assert len(set(dirs)) == 3 and all((d / "results.csv").is_file() for d in dirs)
+    with pytest.raises(BadInput, match="already holds a run; .* --overwrite"):
+        qualitykit.bench(small_corpus, ["jpeg:q=50"], ["psnr"], out=dirs[0], jobs=1, cache=cache)
+    again = qualitykit.bench(small_corpus, ["jpeg:q=50"], ["psnr"], out=dirs[0], overwrite=True, jobs=1, cache=cache, report=False)
+    assert again.run_dir == dirs[0]
 
 
-def test_too_small_image_for_a_metric_is_named_and_other_metrics_complete(small_corpus, cache, tmp_path):
-    from PIL import Image
+def test_torture_corpus_every_input_named_and_the_rest_completes(tmp_path, cache):
+    folder = torture.make(tmp_path / "torture")
+    result = qualitykit.bench(folder, ["jpeg:q=30/70"], ["psnr", "ms-ssim"], out=tmp_path / "run", jobs=2, cache=cache, report=False)
+    scored = set(result.table["image"])
+    errors = {e.image: e for e in result.errors}
+    images = {i.image: i for i in result.manifest.dataset.images}
+    for name, (what, phrase) in torture.CASES.items():
+        if what == "convert":
+            assert name in scored, name
+            assert phrase in images[name].conversion, (name, images[name].conversion)
+            assert result.table.loc[result.table["image"] == name, "psnr"].notna().all()
+        else:
+            assert name not in scored and errors[name].stage == "load" and phrase in errors[name].message, name
+            assert str(folder / name) in errors[name].message  # the file is named
+    # the image too small for MS-SSIM is excluded for that metric only, with the reason
+    small = result.table[result.table["image"] == "small-150x120.png"]
+    assert small["psnr"].notna().all() and small["ms-ssim"].isna().all()
+    assert "150x120 px; needs at least 161" in errors["small-150x120.png"].message
+    assert Run.load(tmp_path / "run").manifest.errors == result.errors
 
-    Image.fromarray(np.full((100, 120, 3), 90, np.uint8)).save(small_corpus / "tiny.png")
-    df = qualitykit.bench(small_corpus, ["jpeg:q=50"], ["psnr", "ms-ssim"], out=tmp_path / "run", jobs=1, cache=cache)
-    tiny = df[df["image"] == "tiny.png"]
-    assert tiny["psnr"].notna().all() and tiny["ms-ssim"].isna().all()
-    assert df[df["image"] != "tiny.png"]["ms-ssim"].notna().all()
-    (error,) = df.attrs["errors"]
-    assert error["stage"] == "metric ms-ssim" and "tiny.png" in error["message"] and "120x100 px" in error["message"]
+
+def test_plan_time_file_problems_are_named(small_corpus, cache, tmp_path, monkeypatch):
+    import qualitykit.runner.plan as plan
+
+    real = plan.sha256_file
+
+    def unreadable(path):
+        if Path(path).name == "crop1.png":
+            raise PermissionError(13, "Permission denied")
+        return real(path)
+
+    monkeypatch.setattr(plan, "sha256_file", unreadable)
+    result = qualitykit.bench(small_corpus, ["jpeg:q=50"], ["psnr"], out=tmp_path / "run", jobs=1, cache=cache, report=False)
+    assert sorted(result.table["image"]) == ["crop0.png", "crop2.png", "crop3.png"]
+    (error,) = result.errors
+    assert error.image == "crop1.png" and "crop1.png: cannot read (Permission denied)" in error.message
+
+
+def test_bad_options_are_refused_before_any_work(small_corpus, cache, tmp_path):
+    with pytest.raises(BadInput, match="--jobs 0"):
+        qualitykit.bench(small_corpus, ["jpeg"], ["psnr"], jobs=0, cache=cache)
+    with pytest.raises(BadInput, match="is a directory"):
+        qualitykit.bench(small_corpus, ["jpeg"], ["psnr"], cache=tmp_path)
+    with pytest.raises(StorageError, match="cannot create the run directory"):
+        qualitykit.bench(small_corpus, ["jpeg"], ["psnr"], out=small_corpus / "crop0.png" / "run", cache=cache)
+    with pytest.raises(Exception, match="no codec 'hevc'"):
+        qualitykit.bench(small_corpus, ["jpeg"], ["psnr"], anchor="hevc", out=tmp_path / "r", cache=cache)
+    assert not (tmp_path / "r").exists()
+    with pytest.raises(Exception, match="unknown metric 'psnr-z'; did you mean 'psnr-y'"):
+        qualitykit.bench(small_corpus, ["jpeg"], ["psnr-z"], cache=cache)
+    import torch
+
+    if not torch.cuda.is_available():
+        with pytest.raises(Unavailable, match="--device cuda: PyTorch sees no CUDA GPU"):
+            qualitykit.bench(small_corpus, ["jpeg"], ["psnr"], device="cuda", cache=cache)
+    with Store(cache) as store:
+        assert store.counts()["encodes"] == 0
+
+
+def test_images_above_the_pixel_limit_are_refused_unless_allowed(small_corpus, cache, tmp_path):
+    result = qualitykit.bench(small_corpus, ["jpeg:q=50"], ["psnr"], max_pixels=30_000, out=tmp_path / "a", jobs=1, cache=cache, report=False)
+    assert result.table.empty and len(result.errors) == 4
+    assert "200x176 = 0.0 megapixels, above the limit" in result.errors[0].message and "--max-pixels" in result.errors[0].message
+    result = qualitykit.bench(small_corpus, ["jpeg:q=50"], ["psnr"], max_pixels=40_000, out=tmp_path / "b", jobs=1, cache=cache, report=False)
+    assert len(result.table) == 4 and not result.errors
+
+
+def test_a_metric_too_large_for_the_memory_limit_is_excluded_for_that_image_only(small_corpus, cache, tmp_path):
+    from qualitykit.runner.plan import WORKER_BASE_BYTES
+
+    limit_gb = (WORKER_BASE_BYTES + 200 * 176 * 100) / 2**30  # room for psnr, not for LPIPS-sized working memory
+    result = qualitykit.bench(small_corpus, ["jpeg:q=50"], ["psnr", "ssim"], max_memory_gb=limit_gb, out=tmp_path / "r", jobs=1, cache=cache, report=False)
+    assert result.table["psnr"].notna().all() and result.table["ssim"].isna().all()
+    assert {e.stage for e in result.errors} == {"metric ssim"}
+    assert "to score with ssim, above the memory limit" in result.errors[0].message
+
+
+def test_a_corrupt_cache_is_moved_aside_and_rebuilt(small_corpus, cache, tmp_path):
+    cache.write_bytes(b"garbage, not SQLite" * 100)
+    result = qualitykit.bench(small_corpus, ["jpeg:q=50"], ["psnr"], out=tmp_path / "r", jobs=1, cache=cache, report=False)
+    assert len(result.table) == 4
+    (note,) = result.notes
+    assert f"cache {cache} was unreadable" in note and ".corrupt-" in note
+    assert list(cache.parent.glob("cache.sqlite.corrupt-*"))
+
+
+def test_a_full_disk_stops_the_run_cleanly_naming_the_cache(small_corpus, cache, tmp_path, monkeypatch):
+    original = Store._open
+
+    def tiny(self):
+        db = original(self)
+        (pages,) = db.execute("PRAGMA page_count").fetchone()
+        db.execute(f"PRAGMA max_page_count = {pages + 2}")  # SQLite then reports "database or disk is full"
+        return db
+
+    monkeypatch.setattr(Store, "_open", tiny)
+    with pytest.raises(StorageError, match=f"the cache {cache}: the disk is full"):
+        qualitykit.bench(small_corpus, ["jpeg:q=10/30/50/70/90"], ["psnr"], out=tmp_path / "r", jobs=1, cache=cache)
+    assert json.loads((tmp_path / "r" / "manifest.json").read_text())["status"] == "failed"
+
+
+class Crashy(JPEG):
+    """JPEG whose worker dies (SIGKILL, as the OOM killer does) on images whose top-left pixel is odd."""
+
+    name = "crashy"
+
+    def encode(self, image, q):
+        if image[0, 0, 0] % 2:
+            os.kill(os.getpid(), signal.SIGKILL)
+        return super().encode(image, q)
+
+
+def test_an_image_that_kills_its_worker_fails_alone_and_everything_else_completes(small_corpus, cache, tmp_path):
+    lethal = np.asarray(Image.open(small_corpus / "crop0.png")).copy()
+    lethal[0, 0, 0] |= 1
+    Image.fromarray(lethal).save(small_corpus / "crop0.png")
+    for i in (1, 2, 3):
+        safe = np.asarray(Image.open(small_corpus / f"crop{i}.png")).copy()
+        safe[0, 0, 0] &= 254
+        Image.fromarray(safe).save(small_corpus / f"crop{i}.png")
+    with codecs.registered(Crashy):
+        result = qualitykit.bench(small_corpus, ["crashy:q=30/60", "webp:q=50"], ["psnr"], out=tmp_path / "r", jobs=2, cache=cache, report=False)
+    assert len(result.table) == 4 * 3 - 2 and result.table["psnr"].notna().all()
+    (error,) = result.errors
+    assert error.image == "crop0.png" and error.stage == "worker"
+    assert "worker died twice on crop0.png (200x176, 0.0 MP)" in error.message and "SIGKILL" in error.message
 
 
 def _qk(*args: str, **kw) -> subprocess.Popen:
@@ -80,21 +204,23 @@ def _qk(*args: str, **kw) -> subprocess.Popen:
 def _rows(cache: Path) -> tuple[int, int]:
     with sqlite3.connect(cache) as db:
         return (db.execute("SELECT COUNT(*) FROM encodes").fetchone()[0],
-                db.execute("SELECT COUNT(*) FROM metric_values").fetchone()[0])  # fmt: skip
+                db.execute("SELECT COUNT(*) FROM scores").fetchone()[0])  # fmt: skip
+
+
+def _slow_corpus(tmp_path: Path, astronaut: np.ndarray, n: int = 10) -> Path:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for i in range(n):
+        Image.fromarray(np.roll(astronaut, 37 * i, axis=1)[:320, :320]).save(corpus / f"img{i}.png")
+    return corpus
 
 
 @pytest.mark.slow
-def test_killed_worker_loses_nothing_and_rerun_resumes(tmp_path, cache, astronaut):
+def test_killing_a_worker_mid_run_still_completes_every_item(tmp_path, cache, astronaut):
     psutil = pytest.importorskip("psutil")
-    from PIL import Image
-
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    for i in range(10):
-        Image.fromarray(np.roll(astronaut, 37 * i, axis=1)[:320, :320]).save(corpus / f"img{i}.png")
-    args = ["bench", "--dataset", str(corpus), "--codecs", "avif:speed=2:q=20/40/60", "--metrics", "psnr",
-            "--jobs", "2", "--cache", str(cache), "--out", str(tmp_path / "run")]  # fmt: skip
-    proc = _qk(*args, "--quiet")
+    corpus = _slow_corpus(tmp_path, astronaut)
+    proc = _qk("bench", "--dataset", str(corpus), "--codecs", "avif:speed=2:q=20/40/60", "--metrics", "psnr",
+               "--jobs", "2", "--cache", str(cache), "--out", str(tmp_path / "run"), "--quiet")  # fmt: skip
     deadline = time.time() + 120
     while time.time() < deadline and (not cache.exists() or _rows(cache)[0] < 3):
         time.sleep(0.1)
@@ -102,34 +228,75 @@ def test_killed_worker_loses_nothing_and_rerun_resumes(tmp_path, cache, astronau
     assert workers, "the run had no worker processes"
     os.kill(workers[0].pid, signal.SIGKILL)
     _, err = proc.communicate(timeout=300)
-    assert proc.returncode == 1 and "worker process died" in err
-    encodes_before, _ = _rows(cache)
-    assert 3 <= encodes_before < 30
+    assert proc.returncode == 0, err
+    assert _rows(cache) == (30, 30)
     with Store(cache) as store:
         assert store.counts()["duplicates"] == 0
-    # the rerun computes exactly what is missing, and the table is complete
-    rerun = _qk(*args)
-    out, err = rerun.communicate(timeout=300)
-    assert rerun.returncode == 0, err
-    assert f"{30 - encodes_before} encoded" in out
-    assert _rows(cache) == (30, 30)
-    df = __import__("pandas").read_csv(tmp_path / "run" / "results.csv")
+    df = pd.read_csv(tmp_path / "run" / "results.csv")
     assert len(df) == 30 and df["psnr"].notna().all()
 
 
 @pytest.mark.slow
-def test_two_runs_sharing_a_cache_stay_consistent(small_corpus, cache, tmp_path):
-    args = ["bench", "--dataset", str(small_corpus), "--codecs", "jpeg:q=10/30/50/70/90,avif:speed=8:q=30/60",
-            "--metrics", "psnr,ssim", "--jobs", "2", "--cache", str(cache), "--quiet"]  # fmt: skip
-    procs = [_qk(*args, "--out", str(tmp_path / f"run{i}")) for i in range(2)]
+def test_ctrl_c_stops_within_seconds_keeps_what_finished_and_leaves_no_process(tmp_path, cache, astronaut):
+    psutil = pytest.importorskip("psutil")
+    corpus = _slow_corpus(tmp_path, astronaut)
+    args = ["bench", "--dataset", str(corpus), "--codecs", "avif:speed=1:q=20/40/60", "--metrics", "psnr",
+            "--jobs", "2", "--cache", str(cache), "--out", str(tmp_path / "run")]  # fmt: skip
+    proc = _qk(*args, "--quiet")
+    deadline = time.time() + 120
+    while time.time() < deadline and (not cache.exists() or _rows(cache)[0] < 2):
+        time.sleep(0.1)
+    workers = psutil.Process(proc.pid).children(recursive=True)
+    t0 = time.time()
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=30)
+    assert time.time() - t0 < 5 and proc.returncode == 130
+    assert "interrupted:" in err and "Rerun the same command to finish" in err
+    time.sleep(0.5)
+    assert not [w for w in workers if w.is_running() and w.status() != psutil.STATUS_ZOMBIE]
+    finished, _ = _rows(cache)
+    assert 2 <= finished < 30
+    assert json.loads((tmp_path / "run" / "manifest.json").read_text())["status"] == "interrupted"
+    rerun = _qk(*args, "--overwrite")
+    out, err = rerun.communicate(timeout=300)
+    assert rerun.returncode == 0, err
+    assert f"{30 - finished} encoded" in out
+
+
+@pytest.mark.slow
+def test_a_killed_driver_takes_its_workers_with_it(tmp_path, cache, astronaut):
+    psutil = pytest.importorskip("psutil")
+    corpus = _slow_corpus(tmp_path, astronaut)
+    proc = _qk("bench", "--dataset", str(corpus), "--codecs", "avif:speed=1:q=20/40/60", "--metrics", "psnr",
+               "--jobs", "2", "--cache", str(cache), "--out", str(tmp_path / "run"), "--quiet")  # fmt: skip
+    deadline = time.time() + 120
+    while time.time() < deadline and len(psutil.Process(proc.pid).children()) < 2:
+        time.sleep(0.1)
+    workers = psutil.Process(proc.pid).children()
+    proc.kill()
+    proc.communicate(timeout=30)
+    gone, alive = psutil.wait_procs(workers, timeout=5)
+    assert not alive
+
+
+@pytest.mark.slow
+def test_two_concurrent_runs_share_the_work_and_write_two_directories(small_corpus, cache, tmp_path):
+    args = ["bench", "--dataset", str(small_corpus), "--codecs", "jpeg:q=10/30/50/70/90,avif:speed=4:q=30/60",
+            "--metrics", "psnr,ssim", "--jobs", "2", "--cache", str(cache), "--quiet", "--no-report"]  # fmt: skip
+    procs = [_qk(*args, cwd=tmp_path) for _ in range(2)]
     for p in procs:
         _, err = p.communicate(timeout=300)
         assert p.returncode == 0, err
+    runs = sorted((tmp_path / "reports").iterdir())
+    assert len(runs) == 2  # default --out: one directory each, even when started in the same second
+    manifests = [Run.load(r).manifest for r in runs]
+    assert all(m.status == "complete" for m in manifests)
+    assert sum(m.work.encoded for m in manifests) == 28  # each item encoded once across both runs
     assert _rows(cache) == (28, 56)
     with Store(cache) as store:
         assert store.counts()["duplicates"] == 0
-    a, b = (__import__("pandas").read_csv(tmp_path / f"run{i}" / "results.csv") for i in range(2))
-    assert a.equals(b)
+    a, b = (pd.read_csv(r / "results.csv").drop(columns=["encode_s", "decode_s"]) for r in runs)
+    pd.testing.assert_frame_equal(a, b)
 
 
 def test_requested_metric_without_weights_is_named_and_the_rest_completes(small_corpus, cache, tmp_path, monkeypatch):
@@ -142,27 +309,24 @@ def test_requested_metric_without_weights_is_named_and_the_rest_completes(small_
         raise OSError("network unreachable")
 
     monkeypatch.setattr(_LPIPS, "fetch", classmethod(offline))  # never touch the network in tests
-    df = qualitykit.bench(small_corpus, ["jpeg:q=30/60"], ["psnr", "lpips"], out=tmp_path / "run", jobs=1, cache=cache)
-    assert "lpips" not in df.columns and df["psnr"].notna().all() and len(df) == 8
-    why = df.attrs["unavailable"]["lpips"]
-    assert "alexnet-owt-7be5be79.pth" in why and "qk weights --download" in why and "network unreachable" in why
-    manifest = json.loads((tmp_path / "run" / "manifest.json").read_text())
-    assert manifest["metrics_unavailable"]["lpips"] == why
+    result = qualitykit.bench(small_corpus, ["jpeg:q=30/60"], ["psnr", "lpips"], out=tmp_path / "run", jobs=1, cache=cache, report=False)
+    assert "lpips" not in result.table.columns and result.table["psnr"].notna().all() and len(result.table) == 8
+    why = result.metrics_unavailable["lpips"]
+    assert "alexnet" in why and "network unreachable" in why
+    assert Run.load(tmp_path / "run").manifest.metrics_unavailable["lpips"] == why
+
+
+class MissingWeights(JPEG):
+    name = "missing-weights"
+
+    @classmethod
+    def available(cls):
+        return "model file /nowhere/model.pth is missing; put it there"
 
 
 def test_unavailable_codec_is_reported_and_the_other_codecs_complete(small_corpus, cache, tmp_path):
-    from qualitykit.codecs import register
-    from qualitykit.codecs.jpeg import JPEG
-
-    @register
-    class Missing(JPEG):
-        name = "missing-weights"
-
-        @classmethod
-        def available(cls):
-            return "model file /nowhere/model.pth is missing; put it there"
-
-    df = qualitykit.bench(small_corpus, ["jpeg:q=50", "missing-weights"], ["psnr"], out=tmp_path / "run", jobs=1, cache=cache)
-    assert len(df) == 4 and df["psnr"].notna().all()
-    (error,) = df.attrs["errors"]
-    assert error["codec"] == "missing-weights" and "/nowhere/model.pth" in error["message"]
+    with codecs.registered(MissingWeights):
+        result = qualitykit.bench(small_corpus, ["jpeg:q=50", "missing-weights"], ["psnr"], out=tmp_path / "run", jobs=1, cache=cache, report=False)
+    assert len(result.table) == 4 and result.table["psnr"].notna().all()
+    assert "/nowhere/model.pth" in result.codecs_unavailable["missing-weights"]
+    assert "missing-weights" not in codecs.names()  # the registry is left as it was

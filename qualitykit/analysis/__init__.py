@@ -2,6 +2,6 @@
 
 from .bdrate import BDResult, bd_metric, bd_rate
 from .bdtable import BDTable, bd_table
-from .run import Run
+from ..rundir import Run
 
 __all__ = ["BDResult", "BDTable", "Run", "bd_metric", "bd_rate", "bd_table"]

@@ -40,8 +40,6 @@ METHODS: tuple[str, ...] = ("pchip", "cubic")
 MIN_POINTS = 4
 #: Least overlap / union of the two quality ranges for a BD value (the package's own default, 0.75, only warns).
 MIN_OVERLAP = 0.5
-#: Metric value at and beyond which a point is saturated and left out of BD computations.
-SATURATION: dict[str, float] = {"vmaf": 99.5, "vmaf-neg": 99.5}
 LOG_BASE = 10
 
 # Reasons (short, stable: tables count them and the CI gate may match them).
@@ -90,13 +88,13 @@ class _Refused(Exception):
 
 
 def _curve(
-    side: str, rate: Any, quality: Any, higher_is_better: bool, saturation: float | None
+    side: str, rate: Any, score: Any, higher_is_better: bool, saturation: float | None
 ) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """Valid points of one curve sorted by rate, and notes on what was left out; raises :class:`_Refused`."""
     rate = np.asarray(rate, dtype=np.float64).ravel()
-    quality = np.asarray(quality, dtype=np.float64).ravel()
+    quality = np.asarray(score, dtype=np.float64).ravel()
     if rate.shape != quality.shape:
-        raise ValueError(f"{side}: {rate.size} rates but {quality.size} quality values")
+        raise ValueError(f"{side}: {rate.size} rates but {quality.size} scores")
     notes = []
     valid = np.isfinite(rate) & np.isfinite(quality)
     if not valid.all():
@@ -148,9 +146,9 @@ def _overlap(a: np.ndarray, b: np.ndarray, what: str, min_overlap: float) -> flo
 def _delta(
     kind: str,
     anchor_rate: Any,
-    anchor_quality: Any,
+    anchor_score: Any,
     test_rate: Any,
-    test_quality: Any,
+    test_score: Any,
     method: Method,
     higher_is_better: bool,
     saturation: float | None,
@@ -159,8 +157,8 @@ def _delta(
     if method not in METHODS:
         raise ValueError(f"BD method {method!r}: use one of {', '.join(METHODS)}")
     try:
-        ra, qa, notes_a = _curve("anchor", anchor_rate, anchor_quality, higher_is_better, saturation)
-        rt, qt, notes_t = _curve("test", test_rate, test_quality, higher_is_better, saturation)
+        ra, qa, notes_a = _curve("anchor", anchor_rate, anchor_score, higher_is_better, saturation)
+        rt, qt, notes_t = _curve("test", test_rate, test_score, higher_is_better, saturation)
         if kind == "rate":
             overlap = _overlap(qa, qt, "quality", min_overlap)
         else:
@@ -178,9 +176,9 @@ def _delta(
 
 def bd_rate(
     anchor_rate: Any,
-    anchor_quality: Any,
+    anchor_score: Any,
     test_rate: Any,
-    test_quality: Any,
+    test_score: Any,
     *,
     method: Method = "pchip",
     higher_is_better: bool = True,
@@ -190,19 +188,20 @@ def bd_rate(
     """BD-rate of the test curve against the anchor, in percent (negative: test needs fewer bits).
 
     Each curve is given as two equal-length sequences (rate, quality), in any order.
-    ``saturation`` is the quality at and beyond which points are left out (see
-    :data:`SATURATION`); ``min_overlap`` the least overlap/union of the quality ranges.
+    ``saturation`` is the score at and beyond which points are left out (the metric's
+    :attr:`~qualitykit.metrics.base.MetricInfo.saturation`); ``min_overlap`` the least
+    overlap/union of the quality ranges.
     """
     return _delta(
-        "rate", anchor_rate, anchor_quality, test_rate, test_quality, method, higher_is_better, saturation, min_overlap
+        "rate", anchor_rate, anchor_score, test_rate, test_score, method, higher_is_better, saturation, min_overlap
     )
 
 
 def bd_metric(
     anchor_rate: Any,
-    anchor_quality: Any,
+    anchor_score: Any,
     test_rate: Any,
-    test_quality: Any,
+    test_score: Any,
     *,
     method: Method = "pchip",
     higher_is_better: bool = True,
@@ -216,9 +215,9 @@ def bd_metric(
     return _delta(
         "metric",
         anchor_rate,
-        anchor_quality,
+        anchor_score,
         test_rate,
-        test_quality,
+        test_score,
         method,
         higher_is_better,
         saturation,
@@ -226,7 +225,7 @@ def bd_metric(
     )
 
 
-def method_settings(method: Method, min_overlap: float = MIN_OVERLAP) -> dict[str, Any]:
+def method_settings(method: Method, min_overlap: float = MIN_OVERLAP, saturation: dict[str, float] | None = None) -> dict[str, Any]:
     """How every number of a BD table was computed, for recording next to it."""
     return {
         "method": method,
@@ -245,5 +244,5 @@ def method_settings(method: Method, min_overlap: float = MIN_OVERLAP) -> dict[st
         "min_overlap": min_overlap,
         "min_points": MIN_POINTS,
         "monotonic": "rate strictly increasing with strictly better quality, on both curves",
-        "saturation": SATURATION,
+        "saturation": saturation or {},
     }

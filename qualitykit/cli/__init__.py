@@ -1,24 +1,29 @@
-"""``qk``: a thin command-line layer over the Python API.
+"""``qk``: a thin command-line layer over the Python API (:mod:`qualitykit.api`).
 
-Each subcommand lives in its own module here, exposing ``add_parser(subparsers)``
-which registers the parser and sets ``handler`` (a function taking the parsed
-``argparse.Namespace`` and returning an exit code). Add a command by adding a
-module and its name to ``COMMANDS``.
+Each subcommand lives in its own module here, exposing ``add_parser(subparsers)``, which
+registers the parser and sets ``handler`` (a function taking the parsed ``argparse.Namespace``
+and returning an exit code). A handler parses, makes one API call and prints. Errors are
+mapped to messages and exit codes here, in one place: a :class:`~qualitykit.errors.QKError`
+prints ``qk <command>: error: <message>`` and exits 2; Ctrl-C (or SIGTERM) exits 130 saying what
+was kept; anything else is a bug and keeps its traceback.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import os
+import signal
 import sys
+import threading
 
 from .. import __version__
-from ..errors import QKError
+from ..errors import Interrupted, QKError
 
 COMMANDS = ("bench", "compare", "codecs", "metrics", "weights", "datasets", "report", "bdrate", "baseline", "gate")
 
 EPILOG = """examples:
-  qk bench                                   # built-in corpus, jpeg,webp,avif, every available metric
+  qk bench                                   # built-in corpus, jpeg,webp,avif, the default metrics
   qk bench --dataset kodak --codecs jpeg,avif:speed=4 --metrics psnr,ms-ssim
   qk codecs                                  # what is available, and why not
 """
@@ -42,17 +47,45 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def run() -> None:
+    """The ``qk`` console script: :func:`main`, then exit at once.
+
+    Tearing down PyTorch and CompressAI at interpreter exit takes seconds; everything qk writes is
+    written and closed before :func:`main` returns, so the process ends with ``os._exit``.
+    """
+    code = main()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
+def _sigterm(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "handler", None):
         parser.print_help()
         return 2
+    main_thread = threading.current_thread() is threading.main_thread()
+    if main_thread:  # Ctrl-C and SIGTERM stop a run cleanly, even when started from a shell that ignores them
+        previous = signal.signal(signal.SIGTERM, _sigterm), signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         return int(args.handler(args) or 0)
     except QKError as exc:
         print(f"qk {args.command}: error: {exc}", file=sys.stderr)
         return exc.exit_code
-    except KeyboardInterrupt:
-        print("interrupted: finished items are in the cache; rerun the same command to resume", file=sys.stderr)
+    except KeyboardInterrupt as exc:
+        if isinstance(exc, Interrupted):
+            print(f"\ninterrupted: {exc.done} of {exc.total} items finished; they are cached and the run so far "
+                  f"is in {exc.run_dir}/.\nRerun the same command to finish: nothing done is computed again "
+                  "(with --out, add --overwrite).", file=sys.stderr)  # fmt: skip
+        else:
+            print("\ninterrupted: finished items are in the cache; rerun the same command to resume", file=sys.stderr)
         return 130
+    finally:
+        if main_thread:
+            signal.signal(signal.SIGTERM, previous[0])
+            signal.signal(signal.SIGINT, previous[1])

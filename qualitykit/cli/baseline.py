@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
 EXAMPLES = """example:
   qk bench --dataset sample --codecs jpeg,avif --metrics psnr,ms-ssim --out reports/main
@@ -21,12 +20,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..gate import save_baseline
+    from ..api import save_baseline
 
-    try:
-        path = save_baseline(args.run_dir, args.to)
-    except (OSError, ValueError) as exc:
-        print(f"qk baseline: {exc}", file=sys.stderr)
-        return 2
-    print(f"baseline written to {path}")
+    print(f"baseline written to {save_baseline(args.run_dir, args.to)}")
     return 0

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 
-from ..compare import compare
+from ..api import compare
 from ..ffmpeg import set_ffmpeg
 from ..metrics import registry
 
@@ -42,11 +41,7 @@ def run(args: argparse.Namespace) -> int:
     if args.ffmpeg:
         set_ffmpeg(args.ffmpeg)
     names = [n.strip() for n in args.metrics.split(",") if n.strip()] if args.metrics else None
-    try:
-        result = compare(args.reference, args.distorted, names, device=args.device)
-    except ValueError as exc:
-        print(f"qk compare: error: {exc.args[0] if exc.args else exc}", file=sys.stderr)
-        return 2
+    result = compare(args.reference, args.distorted, names, device=args.device)
     if args.json:
         print(json.dumps(result, indent=2))
         return 0

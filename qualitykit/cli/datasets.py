@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
 from .. import datasets
-from ..errors import QKError
+from ..errors import BadInput, QKError
 
 EXAMPLES = """examples:
   qk datasets list
@@ -25,26 +24,21 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    try:
-        if args.action == "list":
-            for name, entry in datasets.catalog().items():
-                try:
-                    where = str(datasets.resolve(name).root)
-                except QKError:
-                    where = f"not fetched (qk datasets fetch {name})"
-                print(f"{name:8} {len(entry['files']):3} images  {entry['description']}")
-                print(f"         licence: {entry['licence']}\n         location: {where}")
-            return 0
-        if not args.name:
-            print(f"qk datasets {args.action}: name a corpus", file=sys.stderr)
-            return 2
-        if args.action == "fetch":
-            print(datasets.fetch(args.name, args.dir))
-            return 0
-        problems = datasets.verify_dir(args.name, args.dir) if args.dir else datasets.verify(datasets.resolve(args.name))
-    except QKError as exc:
-        print(f"qk: {exc}", file=sys.stderr)
-        return 2
+    if args.action == "list":
+        for name, entry in datasets.catalog().items():
+            try:
+                where = str(datasets.resolve(name).root)
+            except QKError:
+                where = f"not fetched (qk datasets fetch {name})"
+            print(f"{name:8} {len(entry['files']):3} images  {entry['description']}")
+            print(f"         licence: {entry['licence']}\n         location: {where}")
+        return 0
+    if not args.name:
+        raise BadInput(f"qk datasets {args.action}: name a corpus")
+    if args.action == "fetch":
+        print(datasets.fetch(args.name, args.dir))
+        return 0
+    problems = datasets.verify_dir(args.name, args.dir) if args.dir else datasets.verify(datasets.resolve(args.name))
     for p in problems:
         print(p)
     print("ok: every file matches its sha256" if not problems else f"{len(problems)} problem(s)")

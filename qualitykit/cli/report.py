@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
 from ..analysis.bdrate import METHODS, MIN_OVERLAP
 
@@ -17,40 +16,19 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("run_dir", metavar="RUN_DIR", help="a qk run directory (results.csv + manifest.json)")
-    p.add_argument(
-        "--anchor", default="jpeg", help="codec the others are compared with: label, spec, id or family (default: jpeg)"
-    )
+    p.add_argument("--anchor", default="jpeg", help="codec the others are compared with: label, spec, id or family (default: jpeg)")
     p.add_argument("--out", metavar="DIR", help="output directory (default: RUN_DIR itself)")
     p.add_argument("--method", choices=METHODS, default="pchip", help="BD interpolation (default: pchip)")
-    p.add_argument(
-        "--bootstrap", type=int, default=1000, metavar="N", help="bootstrap resamples for the CIs (default: 1000)"
-    )
+    p.add_argument("--bootstrap", type=int, default=1000, metavar="N", help="bootstrap resamples for the CIs (default: 1000)")
     p.add_argument("--seed", type=int, default=0, help="bootstrap seed (default: 0)")
-    p.add_argument(
-        "--min-overlap", type=float, default=MIN_OVERLAP, help="least overlap/union of two ranges (default: %(default)s)"
-    )
-    p.add_argument(
-        "--comparisons", type=int, default=4, metavar="N", help="images with a visual comparison (default: 4)"
-    )
+    p.add_argument("--min-overlap", type=float, default=MIN_OVERLAP, help="least overlap/union of two ranges (default: %(default)s)")
+    p.add_argument("--comparisons", type=int, default=4, metavar="N", help="images with a visual comparison (default: 4)")
     p.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..report import write_report
+    from ..api import report
 
-    try:
-        path = write_report(
-            args.run_dir,
-            args.out,
-            args.anchor,
-            method=args.method,
-            min_overlap=args.min_overlap,
-            n_boot=args.bootstrap,
-            seed=args.seed,
-            comparisons=args.comparisons,
-        )
-    except (OSError, ValueError) as exc:
-        print(f"error: {exc.args[0] if exc.args else exc}", file=sys.stderr)
-        return 2
-    print(path)
+    print(report(args.run_dir, args.anchor, out_dir=args.out, method=args.method, min_overlap=args.min_overlap,
+                 n_boot=args.bootstrap, seed=args.seed, comparisons=args.comparisons))  # fmt: skip
     return 0

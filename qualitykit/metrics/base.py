@@ -80,7 +80,8 @@ class Metric(ABC):
     ``device`` is honoured by metrics that run on PyTorch.
 
     ``memory_per_pixel`` is the peak working memory, in bytes per pixel of one pair, beyond the
-    two uint8 images; the runner sizes batches and workers with it.
+    two uint8 images; :meth:`memory_bytes` turns it into bytes for a batch (a metric that tiles
+    large images overrides it); the runner sizes batches and admits work with it.
     """
 
     name: ClassVar[str]
@@ -92,6 +93,8 @@ class Metric(ABC):
     reference: ClassVar[str] = ""
     #: In ``qk bench``'s default set; metrics that cost seconds per pair are opt-in (``False``).
     default: ClassVar[bool] = True
+    #: Names other tools give this exact metric (e.g. CompressAI's ``psnr-rgb`` for ``psnr``).
+    aliases: ClassVar[tuple[str, ...]] = ()
     version: str
     min_side: ClassVar[int] = 1
     family: ClassVar[str | None] = None
@@ -112,6 +115,11 @@ class Metric(ABC):
 
     def check(self, ref: np.ndarray, dist: np.ndarray) -> None:
         check_pair(ref, dist, self.min_side, self.name)
+
+    @classmethod
+    def memory_bytes(cls, pixels: int) -> float:
+        """Peak working memory, in bytes, to score pairs of ``pixels`` pixels in total (one batch)."""
+        return cls.memory_per_pixel * pixels
 
     def info(self) -> MetricInfo:
         """This metric's metadata, as a run records it."""

@@ -36,6 +36,7 @@ class PSNR(Metric):
     description = "PSNR, RGB, one MSE over all channels, peak 255, dB"
     range = (0.0, PSNR_CAP_DB)
     unit = "dB"
+    aliases = ("psnr-rgb",)
     reference = "CompressAI 1.2.8 compute_metrics 'psnr-rgb', equal to 1e-9 dB"
     memory_per_pixel = 48.0
 

@@ -79,6 +79,7 @@ class MSSSIM(_TorchRGB):
     min_side = 161
     description = "MS-SSIM, RGB, pytorch_msssim, data range 255"
     range = (0.0, 1.0)
+    aliases = ("ms-ssim-rgb",)
     reference = "pytorch_msssim 1.0.0 ms_ssim(data_range=255) = CompressAI 'ms-ssim-rgb', equal to 1e-6"
     memory_per_pixel = 200.0
 

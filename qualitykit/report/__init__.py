@@ -12,11 +12,14 @@ from pathlib import Path
 
 import numpy as np
 
-from ..analysis import Run, bd_table
+from ..analysis import bd_table
 from ..analysis.aggregate import rd_points, speed_table
 from ..analysis.bdrate import MIN_OVERLAP, Method
+from ..fsutil import atomic_write_text
+from ..rundir import Run
+from ..store import Store
 from . import html
-from .compare import closest_rows, compare_image
+from .crops import closest_rows, compare_image
 from .plots import codec_colors, rd_figure, save_figure
 
 
@@ -38,47 +41,52 @@ def write_report(
     others are compared with; ``method`` and ``min_overlap`` are as in
     :func:`qualitykit.analysis.bd_rate`; ``n_boot`` and ``seed`` drive the bootstrap CIs. Visual
     comparisons (``crop``×``crop`` px, full resolution) are made for the first ``comparisons``
-    images of the dataset, by re-encoding each source image.
+    images of the dataset, by decoding the run's bitstreams from its cache.
     """
     run = Run.load(run_dir)
     out = Path(out_dir) if out_dir is not None else run.path
     out.mkdir(parents=True, exist_ok=True)
     bd = bd_table(run, anchor, method=method, min_overlap=min_overlap, n_boot=n_boot, seed=seed)
-    (out / "bdrate.json").write_text(json.dumps(bd.to_dict(), indent=2), encoding="utf-8")
+    atomic_write_text(out / "bdrate.json", json.dumps(bd.to_dict(), indent=2))
 
     labels = {cid: run.label(cid) for cid in run.codec_ids}
     colors = codec_colors(list(labels.values()))
     images = run.images
     plots = []
-    for metric, higher in run.metrics.items():
+    for metric, info in run.metrics.items():
         curves = {labels[cid]: rd_points(run.results, cid, metric, images).corpus() for cid in run.codec_ids}
-        png = save_figure(rd_figure(curves, metric, higher, colors, len(images)), out / "plots", f"rd-{metric}")
+        png = save_figure(rd_figure(curves, metric, info.higher_is_better, colors, len(images)), out / "plots", f"rd-{metric}")
         plots.append(f"<figure>{html.img(png, f'{metric} vs bpp')}</figure>")
 
     anchor_id = bd.settings["anchor_id"]
-    sources = {i["image"]: i for i in run.manifest.get("dataset", {}).get("images", [])}
+    sources = {i.image: i for i in run.manifest.dataset.images}
     shown = {image: i for i, image in enumerate(images[:comparisons])}
+    cache = run.manifest.cache
+    store = Store(cache) if cache and Path(cache).is_file() else None
     cmp_html = []
-    for image, index in shown.items():
-        rows = run.results[run.results["image"] == image]
-        anchor_bpp = np.sort(rows.loc[rows["codec"] == anchor_id, "bpp"].to_numpy())
-        target = float(anchor_bpp[len(anchor_bpp) // 2]) if anchor_bpp.size else float(rows["bpp"].median())
-        chosen = closest_rows(rows, run.codec_ids, target)
-        cmp = compare_image(image, sources.get(image), chosen, labels, crop)
-        cmp_html.append(html.comparison_section(cmp, index, list(run.metrics)))
+    try:
+        for image, index in shown.items():
+            rows = run.results[run.results["image"] == image]
+            anchor_bpp = np.sort(rows.loc[rows["codec_id"] == anchor_id, "bpp"].to_numpy())
+            target = float(anchor_bpp[len(anchor_bpp) // 2]) if anchor_bpp.size else float(rows["bpp"].median())
+            cmp = compare_image(sources[image], closest_rows(rows, run.codec_ids, target), store, crop)
+            cmp_html.append(html.comparison_section(cmp, index, list(run.metrics)))
+    finally:
+        if store is not None:
+            store.close()
     if len(images) > comparisons:
         cmp_html.append(
             f'<p class="note">Comparisons are shown for the first {comparisons} of {len(images)} images.</p>'
         )
 
-    man, ds = run.manifest, run.manifest.get("dataset", {})
-    anchor_name = html.esc(html.display_codec(bd.settings["anchor"]))
+    man, ds = run.manifest, run.manifest.dataset
+    anchor_name = html.esc(html.display_codec(bd.settings["anchor_label"]))
     intro = (
-        f'<p class="sub">{len(images)} images of dataset <b>{html.esc(ds.get("name", "?"))}</b>, '
-        f"{len(labels)} codecs, anchor <b>{anchor_name}</b>. Run {html.esc(man.get('created', '?'))}, "
-        f"qualitykit {html.esc(man.get('qualitykit_version', '?'))}.</p>"
+        f'<p class="sub">{len(images)} images of dataset <b>{html.esc(ds.name)}</b>, '
+        f"{len(labels)} codecs, anchor <b>{anchor_name}</b>. Run {html.esc(man.created)}, "
+        f"qualitykit {html.esc(man.qualitykit_version)}.</p>"
     )
-    errors = man.get("errors", [])
+    errors = man.errors
     if errors:
         intro += f'<p class="warn">{len(errors)} encode/decode/metric failure(s) were recorded; see Run details.</p>'
     if bd.summary.empty:
@@ -100,7 +108,7 @@ def write_report(
         ("run", "Run details", html.manifest_section(run, bd)),
     ]
     path = out / "index.html"
-    path.write_text(html.render(f"Codec report: {ds.get('name', run.path.name)}", sections, intro), encoding="utf-8")
+    atomic_write_text(path, html.render(f"Codec report: {ds.name}", sections, intro))
     return path
 
 

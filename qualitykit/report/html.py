@@ -17,8 +17,9 @@ from typing import Any
 
 import pandas as pd
 
-from ..analysis import BDTable, Run
-from .compare import Comparison
+from ..analysis import BDTable
+from ..rundir import Run
+from .crops import Comparison
 
 Cell = str | tuple[str, float | None]  # HTML, or (HTML, sort key)
 
@@ -83,12 +84,12 @@ def _ci_phrase(lo: float, hi: float, confidence: float) -> str:
 
 def headline(bd: BDTable, colors: Mapping[str, str]) -> str:
     """One plain-words sentence per test codec and metric."""
-    anchor = display_codec(bd.settings["anchor"])
+    anchor = display_codec(bd.settings["anchor_label"])
     confidence = bd.settings["bootstrap"]["confidence"]
     items = []
     for r in bd.summary.itertuples():
-        codec, metric = display_codec(r.codec), r.metric.upper()
-        style = f' style="--c:{esc(colors[r.codec])}"'
+        codec, metric = display_codec(r.codec_label), r.metric.upper()
+        style = f' style="--c:{esc(colors[r.codec_label])}"'
         if pd.isna(r.bd_rate):
             text = f"{codec} vs {anchor} on {metric}: no BD-rate, {r.reason} ({r.detail})."
             items.append(f'<li class="na"{style}>{esc(text)}</li>')
@@ -117,7 +118,7 @@ def bd_section(bd: BDTable, colors: Mapping[str, str]) -> str:
         notes = "; ".join(n for n in (r.detail, r.ci_note if pd.isna(r.bd_rate) else f"CI from {r.ci_note}") if n)
         rows.append(
             [
-                _swatch(colors[r.codec]) + esc(r.codec),
+                _swatch(colors[r.codec_label]) + esc(r.codec_label),
                 esc(r.metric),
                 _reason_cell(r.bd_rate, r.reason, r.detail),
                 (esc(ci), None if pd.isna(r.ci_low) else r.ci_low),
@@ -141,7 +142,7 @@ def bd_section(bd: BDTable, colors: Mapping[str, str]) -> str:
     ]
     b = s["bootstrap"]
     method = (
-        f"Anchor {esc(s['anchor'])} (<code>{esc(s['anchor_id'])}</code>). BD-rate: {esc(s['interpolation'])} of "
+        f"Anchor {esc(s['anchor_label'])} (<code>{esc(s['anchor_id'])}</code>). BD-rate: {esc(s['interpolation'])} of "
         f"log{esc(s['log_base'])}(bpp) against quality, {esc(s['integration'])}; {esc(s['range_rule'])}; at least "
         f"{esc(s['min_points'])} points per curve; saturated points ({esc(json.dumps(s['saturation']))}) left out. "
         f"{esc(s['aggregation'])}. CI: {esc(b['interval'])} bootstrap over {esc(b['resampling'])}, "
@@ -154,10 +155,10 @@ def bd_section(bd: BDTable, colors: Mapping[str, str]) -> str:
 def per_image_section(bd: BDTable, comparisons: Mapping[str, int], images: Sequence[str]) -> str:
     """Sortable table: one row per image × test codec, BD-rate per metric, link to the visual comparison."""
     metrics = list(bd.settings["metrics"])
-    wide = bd.per_image.set_index(["image", "codec", "metric"])
+    wide = bd.per_image.set_index(["image", "codec_label", "metric"])
     rows = []
     for image in images:
-        for codec in dict.fromkeys(bd.summary["codec"]):
+        for codec in dict.fromkeys(bd.summary["codec_label"]):
             link = (
                 f'<a href="#cmp-{comparisons[image]}">compare</a>'
                 if image in comparisons
@@ -175,8 +176,8 @@ def per_image_section(bd: BDTable, comparisons: Mapping[str, int], images: Seque
 def speed_section(speed: pd.DataFrame, labels: Mapping[str, str], colors: Mapping[str, str]) -> str:
     rows = [
         [
-            _swatch(colors[labels[r.codec]]) + esc(labels[r.codec]),
-            esc(r.codec),
+            _swatch(colors[labels[r.codec_id]]) + esc(labels[r.codec_id]),
+            esc(r.codec_id),
             _num(r.points, "{:.0f}"),
             _num(r.encode_s * 1000, "{:.1f}"),
             _num(r.decode_s * 1000, "{:.1f}"),
@@ -202,9 +203,9 @@ def comparison_section(cmp: Comparison, index: int, metrics: Sequence[str]) -> s
     layers, choices = [], []
     for c in cmp.crops:
         values = " · ".join(f"{m} {c.row[m]:.4g}" for m in metrics if m in c.row and not pd.isna(c.row[m]))
-        quality, bpp = c.row["quality"], c.row["bpp"]
+        q, bpp = c.row["q"], c.row["bpp"]
         caption = (
-            f"<b>{esc(display_codec(c.label))}</b> · quality {quality:g} · {bpp:.3f} bpp · {esc(values)}"
+            f"<b>{esc(display_codec(c.label))}</b> · q {q:g} · {bpp:.3f} bpp · {esc(values)}"
             f'<br><span class="note">{esc(c.note)}</span>'
         )
         if c.png is None:
@@ -238,66 +239,54 @@ def _dl(items: Mapping[str, Any]) -> str:
 
 def manifest_section(run: Run, bd: BDTable) -> str:
     m = run.manifest
-    ds = m.get("dataset", {})
+    ds = m.dataset
     parts = [
         _dl(
             {
-                "qualitykit": m.get("qualitykit_version", "?"),
-                "created": m.get("created", "?"),
-                "command": m.get("command", "?"),
-                "dataset": f"{ds.get('name', '?')} ({ds.get('path', '?')})",
-                "device": m.get("device", "?"),
+                "qualitykit": m.qualitykit_version,
+                "created": m.created,
+                "status": m.status,
+                "command": m.command,
+                "dataset": f"{ds.name} ({ds.path})",
+                "device": m.device,
+                "cache": m.cache or "?",
             }
         ),
         "<h3>Codecs</h3>",
         table(
-            ["Label", "Spec", "Id", "Ladder", "Versions"],
-            [
-                [
-                    esc(c.get("label")),
-                    esc(c.get("spec")),
-                    f"<code>{esc(c.get('id'))}</code>",
-                    esc(c.get("ladder")),
-                    _dl(c.get("versions", {})),
-                ]
-                for c in m.get("codecs", [])
-            ],
+            ["Label", "Spec", "Id", "Ladder (q)", "Versions"],
+            [[esc(c.label), esc(c.spec), f"<code>{esc(c.id)}</code>", esc(c.ladder), _dl(c.versions)] for c in m.codecs],
         ),
         "<h3>Metrics</h3>",
         table(
-            ["Name", "Version", "Higher is better", "Description"],
+            ["Name", "Version", "Higher is better", "Range", "Unit", "Description", "Equals"],
             [
-                [esc(x.get("name")), esc(x.get("version")), esc(x.get("higher_is_better")), esc(x.get("description"))]
-                for x in m.get("metrics", [])
-            ],
+                [esc(x.name), esc(x.version), esc(x.higher_is_better), esc(x.range), esc(x.unit), esc(x.description), esc(x.reference)]
+                for x in m.metrics
+            ],  # fmt: skip
         ),
         "<h3>BD-rate method</h3>",
         _dl(bd.settings),
         "<h3>Dataset images</h3>",
         table(
-            ["Image", "Size", "SHA-256"],
+            ["Image", "Size", "Converted", "SHA-256"],
             [
-                [
-                    esc(i.get("image")),
-                    esc(f"{i.get('width')}×{i.get('height')}"),
-                    f"<code>{esc(i.get('sha256'))}</code>",
-                ]
-                for i in ds.get("images", [])
+                [esc(i.image), esc(f"{i.width}×{i.height}"), esc(i.conversion or "—"), f"<code>{esc(i.sha256)}</code>"]
+                for i in ds.images
             ],
             sortable=True,
         ),
     ]
-    errors = m.get("errors", [])
-    if errors:
-        keys = ["image", "codec", "quality", "stage", "message"]
+    if m.errors:
+        keys = ["image", "codec_id", "q", "stage", "message"]
         parts += [
-            f"<h3>Errors ({len(errors)})</h3>",
-            table(keys, [[esc(e.get(k, "")) for k in keys] for e in errors], sortable=True),
+            f"<h3>Errors ({len(m.errors)})</h3>",
+            table(keys, [[esc("" if getattr(e, k) is None else getattr(e, k)) for k in keys] for e in m.errors], sortable=True),
         ]
     parts += [
         "<h3>Libraries and machine</h3>",
-        _dl({**m.get("libraries", {}), **{f"machine.{k}": v for k, v in m.get("machine", {}).items()}}),
-        f"<details><summary>Full manifest (JSON)</summary><pre>{esc(json.dumps(m, indent=2))}</pre></details>",
+        _dl({**m.libraries, **{f"machine.{k}": v for k, v in m.machine.items()}}),
+        f"<details><summary>Full manifest (JSON)</summary><pre>{esc(json.dumps(m.to_dict(), indent=2, default=str))}</pre></details>",
     ]
     return "".join(parts)
 

@@ -1,0 +1,362 @@
+"""The run directory: the one owner of its format, for every writer and every reader.
+
+A run directory holds
+
+``results.csv``
+    one row per image × codec point, columns :data:`COLUMNS` then one column per metric
+    (named exactly as the metric, NaN where a score is missing);
+``manifest.json``
+    a :class:`Manifest`: what was run (command, corpus with every image's sha256 and size,
+    codecs with their ids, ladders and library versions, metrics with their metadata), on what
+    machine, and what went wrong (:class:`ItemError`), with its ``status``;
+``index.html``, ``bdrate.json``, ``plots/``
+    the report (:mod:`qualitykit.report`), rebuilt from the two files above.
+
+Vocabulary, the same in files, columns and code: ``codec_id`` is the canonical spec with every
+setting explicit (``jpeg:optimize=0:progressive=0:subsampling=420``); ``codec_label`` the short
+name a run shows (``jpeg``); ``q`` the encoder's quality setting in the codec's own scale; a
+*score* is a metric value. Every file is written atomically (temporary file + rename).
+
+>>> run = Run.load("reports/kodak-20261127-101500")              # doctest: +SKIP
+>>> run.resolve_codec("jpeg"), list(run.metrics)                   # doctest: +SKIP
+('jpeg:optimize=0:progressive=0:subsampling=420', ['psnr', 'ms-ssim'])
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import time
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from .errors import BadInput, QKError, UnknownName
+from .fsutil import atomic_write_text, storage_error
+from .metrics.base import MetricInfo
+
+FORMAT = "qualitykit-run/2"
+RESULTS = "results.csv"
+MANIFEST = "manifest.json"
+#: The fixed leading columns of ``results.csv``; one column per metric follows.
+COLUMNS = [
+    "image", "image_sha256", "width", "height", "codec_id", "codec_label", "q",
+    "bytes", "bpp", "encode_s", "decode_s", "encode_key",
+]  # fmt: skip
+#: Column dtypes that pandas must not guess (a file named ``1.png`` or a hash of digits stays a string).
+_STRING_COLUMNS = {"image": str, "image_sha256": str, "codec_id": str, "codec_label": str, "encode_key": str}
+#: Run statuses: still being written, finished, stopped by the user, stopped by a fault.
+STATUSES = ("running", "complete", "interrupted", "failed")
+
+
+@dataclass(frozen=True)
+class SourceImage:
+    """One image of the corpus as the run read it.
+
+    ``image`` is its name relative to the corpus root; ``width``/``height`` in pixels;
+    ``conversion`` says what qk did to turn the file into 8-bit RGB (empty when it already was).
+    """
+
+    image: str
+    path: str
+    sha256: str
+    width: int
+    height: int
+    expected_sha256: str | None = None
+    conversion: str = ""
+
+
+@dataclass(frozen=True)
+class CodecEntry:
+    """One codec of a run: ``spec`` as the user wrote it, ``label``, canonical ``id``, family
+    ``name``, every ``settings`` value, the ``ladder`` of ``q`` values, library ``versions``."""
+
+    spec: str
+    label: str
+    id: str
+    name: str
+    settings: dict[str, Any]
+    ladder: list[float]
+    versions: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ItemError:
+    """A failure confined to one item or unit: which image, codec and ``q`` (``None`` when it
+    concerns all of them), at which ``stage`` (``load``, ``encode``, ``decode``, ``metric NAME``,
+    ``worker``, ``codec``), and a message naming the file and the problem."""
+
+    image: str | None
+    codec_id: str | None
+    q: float | None
+    stage: str
+    message: str
+
+
+@dataclass
+class Work:
+    """How much this run computed rather than read from the cache."""
+
+    encoded: int = 0
+    scored: int = 0
+
+
+@dataclass
+class Dataset:
+    """The corpus: its ``name``, root ``path``, catalogue metadata and every image."""
+
+    name: str
+    path: str
+    images: list[SourceImage]
+    description: str = ""
+    licence: str = ""
+    source: str = ""
+
+
+@dataclass
+class Manifest:
+    """Everything ``manifest.json`` holds (see the module docstring); :meth:`to_dict`/:meth:`from_dict`
+    are the only translation to and from JSON."""
+
+    qualitykit_version: str
+    created: str
+    command: str
+    dataset: Dataset
+    codecs: list[CodecEntry]
+    metrics: list[MetricInfo]
+    status: str = "running"
+    format: str = FORMAT
+    metrics_unavailable: dict[str, str] = field(default_factory=dict)
+    codecs_unavailable: dict[str, str] = field(default_factory=dict)
+    aggregation: str = "corpus value at a codec point = mean of per-image values"
+    libraries: dict[str, str] = field(default_factory=dict)
+    ffmpeg: str | None = None
+    machine: dict[str, Any] = field(default_factory=dict)
+    device: str = "cpu"
+    gpu: str | None = None
+    cache: str | None = None
+    executor: dict[str, Any] = field(default_factory=dict)
+    work: Work = field(default_factory=Work)
+    errors: list[ItemError] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], source: str = MANIFEST) -> Manifest:
+        """Parse a manifest; a missing or mistyped field is a :class:`~qualitykit.errors.BadInput` naming ``source``."""
+        try:
+            data = _migrate(dict(data))
+            ds = data["dataset"]
+            dataset = Dataset(
+                **{**_known(Dataset, ds), "images": [SourceImage(**_known(SourceImage, i)) for i in ds["images"]]}
+            )
+            return cls(
+                **{
+                    **_known(cls, data),
+                    "dataset": dataset,
+                    "codecs": [CodecEntry(**_known(CodecEntry, c)) for c in data["codecs"]],
+                    "metrics": [MetricInfo.from_dict(_known(MetricInfo, m)) for m in data["metrics"]],
+                    "work": Work(**_known(Work, data.get("work", {}))),
+                    "errors": [ItemError(**_known(ItemError, e)) for e in data.get("errors", [])],
+                }
+            )
+        except (KeyError, TypeError, AttributeError) as exc:
+            raise BadInput(f"{source}: not a qualitykit run manifest ({type(exc).__name__}: {exc})") from None
+
+
+def _known(cls: type, data: dict[str, Any]) -> dict[str, Any]:
+    """The entries of ``data`` that are fields of dataclass ``cls`` (later versions may add more)."""
+    names = {f.name for f in fields(cls)}
+    return {k: v for k, v in data.items() if k in names}
+
+
+def _migrate(data: dict[str, Any]) -> dict[str, Any]:
+    """A manifest of qualitykit 0.1 (no ``format``) in today's shape: errors say ``codec_id``/``q``,
+    image entries get their size from the results (see :meth:`Run.load`), metrics their metadata defaults."""
+    if data.get("format", "qualitykit-run/1") != "qualitykit-run/1":
+        return data
+    data["format"] = FORMAT
+    data["status"] = "complete"
+    data["errors"] = [
+        {"image": e.get("image"), "codec_id": e.get("codec"), "q": e.get("quality"), "stage": e["stage"], "message": e["message"]}
+        for e in data.get("errors", [])
+    ]  # fmt: skip
+    data["metrics"] = [{**_registered_metadata(m["name"]), **m} for m in data["metrics"]]
+    for image in data["dataset"]["images"]:
+        image.setdefault("width", 0)
+        image.setdefault("height", 0)
+    work = data.get("work", {})
+    data["work"] = {"encoded": work.get("encoded", 0), "scored": work.get("metric_values", 0)}
+    return data
+
+
+def _registered_metadata(name: str) -> dict[str, Any]:
+    """Metadata fields a 0.1 manifest lacks, from the metric registered under ``name`` (neutral if none is)."""
+    from .metrics import registry
+
+    try:
+        cls = registry.get(name)
+    except QKError:
+        return {"range": (None, None), "saturation": None, "unit": "", "reference": "", "description": ""}
+    return {k: getattr(cls, k) for k in ("range", "saturation", "unit", "reference", "description")}
+
+
+# ---------------------------------------------------------------- writing
+
+
+def new_run_dir(out: str | os.PathLike[str] | None, corpus_name: str, overwrite: bool = False) -> Path:
+    """Create the run directory and prove it is writable, before any work.
+
+    ``out=None`` picks ``reports/<corpus>-<UTC time>``, adding ``-2``, ``-3``… so that runs started
+    in the same second (two ``qk bench`` at once, ``qualitykit.bench()`` in a loop) never share a
+    folder (the folder is claimed with an exclusive ``mkdir``). An explicit ``out`` that already
+    holds a run is refused unless ``overwrite``.
+    """
+    if out is None:
+        base = Path("reports") / f"{corpus_name}-{time.strftime('%Y%m%d-%H%M%S', time.gmtime())}"
+        for n in range(1, 10_000):
+            path = base if n == 1 else base.with_name(f"{base.name}-{n}")
+            try:
+                path.mkdir(parents=True)
+                break
+            except FileExistsError:
+                continue
+            except OSError as exc:
+                raise storage_error(path, exc, "create the run directory") from None
+    else:
+        path = Path(out)
+        if path.exists() and not path.is_dir():
+            raise BadInput(f"--out {path}: exists and is not a directory")
+        if (path / MANIFEST).exists() and not overwrite:
+            raise BadInput(f"--out {path} already holds a run; choose another folder or pass --overwrite")
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise storage_error(path, exc, "create the run directory") from None
+    probe = path / ".qk-write-test"
+    try:
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise storage_error(path, exc, "write into the run directory") from None
+    return path
+
+
+def write_manifest(run_dir: str | os.PathLike[str], manifest: Manifest) -> None:
+    """Write ``manifest.json`` atomically."""
+    atomic_write_text(Path(run_dir) / MANIFEST, json.dumps(manifest.to_dict(), indent=2, default=str) + "\n")
+
+
+def write_results(run_dir: str | os.PathLike[str], results: pd.DataFrame) -> None:
+    """Write ``results.csv`` atomically; its first columns must be :data:`COLUMNS`."""
+    if list(results.columns[: len(COLUMNS)]) != COLUMNS:
+        raise ValueError(f"results columns must start with {COLUMNS}, got {list(results.columns)}")
+    buf = io.StringIO()
+    results.to_csv(buf, index=False)
+    atomic_write_text(Path(run_dir) / RESULTS, buf.getvalue())
+
+
+def write_run(run_dir: str | os.PathLike[str], results: pd.DataFrame, manifest: Manifest) -> None:
+    """Write ``results.csv`` then ``manifest.json``, each atomically (the manifest last: a reader
+    that sees a complete manifest sees its results)."""
+    write_results(run_dir, results)
+    write_manifest(run_dir, manifest)
+
+
+# ---------------------------------------------------------------- reading
+
+
+@dataclass
+class Run:
+    """A run: its results table, its :class:`Manifest` and, when loaded from disk, its ``path``."""
+
+    results: pd.DataFrame
+    manifest: Manifest
+    path: Path | None = None
+
+    @classmethod
+    def load(cls, run_dir: str | os.PathLike[str]) -> Run:
+        """Read a run directory; a missing or malformed file is a :class:`~qualitykit.errors.BadInput` naming it."""
+        run_dir = Path(run_dir)
+        csv, man = run_dir / RESULTS, run_dir / MANIFEST
+        for p in (man, csv):
+            if not p.is_file():
+                raise BadInput(f"{p}: not found; is {run_dir} a qk run directory?")
+        try:
+            data = json.loads(man.read_text(encoding="utf-8"))
+            results = pd.read_csv(csv, dtype=_STRING_COLUMNS | {"codec": str})
+        except (OSError, ValueError) as exc:
+            raise BadInput(f"{run_dir}: unreadable run ({type(exc).__name__}: {exc})") from None
+        manifest = Manifest.from_dict(data, str(man))
+        results = _migrate_results(results, manifest)
+        missing = [c for c in COLUMNS if c not in results.columns]
+        if missing:
+            raise BadInput(f"{csv}: missing column(s) {', '.join(missing)}")
+        return cls(results, manifest, run_dir)
+
+    @property
+    def codecs(self) -> list[CodecEntry]:
+        """Codecs with results, in run order."""
+        present = set(self.results["codec_id"])
+        return [c for c in self.manifest.codecs if c.id in present]
+
+    @property
+    def codec_ids(self) -> list[str]:
+        return [c.id for c in self.codecs]
+
+    def label(self, codec_id: str) -> str:
+        """The ``codec_label`` of ``codec_id``."""
+        return next(c.label for c in self.manifest.codecs if c.id == codec_id)
+
+    @property
+    def metrics(self) -> dict[str, MetricInfo]:
+        """Metrics with a results column, in run order, with their recorded metadata."""
+        return {m.name: m for m in self.manifest.metrics if m.name in self.results.columns}
+
+    @property
+    def images(self) -> list[str]:
+        """Image names with results, in corpus order."""
+        present = set(self.results["image"])
+        return [i.image for i in self.manifest.dataset.images if i.image in present]
+
+    def resolve_codec(self, key: str) -> str:
+        """The codec id matching ``key`` by label, then spec, then id, then family name (which must be unique)."""
+        for attr in ("label", "spec", "id"):
+            for c in self.codecs:
+                if getattr(c, attr) == key:
+                    return c.id
+        family = [c.id for c in self.codecs if c.name == key]
+        if len(family) == 1:
+            return family[0]
+        where = f" in {self.path}" if self.path else ""
+        labels = ", ".join(c.label for c in self.codecs)
+        why = f"{len(family)} codecs of family {key!r}" if family else f"no codec {key!r}"
+        raise UnknownName(f"{why}{where}; codecs: {labels}")
+
+
+def _migrate_results(results: pd.DataFrame, manifest: Manifest) -> pd.DataFrame:
+    """A qualitykit 0.1 results table (``codec``, ``quality``) in today's columns; image sizes into the manifest."""
+    if "codec_id" in results.columns:
+        return results
+    labels = {c.id: c.label for c in manifest.codecs}
+    results = results.rename(columns={"codec": "codec_id", "quality": "q"})
+    results.insert(results.columns.get_loc("codec_id") + 1, "codec_label", results["codec_id"].map(labels))
+    results.insert(results.columns.get_loc("decode_s") + 1, "encode_key", "")
+    sizes = results.drop_duplicates("image").set_index("image")[["width", "height"]]
+    manifest.dataset.images = [
+        SourceImage(**{**asdict(i), "width": int(sizes.at[i.image, "width"]), "height": int(sizes.at[i.image, "height"])})
+        if i.image in sizes.index and not i.width
+        else i
+        for i in manifest.dataset.images
+    ]
+    return results
+
+
+__all__ = [
+    "COLUMNS", "FORMAT", "MANIFEST", "RESULTS", "CodecEntry", "Dataset", "ItemError", "Manifest", "Run",
+    "SourceImage", "Work", "new_run_dir", "write_manifest", "write_results", "write_run",
+]  # fmt: skip

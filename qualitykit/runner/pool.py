@@ -1,0 +1,231 @@
+"""A process pool that survives its workers: the local executor of :mod:`qualitykit.runner`.
+
+Why not :class:`concurrent.futures.ProcessPoolExecutor`: when one of its workers dies, every
+pending future fails and the pool is unusable, and nobody can tell which task killed it. Here
+each worker has its own pipe, so
+
+* results stream back as events while a task runs (nothing a task finished is lost if it dies);
+* a worker that dies is replaced and the driver learns exactly which task it was running
+  (``("died", unit, cause)``); the driver retries that task once, **alone**
+  (:attr:`Task.deaths` > 0 makes the pool run it with no other task beside it), so an image that
+  only fits in memory by itself still finishes;
+* tasks are admitted under a memory limit: a task starts only when the estimates of the tasks
+  running beside it, plus each worker's base footprint, fit (a task always starts when nothing
+  else runs); huge images thus run fewer at a time;
+* workers ignore Ctrl-C (the driver stops them), exit when the driver dies (``PR_SET_PDEATHSIG``
+  on Linux, and a watchdog thread everywhere), and :meth:`LocalPool.close` kills them within a
+  second.
+"""
+
+from __future__ import annotations
+
+import collections
+import multiprocessing
+import os
+import signal
+import sys
+import threading
+import time
+from dataclasses import dataclass, replace
+from multiprocessing.connection import Connection, wait
+
+from .plan import WORKER_BASE_BYTES
+from .work import Event, Task, WorkerState, run_task
+
+
+@dataclass(frozen=True)
+class WorkerInit:
+    """How to start a worker: PyTorch ``device`` and threads per worker."""
+
+    device: str
+    torch_threads: int
+
+
+def _die_with_parent(parent: int) -> None:
+    """Exit when the driver process dies, even if it was killed with SIGKILL."""
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            pass
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True, name="qk-parent-watch").start()
+
+
+def _worker_main(conn: Connection, init: WorkerInit, parent: int) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the driver's to handle
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # the driver stops a worker with SIGTERM: it ends at once
+    _die_with_parent(parent)
+    if init.torch_threads:
+        try:
+            import torch
+
+            torch.set_num_threads(init.torch_threads)
+        except ImportError:
+            pass
+    state = WorkerState(init.device)
+    while True:
+        try:
+            task = conn.recv()
+        except (EOFError, OSError):
+            return
+        if task is None:
+            return
+        try:
+            run_task(task, state, conn.send)
+        except Exception as exc:  # a bug in a codec or metric: report it for this unit only
+            from ..rundir import ItemError
+
+            conn.send(("error", task.unit, ItemError(task.image, task.codec_id, None, "worker", f"{type(exc).__name__}: {exc}")))
+        conn.send(("done", task.unit))
+
+
+@dataclass
+class _Worker:
+    process: multiprocessing.process.BaseProcess
+    conn: Connection
+    task: Task | None = None
+
+
+def _cause(exitcode: int | None) -> str:
+    if exitcode is not None and exitcode < 0:
+        try:
+            name = signal.Signals(-exitcode).name
+        except ValueError:
+            name = f"signal {-exitcode}"
+        oom = " — most likely out of memory" if exitcode == -signal.SIGKILL else ""
+        return f"killed by {name}{oom}"
+    return f"exited with status {exitcode}"
+
+
+class LocalPool:
+    """``jobs`` worker processes on this machine; see the module docstring.
+
+    Use :meth:`submit` to queue tasks and :meth:`poll` to collect events; a ``("done", unit)``
+    event ends every task, a ``("died", unit, cause)`` event replaces it when its worker died.
+    """
+
+    kind = "local"
+
+    def __init__(self, jobs: int, init: WorkerInit, memory_limit: float, context: str = "fork") -> None:
+        self.jobs = jobs
+        self.init = init
+        self.memory_limit = memory_limit
+        self._ctx = multiprocessing.get_context(context)
+        self._queue: collections.deque[Task] = collections.deque()
+        self._workers: list[_Worker] = []
+        for _ in range(jobs):
+            self._workers.append(self._start())
+
+    def describe(self) -> dict[str, object]:
+        return {"kind": self.kind, "workers": self.jobs, "start_method": self._ctx.get_start_method(),
+                "torch_threads_per_worker": self.init.torch_threads}  # fmt: skip
+
+    def _start(self) -> _Worker:
+        parent_end, child_end = self._ctx.Pipe()
+        process = self._ctx.Process(
+            target=_worker_main, args=(child_end, self.init, os.getpid()), daemon=True, name="qk-worker"
+        )
+        process.start()
+        child_end.close()
+        return _Worker(process, parent_end)
+
+    def submit(self, task: Task) -> None:
+        """Queue ``task``; a task that already killed a worker goes first and runs alone."""
+        if task.deaths:
+            self._queue.appendleft(task)
+        else:
+            self._queue.append(task)
+
+    @property
+    def busy(self) -> bool:
+        """Tasks are queued or running."""
+        return bool(self._queue) or any(w.task is not None for w in self._workers)
+
+    def _dispatch(self) -> None:
+        running = [w.task for w in self._workers if w.task is not None]
+        while self._queue:
+            task = self._queue[0]
+            if running and (task.deaths or any(t.deaths for t in running)):
+                return  # a retried task runs alone
+            used = sum(t.memory_bytes for t in running) + WORKER_BASE_BYTES * len(self._workers)
+            if running and used + task.memory_bytes > self.memory_limit:
+                return
+            idle = next((w for w in self._workers if w.task is None), None)
+            if idle is None:
+                return
+            self._queue.popleft()
+            try:
+                idle.conn.send(task)
+            except (BrokenPipeError, OSError):
+                self._queue.appendleft(task)  # the worker died idle; poll() replaces it
+                return
+            idle.task = task
+            running.append(task)
+
+    def poll(self, timeout: float = 0.5) -> list[Event]:
+        """Start what can start, wait up to ``timeout`` seconds, return the events that arrived."""
+        self._dispatch()
+        events: list[Event] = []
+        by_conn = {w.conn: w for w in self._workers}
+        by_sentinel = {w.process.sentinel: w for w in self._workers}
+        ready = wait([*by_conn, *by_sentinel], timeout)
+        dead = set()
+        for r in ready:
+            worker = by_conn.get(r) or by_sentinel[r]
+            if worker.conn in dead:
+                continue
+            if r is worker.conn and self._drain(worker, events):
+                continue
+            if not worker.process.is_alive():
+                self._drain(worker, events)
+                dead.add(worker.conn)
+                self._replace(worker, events)
+        return events
+
+    def _drain(self, worker: _Worker, events: list[Event]) -> bool:
+        """Read every message waiting on ``worker``'s pipe; ``False`` when the pipe is closed (worker gone)."""
+        try:
+            while worker.conn.poll():
+                event = worker.conn.recv()
+                if event[0] == "done":
+                    worker.task = None
+                events.append(event)
+        except (EOFError, OSError):
+            return False
+        return True
+
+    def _replace(self, worker: _Worker, events: list[Event]) -> None:
+        worker.process.join(1)
+        cause = _cause(worker.process.exitcode)
+        if worker.task is not None:
+            events.append(("died", worker.task.unit, replace(worker.task, deaths=worker.task.deaths + 1), cause))
+        worker.conn.close()
+        index = self._workers.index(worker)
+        self._workers[index] = self._start()
+
+    def close(self, kill: bool = False) -> None:
+        """Stop the workers: politely when idle, or at once (``kill``: SIGTERM, then SIGKILL after 1 s)."""
+        for w in self._workers:
+            if kill:
+                w.process.terminate()
+            else:
+                try:
+                    w.conn.send(None)
+                except OSError:
+                    pass
+        deadline = time.monotonic() + (1.0 if kill else 10.0)
+        for w in self._workers:
+            w.process.join(max(0.0, deadline - time.monotonic()))
+            if w.process.is_alive():
+                w.process.kill()
+                w.process.join(1)
+            w.conn.close()
+        self._workers = []

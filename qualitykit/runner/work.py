@@ -1,0 +1,184 @@
+"""The work of one unit (one image × one codec), as a worker does it, reported as events.
+
+A :class:`Task` says what is left to do for a unit: points to encode (and score), and cached
+bitstreams that only need some scores. :func:`run_task` loads the image once, then for each
+point encodes, decodes (checking the decoded size), and keeps the decoded image until
+``batch_pairs`` of them are waiting; the batch is then scored by every metric in turn and
+dropped. Memory therefore stays bounded by one batch, whatever the ladder length.
+
+Every result leaves the worker as an event (a plain tuple, picklable for any executor) the
+moment it exists; the driver writes it to the store. Events::
+
+    ("image",  unit, conversion)                       what was done to read the image as RGB
+    ("encode", unit, q, Encode)                        one finished encode (bitstream included)
+    ("scores", unit, [(encode_key, metric, version, score), ...])
+    ("error",  unit, ItemError)
+    ("time",   unit, {stage: seconds})                 for ``--profile``
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..codecs import Codec, codec_from_spec
+from ..errors import QKError
+from ..imageio import load_image
+from ..metrics import Metric, evaluate, registry
+from ..rundir import ItemError
+from ..store import Encode
+
+Event = tuple
+Emit = Callable[[Event], None]
+
+
+@dataclass(frozen=True)
+class Task:
+    """What a worker must do for unit ``unit``.
+
+    ``encode``: ``(q, key)`` points to encode, decode and score with ``metrics``;
+    ``rescore``: ``(q, key, bitstream, metric names)`` cached encodes that lack some scores.
+    """
+
+    unit: int
+    image: str
+    path: str
+    width: int
+    height: int
+    codec_id: str
+    encode: tuple[tuple[float, str], ...]
+    rescore: tuple[tuple[float, str, bytes, tuple[str, ...]], ...]
+    metrics: tuple[str, ...]
+    batch_pairs: int
+    memory_bytes: float
+    max_pixels: int | None = None
+    #: Times this task's worker died under it (the driver retries once, alone).
+    deaths: int = 0
+
+    @property
+    def n_items(self) -> int:
+        return len(self.encode) + len(self.rescore)
+
+
+@dataclass
+class WorkerState:
+    """What a worker process keeps between tasks: metric objects (models loaded once) and codecs."""
+
+    device: str
+    metrics: dict[str, Metric] = field(default_factory=dict)
+    codecs: dict[str, Codec] = field(default_factory=dict)
+
+    def metric(self, name: str) -> Metric:
+        if name not in self.metrics:
+            self.metrics[name] = registry.get(name)(device=self.device)
+        return self.metrics[name]
+
+    def codec(self, codec_id: str) -> Codec:
+        if codec_id not in self.codecs:
+            codec, _ = codec_from_spec(codec_id)
+            codec.device = self.device
+            self.codecs[codec_id] = codec
+        return self.codecs[codec_id]
+
+
+def run_task(task: Task, state: WorkerState, emit: Emit) -> None:
+    """Do ``task``, emitting every result as it is made (see the module docstring)."""
+    times: dict[str, float] = {}
+
+    def error(stage: str, message: str, q: float | None = None) -> None:
+        emit(("error", task.unit, ItemError(task.image, task.codec_id, q, stage, message)))
+
+    t0 = time.perf_counter()
+    try:
+        source = load_image(task.path, task.max_pixels)
+        codec = state.codec(task.codec_id)
+    except QKError as exc:
+        error("load", str(exc))
+        return
+    except Exception as exc:  # a codec that cannot be built in this process
+        error("codec", f"{type(exc).__name__}: {exc}")
+        return
+    image = source.pixels
+    times["load"] = time.perf_counter() - t0
+    emit(("image", task.unit, source.conversion))
+    pending: list[tuple[str, np.ndarray, tuple[str, ...]]] = []
+
+    def flush() -> None:
+        _score(task, state, image, pending, emit, error, times)
+        pending.clear()
+
+    for q, key in task.encode:
+        try:
+            t1 = time.perf_counter()
+            data = codec.encode(image, q)
+            t2 = time.perf_counter()
+            pixels = codec.decode(data)
+            t3 = time.perf_counter()
+        except Exception as exc:  # one point of one codec: the others go on
+            error("encode", f"{type(exc).__name__}: {exc}", q)
+            continue
+        times["encode"] = times.get("encode", 0.0) + (t2 - t1)
+        times["decode"] = times.get("decode", 0.0) + (t3 - t2)
+        if pixels.shape != image.shape or pixels.dtype != np.uint8:
+            error("decode", f"decoded {pixels.shape} {pixels.dtype}, source is {image.shape} uint8", q)
+            continue
+        h, w = image.shape[:2]
+        emit(("encode", task.unit, q, Encode(key, w, h, len(data), t2 - t1, t3 - t2, data)))
+        if task.metrics:
+            pending.append((key, pixels, task.metrics))
+        if len(pending) >= task.batch_pairs:
+            flush()
+    for q, key, bitstream, names in task.rescore:
+        try:
+            t1 = time.perf_counter()
+            pixels = codec.decode(bitstream)
+            times["decode"] = times.get("decode", 0.0) + time.perf_counter() - t1
+        except Exception as exc:
+            error("decode", f"cached bitstream: {type(exc).__name__}: {exc}", q)
+            continue
+        pending.append((key, pixels, names))
+        if len(pending) >= task.batch_pairs:
+            flush()
+    flush()
+    emit(("time", task.unit, times))
+
+
+def _score(
+    task: Task,
+    state: WorkerState,
+    image: np.ndarray,
+    pending: Sequence[tuple[str, np.ndarray, tuple[str, ...]]],
+    emit: Emit,
+    error: Callable[..., None],
+    times: dict[str, float],
+) -> None:
+    """Score every pending decoded image with the metrics it lacks; one metric family at a time."""
+    if not pending:
+        return
+    names = list(dict.fromkeys(n for _, _, ns in pending for n in ns))
+    # pairs needing exactly the same metrics are scored together (usually all of them)
+    groups: dict[tuple[str, ...], list[int]] = {}
+    for i, (_, _, ns) in enumerate(pending):
+        groups.setdefault(tuple(n for n in names if n in ns), []).append(i)
+    for wanted, idx in groups.items():
+        metrics = [state.metric(n) for n in wanted]
+        families: dict[object, list[Metric]] = {}
+        for m in metrics:
+            families.setdefault(m.family or m.name, []).append(m)
+        rows = []
+        for family in families.values():
+            t0 = time.perf_counter()
+            results = evaluate(family, [image] * len(idx), [pending[i][1] for i in idx])
+            stage = "metric " + ",".join(m.name for m in family)
+            times[stage] = times.get(stage, 0.0) + time.perf_counter() - t0
+            for m in family:
+                result = results[m.name]
+                if isinstance(result, Exception):
+                    error(f"metric {m.name}", f"{task.path}: {type(result).__name__}: {result}")
+                    continue
+                rows += [(pending[i][0], m.name, m.version, float(v)) for i, v in zip(idx, result)]
+        if rows:
+            emit(("scores", task.unit, rows))
