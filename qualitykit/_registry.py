@@ -11,7 +11,9 @@ their module is imported; plugins are found through an entry-point group
 from __future__ import annotations
 
 import importlib
-from importlib.metadata import entry_points
+from collections.abc import Iterator
+from contextlib import contextmanager
+from importlib import metadata
 from typing import Generic, TypeVar
 
 from .errors import Unavailable, UnknownName
@@ -49,13 +51,42 @@ class Registry(Generic[T]):
         self._loaded = True
         for module in self._builtins:
             importlib.import_module(module)
-        for ep in entry_points(group=self.group):
+        for ep in metadata.entry_points(group=self.group):
             if ep.name in self._classes:
                 continue
             try:
                 self.register(ep.load())
             except Exception as exc:  # a broken plugin must not break qk
                 self._broken[ep.name] = f"plugin {ep.value!r} failed to load: {exc}"
+
+    @contextmanager
+    def temporarily(self, *classes: type[T]) -> Iterator[None]:
+        """Register ``classes`` for the duration of a ``with`` block (tests, notebooks), then forget them.
+
+        A name that is already taken by another class is refused, as with :meth:`register`.
+        """
+        self._load()
+        added = [cls for cls in classes if getattr(cls, "name") not in self._classes]
+        for cls in classes:
+            self.register(cls)
+        try:
+            yield
+        finally:
+            for cls in added:
+                self._classes.pop(getattr(cls, "name"), None)
+
+    @contextmanager
+    def isolated(self) -> Iterator[None]:
+        """Inside the block the registry is rebuilt from scratch (built-ins, then entry points scanned
+        anew, e.g. after a test put a plugin's ``dist-info`` on ``sys.path``); afterwards it is exactly
+        as before, whatever was registered inside."""
+        saved = (dict(self._classes), dict(self._broken), self._loaded)
+        builtin = {n: c for n, c in self._classes.items() if c.__module__ in self._builtins}
+        self._classes, self._broken, self._loaded = builtin, {}, False
+        try:
+            yield
+        finally:
+            self._classes, self._broken, self._loaded = saved
 
     def names(self) -> list[str]:
         """Every registered name, in registration order (built-ins first)."""
