@@ -10,13 +10,12 @@ import numpy as np
 import pytest
 
 import qualitykit
-from qualitykit.codecs import register
+from qualitykit.codecs import registry
 from qualitykit.codecs.jpeg import JPEG
 
 LADDER = "q=10/20/30/40/50/60"
 
 
-@register
 class NoisyJPEG(JPEG):
     """JPEG that adds seeded Gaussian noise before encoding: worse quality per byte as ``sigma`` grows."""
 
@@ -28,6 +27,13 @@ class NoisyJPEG(JPEG):
             noise = np.random.default_rng(0).normal(0, self.options["sigma"], image.shape)
             image = np.clip(image + noise, 0, 255).astype(np.uint8)
         return super().encode(image, quality)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _noisyjpeg():
+    """NoisyJPEG is a codec for this module's tests only: registered here, gone afterwards."""
+    with registry.temporarily(NoisyJPEG):
+        yield
 
 
 def qk(*args: str) -> subprocess.CompletedProcess:

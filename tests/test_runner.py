@@ -151,10 +151,9 @@ def test_requested_metric_without_weights_is_named_and_the_rest_completes(small_
 
 
 def test_unavailable_codec_is_reported_and_the_other_codecs_complete(small_corpus, cache, tmp_path):
-    from qualitykit.codecs import register
+    from qualitykit.codecs import registry
     from qualitykit.codecs.jpeg import JPEG
 
-    @register
     class Missing(JPEG):
         name = "missing-weights"
 
@@ -162,7 +161,8 @@ def test_unavailable_codec_is_reported_and_the_other_codecs_complete(small_corpu
         def available(cls):
             return "model file /nowhere/model.pth is missing; put it there"
 
-    df = qualitykit.bench(small_corpus, ["jpeg:q=50", "missing-weights"], ["psnr"], out=tmp_path / "run", jobs=1, cache=cache)
+    with registry.temporarily(Missing):
+        df = qualitykit.bench(small_corpus, ["jpeg:q=50", "missing-weights"], ["psnr"], out=tmp_path / "run", jobs=1, cache=cache)
     assert len(df) == 4 and df["psnr"].notna().all()
     (error,) = df.attrs["errors"]
     assert error["codec"] == "missing-weights" and "/nowhere/model.pth" in error["message"]

@@ -17,6 +17,7 @@ EXAMPLES = """examples:
   qk bench                                              # built-in corpus, jpeg,webp,avif, every available metric
   qk bench --dataset ../shared/datasets/kodak --codecs jpeg,webp --metrics psnr,ms-ssim
   qk bench --codecs 'jpeg:q=10/30/50/70/90,avif:speed=4:subsampling=444' --jobs 2
+  qk bench --codec-file codecs.toml --codecs jpeg,cjxl:q=4/2/1      # external encoder/decoder commands
 
 A codec spec is NAME[:SETTING=VALUE...][:q=Q1/Q2/...]; `qk codecs` lists settings and default ladders.
 Results go to --out (default reports/<dataset>-<time>/): results.csv (one row per image x codec point),
@@ -34,6 +35,8 @@ def add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="where PyTorch work runs")
     p.add_argument("--cache", default=None, help="SQLite cache file (default: $QK_CACHE or ~/.cache/qualitykit/cache.sqlite)")
     p.add_argument("--ffmpeg", default=None, help="ffmpeg built with libvmaf for the libvmaf metrics (sets $QK_FFMPEG)")
+    p.add_argument("--codec-file", action="append", default=[], metavar="FILE",
+                   help="TOML/YAML file defining external-command codecs, used by name in --codecs (docs/external-codecs.md)")  # fmt: skip
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -53,6 +56,10 @@ def run_grid(args: argparse.Namespace, out: str | None) -> tuple[object, int]:
     if args.ffmpeg:
         set_ffmpeg(args.ffmpeg)
     try:
+        from ..codecs.external import load_codec_file
+
+        for path in getattr(args, "codec_file", []):
+            load_codec_file(path)
         results = bench(
             dataset=args.dataset,
             codecs=split_specs(args.codecs),

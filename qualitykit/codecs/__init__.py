@@ -17,7 +17,19 @@ from .base import Codec
 registry: Registry[Codec] = Registry(
     "codec",
     "qualitykit.codecs",
-    builtins=("qualitykit.codecs.jpeg", "qualitykit.codecs.webp", "qualitykit.codecs.avif", "qualitykit.codecs.neural"),
+    builtins=(
+        "qualitykit.codecs.jpeg",
+        "qualitykit.codecs.webp",
+        "qualitykit.codecs.avif",
+        "qualitykit.codecs.jxl",
+        "qualitykit.codecs.heic",
+        "qualitykit.codecs.jpeg2000",
+        "qualitykit.codecs.mozjpeg",
+        "qualitykit.codecs.jpegli",
+        "qualitykit.codecs.neural",
+        "qualitykit.codecs.learned",
+        "qualitykit.codecs.external",
+    ),
 )
 register = registry.register
 
