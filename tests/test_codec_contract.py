@@ -71,12 +71,15 @@ def decode_in_another_process(items: list[tuple[str, Path]], extra_path: str | N
 
 
 @pytest.fixture(scope="module")
-def elsewhere(image, tmp_path_factory) -> dict[str, tuple[bytes, np.ndarray]]:
-    """For every available codec: its bitstream at the middle ladder point and that file decoded in another process."""
+def elsewhere(image, tmp_path_factory, request) -> dict[str, tuple[bytes, np.ndarray]]:
+    """For every selected, available codec: its bitstream at the middle ladder point and that
+    file decoded in another process (one process for all of them)."""
     folder = tmp_path_factory.mktemp("bitstreams")
+    selected = {item.callspec.params["name"] for item in request.session.items
+                if item.module is request.module and "name" in getattr(getattr(item, "callspec", None), "params", {})}  # fmt: skip
     items, streams = [], {}
     for name in NAMES:
-        if registry.get(name).available():
+        if name not in selected or registry.get(name).available():
             continue
         codec, ladder = codec_from_spec(spec_of(name))
         codec.device = "cpu"

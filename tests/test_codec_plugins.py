@@ -28,6 +28,7 @@ def make_dist(folder: Path, entry_points: str) -> Path:
 
 @pytest.fixture
 def plugin_path(tmp_path, monkeypatch) -> Path:
+    registry.names()  # load the global registry *before* the plugin exists, so only isolated() sees it
     path = make_dist(tmp_path / "site", "[qualitykit.codecs]\nfakeplug = tests.fake_codecs:FakePlugin\n")
     monkeypatch.syspath_prepend(str(path))
     importlib.invalidate_caches()
@@ -60,6 +61,7 @@ def test_contract_tests_pick_up_an_installed_plugin(plugin_path):
 
 
 def test_a_broken_plugin_is_reported_not_fatal(tmp_path, monkeypatch):
+    registry.names()
     path = make_dist(tmp_path / "site", "[qualitykit.codecs]\nbroken = no_such_module_qk:Codec\n")
     monkeypatch.syspath_prepend(str(path))
     importlib.invalidate_caches()

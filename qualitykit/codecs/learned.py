@@ -23,8 +23,8 @@ Two ways to name a model in a spec (``learned:MODEL[:q=...]``):
   then ``learned:my-model:q=1/2/3``;
 * a dotted path to the object, ``learned:my_package.codec.MyModel`` (importable from ``sys.path``).
 
-The object found is used as is when it has ``compress``; otherwise (a class or factory) it is
-called without arguments, once per process. Where it runs (CPU/GPU) is the model's business.
+A class, or a factory function (anything callable without ``compress``), is called without
+arguments, once per process; an instance is used as is. Where it runs (CPU/GPU) is the model's business.
 """
 
 from __future__ import annotations
@@ -90,8 +90,8 @@ def load_model(name: str) -> Any:
             raise UnknownName("learned model", name, eps)
     except (ImportError, AttributeError) as exc:
         raise BadInput(f"learned: cannot load model {name!r}: {type(exc).__name__}: {exc}") from None
-    if not hasattr(obj, "compress") and callable(obj):
-        obj = obj()
+    if isinstance(obj, type) or (not hasattr(obj, "compress") and callable(obj)):
+        obj = obj()  # a class or a factory: one instance per process
     missing = [a for a in ("name", "qualities", "compress", "decompress") if not hasattr(obj, a)]
     if missing:
         raise BadInput(f"learned: {name} ({type(obj).__name__}) lacks {', '.join(missing)}; see qualitykit.codecs.learned.LearnedModel")
