@@ -23,7 +23,7 @@ from _results import KODAK
 
 #: Dense sweeps, in each codec's own quality scale (fewest bytes first).
 SWEEPS = {
-    "jxl": [12, 10, 8, 7, 6, 5, 4.2, 3.5, 3, 2.5, 2.1, 1.8, 1.5, 1.25, 1.05, 0.85, 0.7, 0.55, 0.45, 0.35],
+    "jxl": [16, 14, 12, 10, 8, 7, 6, 5, 4.2, 3.5, 3, 2.5, 2.1, 1.8, 1.5, 1.25, 1.05, 0.85, 0.7, 0.55, 0.45, 0.35],
     "heic": list(range(0, 95, 5)),
     "jpeg2000": [0.05, 0.07, 0.1, 0.13, 0.17, 0.22, 0.3, 0.4, 0.5, 0.65, 0.8, 1.0, 1.3, 1.6, 2.0, 2.5, 3.0],
     "mozjpeg": list(range(5, 100, 5)),
@@ -38,7 +38,7 @@ def _round(spec: str, q: float) -> float:
     codec, _ = codec_from_spec(spec)
     if codec.quality_integer:
         return float(round(q))
-    digits = 2 - int(math.floor(math.log10(abs(q))))  # two significant digits
+    digits = 1 - int(math.floor(math.log10(abs(q))))  # two significant digits
     return round(q, max(digits, 0))
 
 

@@ -33,8 +33,7 @@ CODECS = [
     "mozjpeg",
     "jpegli",
     "avif",
-    "avif:subsampling=444:q=10/16/24/32/40/50/60/70",
-    "webp",
+    "avif:subsampling=444:q=14/24/34/42/47/54/64/74",
 ]
 
 

@@ -8,7 +8,7 @@ Each one is defined by name in a small TOML (or YAML) file and then used like an
     decode = "djxl {input} {output} --quiet"
     version = "cjxl --version"
     extension = "jxl"
-    ladder = [7, 5, 3.5, 2.5, 1.8, 1.25, 0.85, 0.55]
+    ladder = [15, 9.7, 6.3, 4.4, 3.5, 2.6, 1.8, 1.1]
     quality_range = [0.05, 25]
     settings = { effort = { default = 7, range = [1, 10] } }
 

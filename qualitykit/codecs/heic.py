@@ -39,7 +39,7 @@ class HEIC(Codec):
         "tune": Setting("ssim", choices=("psnr", "ssim", "grain", "fastdecode"), help="x265 tuning"),
     }
     #: ≈ 25.5–37.5 dB PSNR on Kodak (benchmarks/calibrate_ladders.py).
-    ladder = (5, 15, 27, 38, 48, 58, 68, 77)
+    ladder = (13, 19, 24, 30, 33, 38, 44, 52)
     quality_range = (0, 100)
     quality_integer = True
 

@@ -40,7 +40,7 @@ class JPEG2000(Codec):
         "container": Setting("j2k", choices=("j2k", "jp2")),
     }
     #: Target bits per pixel; ≈ 25.5–37.5 dB PSNR on Kodak (benchmarks/calibrate_ladders.py).
-    ladder = (0.12, 0.2, 0.3, 0.45, 0.65, 0.95, 1.35, 1.9)
+    ladder = (0.16, 0.24, 0.38, 0.53, 0.66, 0.87, 1.2, 1.7)
     quality_range = (0.01, 12.0)
 
     @classmethod

@@ -38,7 +38,7 @@ class Jpegli(Codec):
     description = "JPEG (jpegli via pyjpegli)"
     settings = {"decoder": Setting("turbo", choices=("turbo", "jpegli"), help="decoder whose pixels are scored")}
     #: ≈ 25.5–37.5 dB PSNR on Kodak (benchmarks/calibrate_ladders.py).
-    ladder = (10, 15, 25, 40, 55, 70, 82, 90)
+    ladder = (5, 15, 28, 51, 62, 73, 83, 90)
     quality_range = (1, 100)
     quality_integer = True
 

@@ -52,7 +52,7 @@ class JPEGXL(Codec):
         "decodingspeed": Setting(0, range=(0, 4), help="0 best compression … 4 fastest decoding"),
     }
     #: Butteraugli distances from fewest to most bytes; ≈ 25.5–37.5 dB PSNR on Kodak (benchmarks/calibrate_ladders.py).
-    ladder = (7.0, 5.0, 3.5, 2.5, 1.8, 1.25, 0.85, 0.55)
+    ladder = (15.0, 9.7, 6.3, 4.4, 3.5, 2.6, 1.8, 1.1)
     quality_range = (0.05, 25.0)
 
     @classmethod

@@ -50,7 +50,7 @@ class MozJPEG(Codec):
         "tables": Setting(3, range=(0, 8), help="mozjpeg base quantisation table set"),
     }
     #: ≈ 25.5–37.5 dB PSNR on Kodak (benchmarks/calibrate_ladders.py).
-    ladder = (10, 15, 25, 40, 55, 70, 82, 90)
+    ladder = (14, 21, 35, 53, 66, 77, 86, 92)
     quality_range = (1, 100)
     quality_integer = True
 
