@@ -10,10 +10,10 @@ their module is imported; plugins are found through an entry-point group
 
 from __future__ import annotations
 
-import contextlib
 import importlib
 from collections.abc import Iterator
-from importlib.metadata import entry_points
+from contextlib import contextmanager
+from importlib import metadata
 from typing import Generic, TypeVar
 
 from .errors import Unavailable, UnknownName
@@ -45,32 +45,48 @@ class Registry(Generic[T]):
         self._classes[name] = cls
         return cls
 
-    @contextlib.contextmanager
-    def registered(self, *classes: type[T]) -> Iterator[None]:
-        """Register ``classes`` for the duration of a ``with`` block (tests, notebooks), then remove them."""
-        self._load()
-        added = [cls for cls in classes if self._classes.get(getattr(cls, "name")) is not cls]
-        for cls in added:
-            self.register(cls)
-        try:
-            yield
-        finally:
-            for cls in added:
-                del self._classes[getattr(cls, "name")]
-
     def _load(self) -> None:
         if self._loaded:
             return
         self._loaded = True
         for module in self._builtins:
             importlib.import_module(module)
-        for ep in entry_points(group=self.group):
+        for ep in metadata.entry_points(group=self.group):
             if ep.name in self._classes:
                 continue
             try:
                 self.register(ep.load())
             except Exception as exc:  # a broken plugin must not break qk
                 self._broken[ep.name] = f"plugin {ep.value!r} failed to load: {exc}"
+
+    @contextmanager
+    def temporarily(self, *classes: type[T]) -> Iterator[None]:
+        """Register ``classes`` for the duration of a ``with`` block (tests, notebooks), then forget them.
+
+        A name that is already taken by another class is refused, as with :meth:`register`.
+        """
+        self._load()
+        added = [cls for cls in classes if getattr(cls, "name") not in self._classes]
+        for cls in classes:
+            self.register(cls)
+        try:
+            yield
+        finally:
+            for cls in added:
+                self._classes.pop(getattr(cls, "name"), None)
+
+    @contextmanager
+    def isolated(self) -> Iterator[None]:
+        """Inside the block the registry is rebuilt from scratch (built-ins, then entry points scanned
+        anew, e.g. after a test put a plugin's ``dist-info`` on ``sys.path``); afterwards it is exactly
+        as before, whatever was registered inside."""
+        saved = (dict(self._classes), dict(self._broken), self._loaded)
+        builtin = {n: c for n, c in self._classes.items() if c.__module__ in self._builtins}
+        self._classes, self._broken, self._loaded = builtin, {}, False
+        try:
+            yield
+        finally:
+            self._classes, self._broken, self._loaded = saved
 
     def names(self) -> list[str]:
         """Every registered name, in registration order (built-ins first)."""

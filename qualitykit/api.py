@@ -152,6 +152,7 @@ def bench(
     anchor: str | None = None,
     progress: bool | Callable[[int, int], None] = False,
     command: str | None = None,
+    codec_files: Sequence[str | os.PathLike[str]] = (),
 ) -> BenchResult:
     """Encode every image of ``dataset`` with every codec point, decode, score, write the run and its report.
 
@@ -169,6 +170,8 @@ def bench(
     max_memory_gb : memory limit for the whole run in GiB (default: 80 % of what is available).
     report : write ``index.html`` (BD-rates against ``anchor``; default ``jpeg``, else the first codec).
     progress : ``True`` for a progress bar on stderr, or a function ``(done, total)``.
+    codec_files : TOML/YAML files defining external-command codecs (``docs/external-codecs.md``),
+        loaded before ``codecs`` are resolved.
 
     Returns
     -------
@@ -190,6 +193,11 @@ def bench(
         raise BadInput(f"--jobs {jobs}: give at least 1 worker process")
     if max_memory_gb is not None and max_memory_gb <= 0:
         raise BadInput(f"--max-memory {max_memory_gb}: give a positive number of GiB")
+    if codec_files:
+        from .codecs.external import load_codec_file
+
+        for path in codec_files:
+            load_codec_file(path)
     corpus = datasets.resolve(dataset)
     cache_path = Path(cache) if cache else None
     timings: dict[str, float] = {}

@@ -36,7 +36,7 @@ def test_spec_parsing_ladder_and_explicit_id():
     assert codec.id == "jpeg:optimize=0:progressive=0:subsampling=444"
     assert codec_from_spec(codec.id)[0].id == codec.id  # ids are specs
     assert codec_from_spec("webp")[0].id == "webp:method=4"
-    assert codec_from_spec("avif:speed=4")[0].id == "avif:encoder=aom:speed=4:subsampling=420"
+    assert codec_from_spec("avif:speed=4")[0].id == "avif:encoder=aom:speed=4:subsampling=420:tune=iq"  # tune is explicit since it changes the bitstream
     assert split_specs("jpeg:q=10/20,avif:speed=4") == ["jpeg:q=10/20", "avif:speed=4"]
 
 

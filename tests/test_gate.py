@@ -10,13 +10,12 @@ import numpy as np
 import pytest
 
 import qualitykit
-from qualitykit.codecs import register
+from qualitykit.codecs import registry
 from qualitykit.codecs.jpeg import JPEG
 
 LADDER = "q=10/20/30/40/50/60"
 
 
-@register
 class NoisyJPEG(JPEG):
     """JPEG that adds seeded Gaussian noise before encoding: worse quality per byte as ``sigma`` grows."""
 
@@ -28,6 +27,13 @@ class NoisyJPEG(JPEG):
             noise = np.random.default_rng(0).normal(0, self.options["sigma"], image.shape)
             image = np.clip(image + noise, 0, 255).astype(np.uint8)
         return super().encode(image, quality)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _noisyjpeg():
+    """NoisyJPEG is a codec for this module's tests only: registered here, gone afterwards."""
+    with registry.temporarily(NoisyJPEG):
+        yield
 
 
 def qk(*args: str) -> subprocess.CompletedProcess:
@@ -129,3 +135,43 @@ def test_improvement_is_reported_and_tolerance_per_metric(small_corpus, cache, t
     result = gate(load_baseline(baseline), Run.load(tmp_path / "better"), per_metric={"ssim": 1000.0})
     verdicts = dict(zip(result.cells["metric"], result.cells["verdict"]))
     assert verdicts["psnr"] == "improved" and verdicts["ssim"] == "pass" and result.exit_code == 0
+
+
+@pytest.mark.parametrize(
+    "damage, message",
+    [
+        (lambda d: [d], "holds a JSON list, not an object"),
+        (lambda d: {**d, "rows": [{**d["rows"][0], "bytes": 0}, *d["rows"][1:]]}, "row 1: bytes = 0, must be a positive number"),
+        (lambda d: {**d, "rows": [{**d["rows"][0], "bytes": -5}, *d["rows"][1:]]}, "row 1: bytes = -5"),
+        (lambda d: {**d, "rows": [{k: v for k, v in d["rows"][0].items() if k != "bytes"}, *d["rows"][1:]]}, "row 1 lacks one of"),
+        (lambda d: {**d, "rows": [*d["rows"], d["rows"][0]]}, "appears twice"),
+        (lambda d: {**d, "rows": [{**d["rows"][0], "image": "other.png"}, *d["rows"][1:]]}, "not in the baseline's dataset"),
+    ],
+)
+def test_a_damaged_baseline_is_refused_with_exit_2(baseline, tmp_path, damage, message):
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(damage(json.loads(baseline.read_text()))))
+    res = qk("gate", "--baseline", str(bad), "--run", str(tmp_path / "base-run"))
+    assert res.returncode == 2 and message in res.stderr, res.stderr
+
+
+def test_a_nan_score_in_the_baseline_is_refused(baseline, tmp_path):
+    text = baseline.read_text()
+    first = text.index('"psnr": ') + len('"psnr": ')
+    bad = tmp_path / "nan.json"
+    bad.write_text(text[:first] + "NaN" + text[text.index(",", first):])
+    res = qk("gate", "--baseline", str(bad), "--run", str(tmp_path / "base-run"))
+    assert res.returncode == 2 and "NaN is not a number JSON allows" in res.stderr
+
+
+def test_codecs_the_baseline_lacks_are_reported_and_json_stdout_is_only_json(small_corpus, cache, tmp_path):
+    _run(small_corpus, [f"jpeg:{LADDER}"], cache, tmp_path / "base")
+    baseline = tmp_path / "baseline.json"
+    assert qk("baseline", "save", str(tmp_path / "base"), "--to", str(baseline)).returncode == 0
+    _run(small_corpus, [f"jpeg:{LADDER}", f"webp:{LADDER}"], cache, tmp_path / "more")
+    res = qk("gate", "--baseline", str(baseline), "--run", str(tmp_path / "more"), "--json", "-")
+    assert res.returncode == 0
+    out = json.loads(res.stdout)  # nothing but JSON on stdout
+    assert out["not_gated"] == ["webp"] and "not gated: webp" in res.stderr
+    res = qk("gate", "--baseline", str(baseline), "--run", str(tmp_path / "more"), "--require-all")
+    assert res.returncode == 2 and "not gated: webp" in res.stdout

@@ -189,7 +189,7 @@ def test_an_image_that_kills_its_worker_fails_alone_and_everything_else_complete
         safe = np.asarray(Image.open(small_corpus / f"crop{i}.png")).copy()
         safe[0, 0, 0] &= 254
         Image.fromarray(safe).save(small_corpus / f"crop{i}.png")
-    with codecs.registered(Crashy):
+    with codecs.temporarily(Crashy):
         result = qualitykit.bench(small_corpus, ["crashy:q=30/60", "webp:q=50"], ["psnr"], out=tmp_path / "r", jobs=2, cache=cache, report=False)
     assert len(result.table) == 4 * 3 - 2 and result.table["psnr"].notna().all()
     (error,) = result.errors
@@ -325,7 +325,7 @@ class MissingWeights(JPEG):
 
 
 def test_unavailable_codec_is_reported_and_the_other_codecs_complete(small_corpus, cache, tmp_path):
-    with codecs.registered(MissingWeights):
+    with codecs.temporarily(MissingWeights):
         result = qualitykit.bench(small_corpus, ["jpeg:q=50", "missing-weights"], ["psnr"], out=tmp_path / "run", jobs=1, cache=cache, report=False)
     assert len(result.table) == 4 and result.table["psnr"].notna().all()
     assert "/nowhere/model.pth" in result.codecs_unavailable["missing-weights"]

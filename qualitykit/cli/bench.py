@@ -13,6 +13,7 @@ EXAMPLES = """examples:
   qk bench                                              # built-in corpus, jpeg,webp,avif, the default metrics
   qk bench --dataset ../shared/datasets/kodak --codecs jpeg,webp --metrics psnr,ms-ssim
   qk bench --codecs 'jpeg:q=10/30/50/70/90,avif:speed=4:subsampling=444' --jobs 2
+  qk bench --codec-file codecs.toml --codecs jpeg,cjxl:q=4/2/1      # external encoder/decoder commands
 
 A codec spec is NAME[:SETTING=VALUE...][:q=Q1/Q2/...]; `qk codecs` lists settings and default ladders.
 Results go to --out (default reports/<dataset>-<time>/, a new folder per run): results.csv (one row per
@@ -31,6 +32,8 @@ def add_grid_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="where PyTorch work runs")
     p.add_argument("--cache", default=None, help="SQLite cache file (default: $QK_CACHE or ~/.cache/qualitykit/cache.sqlite)")
     p.add_argument("--ffmpeg", default=None, help="ffmpeg built with libvmaf for the libvmaf metrics (sets $QK_FFMPEG)")
+    p.add_argument("--codec-file", action="append", default=[], metavar="FILE",
+                   help="TOML/YAML file defining external-command codecs, used by name in --codecs (docs/external-codecs.md)")  # fmt: skip
     p.add_argument("--max-pixels", type=int, default=None, metavar="N",
                    help="largest image accepted, in pixels (default: Pillow's decompression-bomb limit, ~89.5 MP)")  # fmt: skip
     p.add_argument("--max-memory", type=float, default=None, metavar="GIB",
@@ -46,6 +49,7 @@ def grid_options(args: argparse.Namespace) -> dict[str, object]:
     options: dict[str, object] = {
         "jobs": args.jobs, "device": args.device, "cache": args.cache, "max_pixels": args.max_pixels,
         "max_memory_gb": args.max_memory, "out": args.out, "overwrite": args.overwrite, "command": None,
+        "codec_files": args.codec_file,
     }  # fmt: skip
     if args.dataset is not None:
         options["dataset"] = args.dataset

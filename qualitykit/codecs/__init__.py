@@ -5,7 +5,10 @@
 >>> codec.id, ladder
 ('jpeg:optimize=0:progressive=0:subsampling=444', (30.0, 60.0, 90.0))
 
-Third-party codecs register through the ``qualitykit.codecs`` entry-point group.
+Third-party codecs register through the ``qualitykit.codecs`` entry-point group; learned models
+from any framework through ``qualitykit.learned`` (:mod:`.learned`); encoder/decoder programs are
+defined by name in a TOML/YAML file (:mod:`.external`). Tests register classes for a block only,
+with ``registry.temporarily(cls)`` / ``registry.isolated()``.
 """
 
 from __future__ import annotations
@@ -17,7 +20,19 @@ from .base import Codec
 registry: Registry[Codec] = Registry(
     "codec",
     "qualitykit.codecs",
-    builtins=("qualitykit.codecs.jpeg", "qualitykit.codecs.webp", "qualitykit.codecs.avif", "qualitykit.codecs.neural"),
+    builtins=(
+        "qualitykit.codecs.jpeg",
+        "qualitykit.codecs.webp",
+        "qualitykit.codecs.avif",
+        "qualitykit.codecs.jxl",
+        "qualitykit.codecs.heic",
+        "qualitykit.codecs.jpeg2000",
+        "qualitykit.codecs.mozjpeg",
+        "qualitykit.codecs.jpegli",
+        "qualitykit.codecs.neural",
+        "qualitykit.codecs.learned",
+        "qualitykit.codecs.external",
+    ),
 )
 register = registry.register
 

@@ -16,12 +16,88 @@ two runs share cache entries exactly when their bitstreams would be identical.
 
 from __future__ import annotations
 
+import difflib
 from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
 import numpy as np
 
-from ..errors import BadInput
+from ..errors import BadInput, UnknownName
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One codec setting, declared: its default (whose type is the setting's type) and what it allows.
+
+    ``choices``: every value the codec knows; ``range``: inclusive ``(low, high)`` for numbers;
+    ``available``: a callable returning the subset of ``choices`` (or a narrower ``(low, high)``
+    range) that the *installed* library supports, evaluated when a codec is built, so a value the
+    library here lacks is refused by name instead of failing on the first image. A plain default
+    in a codec's ``settings`` table (``{"sigma": 0.0}``) is a :class:`Setting` with no constraint.
+    """
+
+    default: Any
+    choices: tuple[Any, ...] | None = None
+    range: tuple[float, float] | None = None
+    available: Callable[[], Sequence[Any] | tuple[float, float]] | None = None
+    help: str = ""
+
+    @property
+    def type(self) -> type:
+        return type(self.default)
+
+    def parse(self, key: str, text: str) -> Any:
+        """Text from a spec → a value of this setting's type (not yet checked against the constraints)."""
+        return _parse_value(key, text, self.default)
+
+    def check(self, codec: str, key: str, value: Any) -> Any:
+        """Return ``value`` (converted to the setting's type) or raise :class:`BadInput` saying why.
+
+        A value the codec knows but the library installed here lacks is refused too (not skipped):
+        the run asked for that bitstream, and no other would be the same.
+        """
+        if not isinstance(value, self.type) or (self.type is not bool and isinstance(value, bool)):
+            if isinstance(value, str):
+                value = self.parse(key, value)
+            elif self.type is str and isinstance(value, (int, float)) and not isinstance(value, bool):
+                value = _format_value(value)  # subsampling=444 from Python means "444"
+            elif self.type is float and isinstance(value, int) and not isinstance(value, bool):
+                value = float(value)
+            else:
+                raise BadInput(f"{codec}: setting {key}={value!r}: expected {self.type.__name__}")
+        if self.choices is not None and value not in self.choices:
+            close = difflib.get_close_matches(str(value), [str(c) for c in self.choices], n=1, cutoff=0.6)
+            hint = f"; did you mean {close[0]}?" if close else ""
+            raise BadInput(f"{codec}: {key}={_format_value(value)} is not allowed{hint} (use one of {_listing(self.choices)})")
+        if self.range is not None and not self.range[0] <= value <= self.range[1]:
+            raise BadInput(f"{codec}: {key}={_format_value(value)} is outside {_format_value(self.range[0])}..{_format_value(self.range[1])}")
+        if self.available is not None:
+            here = self.available()
+            if self.choices is not None:
+                if value not in here:
+                    raise BadInput(
+                        f"{codec}: {key}={_format_value(value)} is not supported by the library installed here "
+                        f"(available here: {_listing(here) or 'none'})"
+                    )
+            elif not here[0] <= value <= here[1]:  # type: ignore[index]
+                raise BadInput(f"{codec}: {key}={_format_value(value)} is outside what the library here supports, "
+                                  f"{_format_value(here[0])}..{_format_value(here[1])}")  # type: ignore[index]  # fmt: skip
+        return value
+
+    def describe(self) -> str:
+        """``speed=6 (0..10)`` / ``subsampling=420 (444|422|420)`` for listings."""
+        allowed = ""
+        if self.choices is not None:
+            allowed = f" ({'|'.join(_format_value(c) for c in self.choices)})"
+        elif self.range is not None:
+            allowed = f" ({_format_value(self.range[0])}..{_format_value(self.range[1])})"
+        return f"{_format_value(self.default)}{allowed}"
+
+
+def _listing(values: Sequence[Any]) -> str:
+    return ", ".join(_format_value(v) for v in values)
 
 
 def _parse_value(key: str, text: str, default: Any) -> Any:
@@ -64,15 +140,23 @@ def format_quality(q: float) -> str:
 class Codec(ABC):
     """Base class of every codec adapter.
 
-    Subclasses set ``name``, ``settings`` (name → default; the default's type is
-    the setting's type), ``ladder`` (default qualities, in the codec's own quality
-    scale), ``quality_range`` and ``extension``, and implement the three methods.
+    Subclasses set ``name``, ``settings`` (name → default, or name → :class:`Setting` with the
+    allowed choices or range; the default's type is the setting's type), ``ladder`` (default
+    qualities, in the codec's own quality scale, ordered from fewest to most bytes),
+    ``quality_range``, ``quality_integer`` (the encoder only takes whole numbers: ``q=50.5`` is
+    refused rather than rounded into an id that lies) and ``extension`` (the file name extension
+    of the bitstream, used when a bitstream is written to a file), and implement the three
+    methods. Validation is declared, not coded: :meth:`__init__` checks every setting against its
+    :class:`Setting` and :meth:`from_spec` checks the ladder, before any image is touched.
     """
 
     name: ClassVar[str]
     settings: ClassVar[dict[str, Any]] = {}
+    #: ``settings`` as :class:`Setting` objects (filled from ``settings`` for every subclass).
+    setting_specs: ClassVar[dict[str, Setting]] = {}
     ladder: ClassVar[tuple[float, ...]]
     quality_range: ClassVar[tuple[float, float]] = (0, 100)
+    quality_integer: ClassVar[bool] = False
     extension: ClassVar[str] = "bin"
     description: ClassVar[str] = ""
     #: Setting that a bare spec part (no ``=``) sets, e.g. the model in ``neural:bmshj2018-hyperprior``.
@@ -80,16 +164,33 @@ class Codec(ABC):
     #: Where compute runs, for codecs that use PyTorch (``auto``/``cpu``/``cuda``); not part of :attr:`id`.
     device: str = "auto"
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "settings" not in cls.__dict__:
+            return
+        inherited = dict(cls.setting_specs)
+        specs: dict[str, Setting] = {}
+        for key, value in cls.__dict__["settings"].items():
+            if isinstance(value, Setting):
+                specs[key] = value
+            elif key in inherited:  # a subclass changing a default keeps the parent's constraints
+                specs[key] = replace(inherited[key], default=value)
+            else:
+                specs[key] = Setting(value)
+        cls.setting_specs = specs
+        cls.settings = {k: s.default for k, s in specs.items()}
+
     def __init__(self, **options: Any) -> None:
-        unknown = set(options) - set(self.settings)
+        unknown = sorted(set(options) - set(self.setting_specs))
         if unknown:
-            known = ", ".join(f"{k} (default {_format_value(v)})" for k, v in self.settings.items()) or "none"
-            raise BadInput(f"{self.name}: unknown setting(s) {', '.join(sorted(unknown))}; known: {known}")
-        self.options: dict[str, Any] = {**self.settings, **options}
+            raise UnknownName(_unknown_settings(self.name, unknown, self.setting_specs))
+        self.options: dict[str, Any] = {
+            key: spec.check(self.name, key, options.get(key, spec.default)) for key, spec in self.setting_specs.items()
+        }
 
     @classmethod
     def from_spec(cls, spec: str) -> tuple[Codec, tuple[float, ...]]:
-        """Build a codec from ``name:key=value:...``; return it and its quality ladder."""
+        """Build a codec from ``name:key=value:...``; return it and its quality ladder (both checked)."""
         name, *parts = spec.strip().split(":")
         options: dict[str, Any] = {}
         ladder = tuple(float(q) for q in cls.ladder)
@@ -101,16 +202,31 @@ class Codec(ABC):
                 raise BadInput(f"codec spec {spec!r}: {part!r} is not key=value")
             if key in ("q", "quality"):
                 ladder = parse_ladder(text)
-            elif key in cls.settings:
-                options[key] = _parse_value(key, text, cls.settings[key])
+            elif key in options:
+                raise BadInput(f"codec spec {spec!r}: {key} is given twice")
+            elif key in cls.setting_specs:
+                options[key] = cls.setting_specs[key].parse(key, text)
             else:
                 options[key] = text  # rejected with the list of known settings below
         codec = cls(**options)
-        lo, hi = cls.quality_range
+        codec.check_ladder(ladder)
+        return codec, ladder
+
+    def check_ladder(self, ladder: Sequence[float]) -> None:
+        """Refuse qualities outside :attr:`quality_range`, fractions on an integer scale and repeats."""
+        lo, hi = self.quality_range
         bad = [q for q in ladder if not lo <= q <= hi]
         if bad:
-            raise BadInput(f"{name}: quality {format_quality(bad[0])} outside {format_quality(lo)}..{format_quality(hi)}")
-        return codec, ladder
+            raise BadInput(f"{self.name}: quality {format_quality(bad[0])} outside {format_quality(lo)}..{format_quality(hi)}")
+        if self.quality_integer:
+            frac = [q for q in ladder if not float(q).is_integer()]
+            if frac:
+                raise BadInput(f"{self.name}: quality {format_quality(frac[0])} is not a whole number ({self.name}'s scale is integer)")
+        seen: set[float] = set()
+        repeats = [q for q in ladder if q in seen or seen.add(q)]  # type: ignore[func-returns-value]
+        if repeats:
+            listed = "/".join(format_quality(q) for q in ladder)
+            raise BadInput(f"{self.name}: quality {format_quality(repeats[0])} is repeated in the ladder q={listed}")
 
     @property
     def id(self) -> str:
@@ -136,3 +252,15 @@ class Codec(ABC):
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.id}>"
+
+
+def _unknown_settings(codec: str, unknown: Sequence[str], known: dict[str, Setting]) -> str:
+    """``jpeg: unknown setting(s) subsampling2; did you mean 'subsampling'? known: ...``."""
+    hints = []
+    for key in unknown:
+        close = difflib.get_close_matches(key, list(known), n=1, cutoff=0.6)
+        if close:
+            hints.append(f"{key} → did you mean {close[0]!r}?")
+    listing = ", ".join(f"{k}={s.describe()}" for k, s in known.items()) or "none"
+    hint = f" ({'; '.join(hints)})" if hints else ""
+    return f"{codec}: unknown setting(s) {', '.join(unknown)}{hint}; known: {listing}"

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from . import register
-from ..errors import BadInput
 from ._pillow import PillowCodec, pillow_versions
+from .base import Setting
 
 _SUBSAMPLING = {"444": 0, "422": 1, "420": 2}
 
@@ -25,15 +25,15 @@ class JPEG(PillowCodec):
     format = "JPEG"
     extension = "jpg"
     description = "JPEG (libjpeg-turbo via Pillow)"
-    settings = {"subsampling": "420", "optimize": False, "progressive": False}
+    settings = {
+        "subsampling": Setting("420", choices=tuple(_SUBSAMPLING), help="chroma subsampling"),
+        "optimize": Setting(False, help="optimised Huffman tables"),
+        "progressive": Setting(False, help="progressive scans"),
+    }
     #: Spans about 25.5–37.5 dB PSNR on Kodak, like the other built-in codecs' ladders, so BD-rates have overlap.
     ladder = (10, 15, 25, 40, 55, 70, 82, 90)
     quality_range = (1, 100)
-
-    def __init__(self, **options: Any) -> None:
-        super().__init__(**options)
-        if self.options["subsampling"] not in _SUBSAMPLING:
-            raise BadInput(f"jpeg: subsampling={self.options['subsampling']!r}; use one of 444, 422, 420")
+    quality_integer = True
 
     def save_params(self, quality: float) -> dict[str, Any]:
         return {

@@ -6,6 +6,7 @@ from typing import Any
 
 from . import register
 from ._pillow import PillowCodec, pillow_versions
+from .base import Setting
 
 
 @register
@@ -21,10 +22,11 @@ class WebP(PillowCodec):
     format = "WEBP"
     extension = "webp"
     description = "WebP lossy (libwebp via Pillow)"
-    settings = {"method": 4}
+    settings = {"method": Setting(4, range=(0, 6), help="effort: 0 fast … 6 slowest, best")}
     #: Spans about 25.5–37.5 dB PSNR on Kodak, like the other built-in codecs' ladders, so BD-rates have overlap.
     ladder = (5, 10, 20, 35, 50, 65, 78, 86)
     quality_range = (0, 100)
+    quality_integer = True
 
     def save_params(self, quality: float) -> dict[str, Any]:
         return {"quality": int(round(quality)), "method": self.options["method"], "lossless": False}

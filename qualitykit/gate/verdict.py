@@ -77,9 +77,13 @@ def check_comparable(baseline: Baseline, current: Run, allow_version_drift: bool
             (notes if allow_version_drift else problems).append(msg)
     matching, missing = {}, []
     for b in baseline.codecs:
-        try:
-            matching[b.label] = current.resolve_codec(b.label)
-        except QKError:
+        for key in (b.label, b.name):  # the same label, else the run's one codec of that family
+            try:
+                matching[b.label] = current.resolve_codec(key)
+                break
+            except QKError:
+                continue
+        else:
             missing.append(b.label)
     if missing:
         have = ", ".join(c.label for c in current.codecs) or "none"
