@@ -7,8 +7,7 @@ The Python API (:mod:`qualitykit.api`) does everything ``qk`` does:
 >>> result.summary(), result.report                                                 # doctest: +SKIP
 """
 
-__version__ = "0.2.0"
-
+from ._version import __version__
 from .api import BenchResult, bd_curves, bd_table, bench, compare, gate, report, save_baseline, summary  # noqa: E402
 from .errors import QKError  # noqa: E402
 

@@ -30,7 +30,8 @@ from typing import Any
 
 import pandas as pd
 
-from . import __version__, datasets, provenance
+from . import datasets, provenance
+from ._version import __version__
 from .errors import BadInput, Interrupted, QKError
 from .rundir import COLUMNS, Dataset, ItemError, Manifest, Run, Work, new_run_dir, write_manifest, write_run
 from .store import Store

@@ -17,7 +17,7 @@ import signal
 import sys
 import threading
 
-from .. import __version__
+from .._version import __version__
 from ..errors import Interrupted, QKError
 
 COMMANDS = ("bench", "compare", "codecs", "metrics", "weights", "datasets", "report", "bdrate", "baseline", "gate")
