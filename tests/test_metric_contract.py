@@ -8,7 +8,6 @@ runs this file again).
 
 from __future__ import annotations
 
-import importlib
 import io
 import math
 import os
