@@ -163,6 +163,8 @@ class Codec(ABC):
     positional: ClassVar[str | None] = None
     #: Where compute runs, for codecs that use PyTorch (``auto``/``cpu``/``cuda``); not part of :attr:`id`.
     device: str = "auto"
+    #: Computes with PyTorch (honours ``device``); a run imports PyTorch only when something does.
+    uses_torch: ClassVar[bool] = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

@@ -52,6 +52,8 @@ class Neural(Codec):
     differences between CPU and GPU can break the entropy decoder.
     """
 
+    uses_torch = True
+
     name = "neural"
     extension = "qkn"
     description = "learned image codecs (CompressAI; bundled qk-hyperprior-v1)"

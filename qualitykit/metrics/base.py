@@ -99,6 +99,8 @@ class Metric(ABC):
     min_side: ClassVar[int] = 1
     family: ClassVar[str | None] = None
     memory_per_pixel: ClassVar[float] = 64.0
+    #: Computes with PyTorch (and honours ``device``); a run imports PyTorch only when something does.
+    uses_torch: ClassVar[bool] = False
 
     def __init__(self, device: str = "auto") -> None:
         self.device = device

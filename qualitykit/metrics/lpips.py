@@ -97,6 +97,8 @@ class _LPIPS(Metric):
     and device and every instance shares it.
     """
 
+    uses_torch = True
+
     net: ClassVar[str]
     higher_is_better = False
     range = (0.0, None)

@@ -14,6 +14,8 @@ from .base import Metric, group_by_shape
 class _TorchRGB(Metric):
     """Runs a ``pytorch_msssim`` function on same-shape batches, on ``device``."""
 
+    uses_torch = True
+
     batch_size = 16
 
     def _fn(self, x, y):  # pragma: no cover - abstract

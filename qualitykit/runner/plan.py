@@ -242,9 +242,13 @@ def make_plan(
     """
     if jobs < 1:
         raise BadInput(f"--jobs {jobs}: give at least 1 worker process")
-    device = check_device(device)
     entries, codec_objects, codecs_unavailable = resolve_codecs(codecs, device)
     metric_objects, metrics_unavailable = resolve_metrics(metrics, device)
+    # PyTorch (seconds to import) is asked where to run only when something in the plan uses it
+    uses_torch = any(o.uses_torch for o in (*codec_objects.values(), *metric_objects.values()))
+    device = check_device(device) if uses_torch or device == "cuda" else "cpu"
+    for obj in (*codec_objects.values(), *metric_objects.values()):
+        obj.device = device
     images, errors = scan_images(corpus, store, max_pixels, progress)
     limit = memory_limit or default_memory_limit()
     worker_budget = limit / jobs

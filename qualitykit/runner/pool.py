@@ -120,9 +120,7 @@ class LocalPool:
         self.memory_limit = memory_limit
         self._ctx = multiprocessing.get_context(context)
         self._queue: collections.deque[Task] = collections.deque()
-        self._workers: list[_Worker] = []
-        for _ in range(jobs):
-            self._workers.append(self._start())
+        self._workers: list[_Worker] = []  # started at the first task: a run with nothing to do starts none
 
     def describe(self) -> dict[str, object]:
         return {"kind": self.kind, "workers": self.jobs, "start_method": self._ctx.get_start_method(),
@@ -139,6 +137,8 @@ class LocalPool:
 
     def submit(self, task: Task) -> None:
         """Queue ``task``; a task that already killed a worker goes first and runs alone."""
+        if not self._workers:
+            self._workers = [self._start() for _ in range(self.jobs)]
         if task.deaths:
             self._queue.appendleft(task)
         else:
