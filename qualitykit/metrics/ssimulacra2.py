@@ -621,7 +621,9 @@ class SSIMULACRA2(Metric):
         "mean |Δ| 0.010, max 0.10 on 88 Kodak pairs; images ≤ 128×128 px to 1e-6"
     )
     version = "2.1-1"
+    default = True  # ~0.1 s per Kodak pair on one CPU core
     min_side = MIN_SIDE
+    #: Peak working memory measured (RSS) on one pair: 37 B/px at 24 Mpx, 60 B/px at 768×512.
     memory_per_pixel = 64.0
     #: Most pixels per batch of same-size pairs.
     batch_pixels = 4 * 768 * 512
