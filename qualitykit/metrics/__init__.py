@@ -27,6 +27,7 @@ registry: Registry[Metric] = Registry(
         "qualitykit.metrics.ssim",
         "qualitykit.metrics.libvmaf",
         "qualitykit.metrics.lpips",
+        "qualitykit.metrics.ssimulacra2",
     ),
 )
 register = registry.register
