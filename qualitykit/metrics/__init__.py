@@ -25,6 +25,7 @@ registry: Registry[Metric] = Registry(
     builtins=(
         "qualitykit.metrics.psnr",
         "qualitykit.metrics.ssim",
+        "qualitykit.metrics.pyiqa_ssim",
         "qualitykit.metrics.libvmaf",
         "qualitykit.metrics.lpips",
     ),
