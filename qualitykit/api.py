@@ -49,11 +49,7 @@ def manifest(plan: Plan, outcome: Outcome, command: str | None = None) -> dict[s
              "settings": c.codec.options, "ladder": list(c.ladder), "versions": c.versions}
             for c in plan.codecs
         ],  # fmt: skip
-        "metrics": [
-            {"name": n, "version": v, "higher_is_better": metric_registry.get(n).higher_is_better,
-             "description": metric_registry.get(n).description}
-            for n, v in plan.metrics.items()
-        ],  # fmt: skip
+        "metrics": [metric_registry.get(n).info_for(v).to_dict() for n, v in plan.metrics.items()],
         "metrics_unavailable": plan.unavailable,
         "aggregation": "corpus value at a codec point = mean of per-image values",
         "libraries": provenance.package_versions(),
@@ -94,7 +90,8 @@ def bench(
     ----------
     dataset : corpus name from ``datasets.yaml`` or a folder of images (default: the built-in ``sample``).
     codecs : codec specs, e.g. ``["jpeg", "avif:speed=4:q=20/40/60"]``.
-    metrics : metric names; ``None`` runs every metric available on this machine.
+    metrics : metric names; ``None`` runs every metric of the default set available on this machine
+        (``qk metrics`` shows the set; metrics costing seconds per pair run only when named).
     out : run directory for ``results.csv`` and ``manifest.json`` (default ``reports/<corpus>-<time>``).
     jobs : worker processes (default: every core).
     device : ``auto`` (CUDA when available), ``cpu`` or ``cuda``, for PyTorch metrics and codecs.

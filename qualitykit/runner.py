@@ -105,21 +105,24 @@ def make_plan(
     metrics: Sequence[str] | None = None,
     device: str = "auto",
 ) -> Plan:
-    """Resolve codec specs and metric names, hash every image. ``metrics=None`` means every available one.
+    """Resolve codec specs and metric names, hash every image. ``metrics=None`` means every available
+    metric of the default set (:func:`~qualitykit.metrics.default_metrics`; opt-in ones only by name).
 
     Unknown or malformed codecs and unknown metrics raise. Codecs that cannot run
     here are listed in :attr:`Plan.codecs_unavailable`. Metrics that exist but cannot run here
     (missing weights, no ffmpeg with libvmaf) are left out and listed with the
-    reason in :attr:`Plan.unavailable`, so every other metric still runs; a metric
-    asked for by name first gets a chance to fetch what it lacks.
+    reason in :attr:`Plan.unavailable`, so every other metric still runs. Downloads happen here
+    and nowhere else, in this (the main) process: a metric asked for by name and every codec
+    spec first get a chance to fetch the assets they lack (:mod:`qualitykit.assets`).
     """
-    from .metrics import available_metrics, ensure_available, registry
+    from .metrics import default_metrics, ensure_available, registry
 
     entries: list[CodecEntry] = []
     codecs_unavailable: dict[str, str] = {}
     for spec in codecs:
         try:
             codec, ladder = codec_from_spec(spec)
+            codec.fetch(ladder)  # zoo weights: downloaded now if missing, never in the workers
         except Unavailable as exc:  # e.g. weights missing offline: the other codecs still run
             codecs_unavailable[spec] = str(exc)
             continue
@@ -133,7 +136,7 @@ def make_plan(
         entries.append(CodecEntry(spec, label, codec, ladder, codec.versions()))
     unavailable: dict[str, str] = {}
     if metrics is None:
-        status = available_metrics()
+        status = default_metrics()
         names = [n for n, why in status.items() if why is None]
         unavailable = {n: why for n, why in status.items() if why is not None}
     else:

@@ -1,4 +1,4 @@
-"""``qualitykit.compare`` / ``qk compare``, ``qk weights`` and ``load_rgb``: one pair of files, end to end."""
+"""``qualitykit.compare`` / ``qk compare`` and ``load_rgb``: one pair of files, end to end."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import torch
 from PIL import Image
 
 from qualitykit.errors import BadInput, UnknownName
-from qualitykit import weights
+from qualitykit import assets
 from qualitykit.cli import main
 from qualitykit.compare import compare
 from qualitykit.imageio import load_rgb
@@ -27,7 +27,7 @@ def run_cli(argv: list[str]) -> int:
 @pytest.fixture
 def no_backbones(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
-    monkeypatch.delenv(weights.ENV, raising=False)
+    monkeypatch.delenv(assets.ENV, raising=False)
     monkeypatch.setattr(torch.hub, "download_url_to_file", lambda url, *a, **k: pytest.fail(f"download of {url}"))
 
 
@@ -94,27 +94,3 @@ def test_load_rgb_expands_grey_and_drops_alpha(tmp_path: Path) -> None:
     grey, rgba = load_rgb(tmp_path / "g.png"), load_rgb(tmp_path / "a.png")
     assert grey.shape == rgba.shape == (4, 5, 3) and grey.dtype == np.uint8
     assert (grey == 7).all() and (rgba == [1, 2, 3]).all()
-
-
-def test_weights_lists_files_and_where(no_backbones, monkeypatch, tmp_path, capsys) -> None:
-    assert run_cli(["weights"]) == 0
-    out = capsys.readouterr().out
-    assert str(tmp_path / "torch" / "hub" / "checkpoints") in out
-    assert (
-        "alexnet-owt-7be5be79.pth" in out and "missing (https://download.pytorch.org/models/vgg16-397923af.pth)" in out
-    )
-    supplied = tmp_path / "offline"
-    supplied.mkdir()
-    (supplied / "alexnet-owt-7be5be79.pth").write_bytes(b"")
-    monkeypatch.setenv(weights.ENV, str(supplied))
-    assert run_cli(["weights"]) == 0
-    assert str(supplied / "alexnet-owt-7be5be79.pth") in capsys.readouterr().out
-    assert run_cli(["weights", "--download", "nope.pth"]) == 2
-    assert "unknown file(s) nope.pth" in capsys.readouterr().err
-
-
-def test_weight_registry_refuses_a_conflicting_declaration() -> None:
-    first = weights.registered()[0]
-    assert weights.register(first) is first
-    with pytest.raises(ValueError, match="already registered"):
-        weights.register(weights.WeightFile(first.filename, "https://example.invalid/x.pth", "something else"))

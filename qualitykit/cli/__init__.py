@@ -18,7 +18,7 @@ from ..errors import QKError
 COMMANDS = ("bench", "compare", "codecs", "metrics", "weights", "datasets", "report", "bdrate", "baseline", "gate")
 
 EPILOG = """examples:
-  qk bench                                   # built-in corpus, jpeg,webp,avif, every available metric
+  qk bench                                   # built-in corpus, jpeg,webp,avif, the default metric set
   qk bench --dataset kodak --codecs jpeg,avif:speed=4 --metrics psnr,ms-ssim
   qk codecs                                  # what is available, and why not
 """

@@ -14,7 +14,7 @@ from ..ffmpeg import set_ffmpeg
 from ..errors import QKError, UnknownName
 
 EXAMPLES = """examples:
-  qk bench                                              # built-in corpus, jpeg,webp,avif, every available metric
+  qk bench                                              # built-in corpus, jpeg,webp,avif, the default metric set
   qk bench --dataset ../shared/datasets/kodak --codecs jpeg,webp --metrics psnr,ms-ssim
   qk bench --codecs 'jpeg:q=10/30/50/70/90,avif:speed=4:subsampling=444' --jobs 2
 
@@ -29,7 +29,7 @@ def add_common(p: argparse.ArgumentParser) -> None:
     """Options shared by the commands that run a grid (``bench``, ``gate``)."""
     p.add_argument("--dataset", default=None, help="corpus name from datasets.yaml or a folder of images (default: sample)")
     p.add_argument("--codecs", default=",".join(DEFAULT_CODECS), help="comma-separated codec specs (default: %(default)s)")
-    p.add_argument("--metrics", default=None, help="comma-separated metric names (default: every available metric)")
+    p.add_argument("--metrics", default=None, help="comma-separated metric names (default: every available metric of the default set; see qk metrics)")
     p.add_argument("--jobs", "-j", type=int, default=None, help="worker processes (default: every core)")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="where PyTorch work runs")
     p.add_argument("--cache", default=None, help="SQLite cache file (default: $QK_CACHE or ~/.cache/qualitykit/cache.sqlite)")

@@ -63,6 +63,13 @@ def available_metrics() -> dict[str, str | None]:
     return out
 
 
+def default_metrics() -> dict[str, str | None]:
+    """:func:`available_metrics` for ``qk bench``'s default set: metrics whose ``default`` is true (and
+    broken plugins, to report them). Opt-in metrics (seconds per pair) run only when named."""
+    broken = registry.broken()
+    return {n: why for n, why in available_metrics().items() if n in broken or registry.get(n).default}
+
+
 def evaluate(
     metrics: Sequence[Metric], refs: Sequence[np.ndarray], dists: Sequence[np.ndarray]
 ) -> dict[str, np.ndarray | Exception]:
@@ -84,4 +91,4 @@ def evaluate(
     return out
 
 
-__all__ = ["Metric", "available_metrics", "ensure_available", "evaluate", "get_metric", "registry"]
+__all__ = ["Metric", "available_metrics", "default_metrics", "ensure_available", "evaluate", "get_metric", "registry"]

@@ -113,12 +113,17 @@ class Metric(ABC):
     def check(self, ref: np.ndarray, dist: np.ndarray) -> None:
         check_pair(ref, dist, self.min_side, self.name)
 
+    @classmethod
+    def info_for(cls, version: str) -> MetricInfo:
+        """The metadata of this metric computed at ``version``, as a run's manifest records it."""
+        return MetricInfo(
+            cls.name, version, cls.higher_is_better, tuple(cls.range), cls.saturation, cls.unit,
+            cls.description, cls.reference,
+        )  # fmt: skip
+
     def info(self) -> MetricInfo:
         """This metric's metadata, as a run records it."""
-        return MetricInfo(
-            self.name, self.version, self.higher_is_better, tuple(self.range), self.saturation, self.unit,
-            self.description, self.reference,
-        )  # fmt: skip
+        return self.info_for(self.version)
 
     @abstractmethod
     def compute(self, refs: Sequence[np.ndarray], dists: Sequence[np.ndarray]) -> np.ndarray:
