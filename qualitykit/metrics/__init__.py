@@ -28,6 +28,7 @@ registry: Registry[Metric] = Registry(
         "qualitykit.metrics.pyiqa_ssim",
         "qualitykit.metrics.libvmaf",
         "qualitykit.metrics.lpips",
+        "qualitykit.metrics.dists",
     ),
 )
 register = registry.register
