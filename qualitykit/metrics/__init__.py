@@ -29,6 +29,7 @@ registry: Registry[Metric] = Registry(
         "qualitykit.metrics.libvmaf",
         "qualitykit.metrics.lpips",
         "qualitykit.metrics.dists",
+        "qualitykit.metrics.butteraugli",
     ),
 )
 register = registry.register
