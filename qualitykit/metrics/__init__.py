@@ -30,6 +30,7 @@ registry: Registry[Metric] = Registry(
         "qualitykit.metrics.lpips",
         "qualitykit.metrics.dists",
         "qualitykit.metrics.butteraugli",
+        "qualitykit.metrics.psnr_hvsm",
     ),
 )
 register = registry.register
