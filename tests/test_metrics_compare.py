@@ -82,8 +82,10 @@ def test_compare_cli_json_and_text(pair_files, capsys: pytest.CaptureFixture[str
     assert run_cli(["compare", ref, dist, "--metrics", "psnr,vmaf", "--json", "--device", "cpu"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out == compare(ref, dist, ["psnr", "vmaf"])
-    assert run_cli(["compare", ref, dist, "--metrics", "psnr"]) == 0
-    assert "(higher is better)" in capsys.readouterr().out
+    assert run_cli(["compare", ref, dist, "--metrics", "psnr,vmaf"]) == 0
+    text = capsys.readouterr().out
+    assert "dB  (higher is better)  PSNR, RGB, one MSE over all channels" in text
+    assert "(higher is better)  VMAF vmaf_v0.6.1, motion forced to 0; ffmpeg default RGB→YUV" in text
     assert run_cli(["compare", ref, __file__]) == 2
     assert "test_metrics_compare.py: not an image" in capsys.readouterr().err
 
@@ -94,3 +96,26 @@ def test_load_rgb_expands_grey_and_drops_alpha(tmp_path: Path) -> None:
     grey, rgba = load_rgb(tmp_path / "g.png"), load_rgb(tmp_path / "a.png")
     assert grey.shape == rgba.shape == (4, 5, 3) and grey.dtype == np.uint8
     assert (grey == 7).all() and (rgba == [1, 2, 3]).all()
+
+
+def test_compare_fetches_a_metric_named_but_not_the_default_list(pair_files, monkeypatch, tmp_path) -> None:
+    """Named in ``metrics``, a metric missing its backbone gets one download attempt (here: offline);
+    the default list (every metric) never downloads."""
+    from urllib.error import URLError
+
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    monkeypatch.delenv(assets.ENV, raising=False)
+    asked = []
+
+    def offline(url, *args, **kwargs):
+        asked.append(url)
+        raise URLError("simulated: no network")
+
+    monkeypatch.setattr(torch.hub, "download_url_to_file", offline)
+    result = compare(*pair_files, ["psnr", "lpips"])
+    assert asked == ["https://download.pytorch.org/models/alexnet-owt-7be5be79.pth"]
+    why = result["unavailable"]["lpips"]
+    assert "(download failed: URLError" in why and "alexnet-owt-7be5be79.pth" in why and "psnr" in result["metrics"]
+    asked.clear()
+    compare(*pair_files, None)
+    assert asked == []

@@ -41,7 +41,7 @@ MIN_POINTS = 4
 #: Least overlap / union of the two quality ranges for a BD value (the package's own default, 0.75, only warns).
 MIN_OVERLAP = 0.5
 #: Metric value at and beyond which a point is saturated and left out of BD computations.
-SATURATION: dict[str, float] = {"vmaf": 99.5, "vmaf-neg": 99.5}
+SATURATION: dict[str, float] = {"vmaf": 99.5, "vmaf-neg": 99.5, "vmaf-4k": 99.5}
 LOG_BASE = 10
 
 # Reasons (short, stable: tables count them and the CI gate may match them).

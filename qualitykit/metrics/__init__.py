@@ -54,7 +54,9 @@ def ensure_available(name: str) -> str | None:
         return None
     try:
         cls.fetch()
-    except Exception as exc:  # offline, or the server refused: keep the actionable reason
+    except Unavailable as exc:  # assets.fetch: already says what is missing, why the download failed, what to do
+        return str(exc)
+    except Exception as exc:  # a plugin's own fetch: keep the actionable reason
         return f"{why} (download failed: {type(exc).__name__}: {exc})"
     return cls.available()
 
