@@ -103,54 +103,64 @@ def test_bundled_files_are_verified(monkeypatch, tmp_path) -> None:
         assets.fetch(forged)
 
 
-@pytest.fixture
-def fake_server(monkeypatch, tmp_path) -> list[str]:
-    """torch.hub's download writes what a server would send: here a tiny hyperprior checkpoint or
-    torchvision's AlexNet layout with the shared features; returns the URLs requested."""
-    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
-    monkeypatch.delenv(assets.ENV, raising=False)
-    asked: list[str] = []
+class FakeServer:
+    """Stands in for torch.hub's download: writes what a server would send — torchvision's AlexNet
+    layout holding ``features`` (the shared file's tensors, or random ones when ``None``), else a tiny
+    hyperprior checkpoint; records the URLs asked for."""
 
-    def download(url, dst, hash_prefix=None, progress=True):
-        asked.append(url)
+    def __init__(self) -> None:
+        self.asked: list[str] = []
+        self.features: Path | None = WEIGHTS / "alexnet-features-imagenet1k-v1.pth"
+
+    def __call__(self, url, dst, hash_prefix=None, progress=True) -> None:
+        self.asked.append(url)
         if "alexnet" in url:
             model = torchvision.models.alexnet(weights=None)
-            if (WEIGHTS / "alexnet-features-imagenet1k-v1.pth").is_file() and "wrong" not in str(tmp_path):
-                model.features.load_state_dict(torch.load(WEIGHTS / "alexnet-features-imagenet1k-v1.pth", weights_only=True))
+            if self.features is not None:
+                model.features.load_state_dict(torch.load(self.features, weights_only=True))
             torch.save(model.state_dict(), dst)
         else:
             torch.manual_seed(0)
             torch.save(ScaleHyperprior(8, 16).state_dict(), dst)
 
-    monkeypatch.setattr(torch.hub, "download_url_to_file", download)
-    return asked
+
+@pytest.fixture
+def fake_server(monkeypatch, tmp_path) -> FakeServer:
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    monkeypatch.delenv(assets.ENV, raising=False)
+    server = FakeServer()
+    monkeypatch.setattr(torch.hub, "download_url_to_file", server)
+    return server
 
 
 def test_download_goes_to_the_hub_cache_and_is_checked(fake_server, tmp_path) -> None:
     shared_weights_or_skip()
     path = assets.fetch(ALEXNET)
-    assert path == tmp_path / "torch" / "hub" / "checkpoints" / ALEXNET.filename and fake_server == [ALEXNET.url]
-    assert assets.fetch(ALEXNET) == path and len(fake_server) == 1, "present: no second download"
+    assert path == tmp_path / "torch" / "hub" / "checkpoints" / ALEXNET.filename and fake_server.asked == [ALEXNET.url]
+    assert assets.fetch(ALEXNET) == path and len(fake_server.asked) == 1, "present: no second download"
 
 
-def test_download_with_other_tensors_is_refused(fake_server, tmp_path, monkeypatch) -> None:
-    monkeypatch.setattr(sys.modules[__name__], "WEIGHTS", tmp_path / "wrong")  # the server sends random weights
+def test_download_with_other_tensors_is_refused(fake_server, tmp_path) -> None:
+    fake_server.features = None  # the server sends a random AlexNet
     with pytest.raises(assets.Unavailable, match="does not hold AlexNet"):
         assets.fetch(ALEXNET)
     assert not (tmp_path / "torch" / "hub" / "checkpoints" / ALEXNET.filename).exists()
 
 
-def test_planner_fetches_named_zoo_weights_in_the_main_process(fake_server, small_corpus, tmp_path) -> None:
+def test_planner_fetches_named_zoo_weights_in_the_main_process(fake_server, small_corpus, tmp_path, monkeypatch) -> None:
     """A zoo model named in --codecs is fetched by make_plan (main process, before any work); the
-    run then reads it from the cache."""
+    run then reads it from the cache, offline."""
+    from urllib.error import URLError
+
     from qualitykit.api import bench
 
     plan = make_plan(resolve(str(small_corpus)), ["neural:bmshj2018-hyperprior:q=1/2"], ["psnr"], device="cpu")
     assert plan.codecs_unavailable == {}
-    assert fake_server == [models.zoo_url("bmshj2018-hyperprior", "mse", q) for q in (1, 2)]
+    assert fake_server.asked == [models.zoo_url("bmshj2018-hyperprior", "mse", q) for q in (1, 2)]
+    monkeypatch.setattr(torch.hub, "download_url_to_file", lambda *a, **k: (_ for _ in ()).throw(URLError("offline")))
     df = bench(str(small_corpus), ["neural:bmshj2018-hyperprior:q=1/2"], ["psnr"], out=tmp_path / "run",
                cache=tmp_path / "c.sqlite", jobs=2, device="cpu")  # fmt: skip
-    assert len(df) == 8 and df["psnr"].notna().all() and len(fake_server) == 2
+    assert len(df) == 8 and df["psnr"].notna().all() and df.attrs["errors"] == []
 
 
 def test_planner_reports_a_zoo_model_it_cannot_fetch(monkeypatch, small_corpus, tmp_path) -> None:
