@@ -68,7 +68,7 @@ def test_identical_small_and_version(photo_pairs) -> None:
         m(ref[:7, :50].copy(), dist[:7, :50].copy())
     version = qk_butteraugli.tool_version(qk_butteraugli.find_butteraugli()[0])
     assert m.version == f"1+{version}" and (version.startswith("libjxl-devtools ") or version.startswith("sha256:"))
-    assert not registry.get("butteraugli").higher_is_better and not registry.get("butteraugli").default
+    assert not registry.get("butteraugli").higher_is_better and registry.get("butteraugli-3norm").default
 
 
 def test_explicit_binary_never_falls_back(monkeypatch, tmp_path: Path) -> None:

@@ -90,7 +90,8 @@ class _Butteraugli(Metric):
     higher_is_better = False
     range = (0.0, None)
     min_side = 8
-    default = False  # ~0.3 s of CPU per Kodak pair, 100× the libvmaf metrics (benchmarks/bench_metrics.py)
+    # ~0.45 s of CPU per Kodak pair for both norms (benchmarks/bench_metrics.py): below a second, so in
+    # the default set wherever butteraugli_main is installed
     memory_per_pixel = 300.0  # the tool's own process: float planes and blurred copies
     key: ClassVar[int]  # 0: max norm, 1: 3-norm
 

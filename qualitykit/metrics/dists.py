@@ -112,7 +112,7 @@ class DISTS(Metric):
     higher_is_better = False
     range = (0.0, 1.0)
     min_side = 32
-    default = False  # seconds per Kodak pair on a CPU, like lpips-vgg (VGG16 on both images)
+    default = False  # ~9 s of CPU per Kodak pair, like lpips-vgg (VGG16 on both images; benchmarks/bench_metrics.py)
     description = "DISTS, VGG16 + α/β of dists-pytorch, RGB in [0, 1], no resizing"
     reference = "dists-pytorch 0.1 DISTS() on the same backbone, equal to 1e-6"
     memory_per_pixel = 2400.0

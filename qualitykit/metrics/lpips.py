@@ -172,7 +172,7 @@ class LPIPSVGG(_LPIPS):
     name = "lpips-vgg"
     net = "vgg"
     min_side = 16
-    default = False  # ~5 s per Kodak pair on a 2-core CPU (benchmarks/bench_metrics.py)
+    default = False  # ~8 s of CPU per Kodak pair (benchmarks/bench_metrics.py)
     batch_pixels = 2 * 768 * 512
     description = "LPIPS v0.1, VGG16, RGB in [-1, 1]"
     reference = "lpips 0.1.4 LPIPS(net='vgg', version='0.1') on the same backbone, equal to 1e-6"
