@@ -39,7 +39,7 @@ def test_metrics_table_states_conventions_and_references():
         assert cls.reference and cls.reference in rows[name], name  # what it equals, with the tolerance
         assert ("yes" if cls.default else "no (opt-in)") in rows[name]
         assert f"  {name}: {cls.description}" in out
-    assert "lower is better" in rows["dists"] and "no (opt-in)" in rows["butteraugli"]
+    assert "lower is better" in rows["dists"] and "no (opt-in)" in rows["dists"] and "yes" in rows["psnr-hvsm"]
     assert "BT.601 limited range, yuv444p" in out
 
 
