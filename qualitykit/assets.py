@@ -72,6 +72,16 @@ _registered: dict[str, Asset] = {}
 _users: dict[str, list[str]] = {}
 
 
+def bundled_in(package: str, *parts: str) -> str:
+    """Path of a file shipped inside installed Python package ``package`` (found without importing
+    it), for a bundled asset; a path that does not exist when the package is missing."""
+    from importlib.util import find_spec
+
+    spec = find_spec(package)
+    root = Path(spec.origin).parent if spec and spec.origin else Path(f"<{package} not installed>")
+    return str(root.joinpath(*parts))
+
+
 def register(asset: Asset, used_by: str) -> Asset:
     """Declare that ``used_by`` (a metric name, a codec spec) needs ``asset``; returns ``asset``.
 
@@ -281,6 +291,6 @@ def load_part(asset: Asset) -> dict[str, torch.Tensor]:
 
 
 __all__ = [
-    "ENV", "Asset", "content_sha256", "fetch", "hub_checkpoints", "load_part", "locate", "register",
+    "ENV", "Asset", "bundled_in", "content_sha256", "fetch", "hub_checkpoints", "load_part", "locate", "register",
     "registered", "require", "search_dirs", "select_part", "tensor_sha256", "users", "why_missing",
 ]  # fmt: skip

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, ClassVar
 
@@ -42,6 +42,15 @@ def group_by_shape(images: Sequence[np.ndarray]) -> dict[tuple[int, ...], list[i
     for i, image in enumerate(images):
         groups[image.shape].append(i)
     return dict(groups)
+
+
+def batches(images: Sequence[np.ndarray], max_pixels: int) -> Iterator[list[int]]:
+    """Indices of ``images`` in batches of one shape, each holding at most ``max_pixels`` pixels
+    (at least one image), so a metric can stack each batch and bound its memory."""
+    for (h, w, *_), indices in group_by_shape(images).items():
+        step = max(1, max_pixels // (h * w))
+        for start in range(0, len(indices), step):
+            yield indices[start : start + step]
 
 
 @dataclass(frozen=True)

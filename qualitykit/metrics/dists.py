@@ -28,7 +28,6 @@ import types
 from collections.abc import Iterator, Sequence
 from importlib.metadata import version as package_version
 from importlib.util import find_spec
-from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
@@ -38,18 +37,17 @@ from ..assets import Asset
 from . import register
 from ..device import resolve_device
 from .backbones import VGG16
-from .base import Metric, group_by_shape
+from .base import Metric, batches
 
 if TYPE_CHECKING:
     import torch
 
-_PACKAGE = find_spec("DISTS_pytorch")
 ALPHA_BETA = assets.register(
     Asset(
         "dists-alpha-beta",
         "DISTS α/β weights (bundled in the dists-pytorch package)",
         sha256="f5e65c96230b7f6ca995691647d482237e4cab8a50c5c4a5784f219ef0748218",
-        bundled=str(Path(_PACKAGE.origin).parent / "weights.pt") if _PACKAGE and _PACKAGE.origin else "DISTS_pytorch/weights.pt",
+        bundled=assets.bundled_in("DISTS_pytorch", "weights.pt"),
     ),
     used_by="dists",
 )
@@ -125,7 +123,7 @@ class DISTS(Metric):
 
     @classmethod
     def available(cls) -> str | None:
-        if _PACKAGE is None:
+        if find_spec("DISTS_pytorch") is None:
             return "the dists-pytorch package is missing; pip install dists-pytorch"
         for asset in (ALPHA_BETA, VGG16):
             if assets.locate(asset) is None:
@@ -151,13 +149,10 @@ class DISTS(Metric):
         device = resolve_device(self.device)
         model = self.model.to(device) if self.model is not None else _shared_model(device)
         out = np.empty(len(refs), dtype=np.float64)
-        for (h, w, _), indices in group_by_shape(refs).items():
-            step = max(1, self.batch_pixels // (h * w))
-            for start in range(0, len(indices), step):
-                chunk = indices[start : start + step]
-                x, y = (_to_unit(np.stack([images[i] for i in chunk]), device) for images in (refs, dists))
-                with torch.no_grad():
-                    out[chunk] = model(x, y).reshape(-1).double().cpu().numpy()
+        for chunk in batches(refs, self.batch_pixels):
+            x, y = (_to_unit(np.stack([images[i] for i in chunk]), device) for images in (refs, dists))
+            with torch.no_grad():
+                out[chunk] = model(x, y).reshape(-1).double().cpu().numpy()
         return out
 
 

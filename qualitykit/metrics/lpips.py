@@ -24,7 +24,6 @@ import warnings
 from collections.abc import Sequence
 from importlib.metadata import version as package_version
 from importlib.util import find_spec
-from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
@@ -34,19 +33,18 @@ from ..assets import Asset
 from . import register
 from ..device import resolve_device
 from .backbones import ALEXNET, VGG16
-from .base import Metric, group_by_shape
+from .base import Metric, batches
 
 if TYPE_CHECKING:
     import torch
 
-_LPIPS_DIR = Path(find_spec("lpips").origin).parent if find_spec("lpips") else Path("lpips-not-installed")  # type: ignore[arg-type]
 #: The v0.1 linear layers inside the ``lpips`` package (0.1.4), by network.
 LINEAR = {
     net: Asset(
         f"lpips-{net}-v0.1",
         f"LPIPS v0.1 linear layers for {net} (bundled in the lpips package)",
         sha256=sha,
-        bundled=str(_LPIPS_DIR / "weights" / "v0.1" / f"{net}.pth"),
+        bundled=assets.bundled_in("lpips", "weights", "v0.1", f"{net}.pth"),
     )
     for net, sha in (
         ("alex", "df73285e35b22355a2df87cdb6b70b343713b667eddbda73e1977e0c860835c0"),
@@ -133,14 +131,11 @@ class _LPIPS(Metric):
         device = resolve_device(self.device)
         model = self._network(device)
         out = np.empty(len(refs), dtype=np.float64)
-        for (h, w, _), indices in group_by_shape(refs).items():
-            step = max(1, self.batch_pixels // (h * w))
-            for start in range(0, len(indices), step):
-                chunk = indices[start : start + step]
-                x = _to_unit_range([refs[i] for i in chunk], device)
-                y = _to_unit_range([dists[i] for i in chunk], device)
-                with torch.no_grad():
-                    out[chunk] = model(x, y).flatten().double().cpu().numpy()
+        for chunk in batches(refs, self.batch_pixels):
+            x = _to_unit_range([refs[i] for i in chunk], device)
+            y = _to_unit_range([dists[i] for i in chunk], device)
+            with torch.no_grad():
+                out[chunk] = model(x, y).flatten().double().cpu().numpy()
         return out
 
 

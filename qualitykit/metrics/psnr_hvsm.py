@@ -29,7 +29,7 @@ from types import ModuleType
 import numpy as np
 
 from . import register
-from .base import Metric, group_by_shape
+from .base import Metric, batches
 
 
 @functools.lru_cache(maxsize=None)
@@ -83,12 +83,9 @@ class PSNRHVSM(Metric):
             self.check(r, d)
         package = _package()
         out = np.empty(len(refs), dtype=np.float64)
-        for (h, w, _), indices in group_by_shape(refs).items():
-            step = max(1, self.batch_pixels // (h * w))
-            for start in range(0, len(indices), step):
-                chunk = indices[start : start + step]
-                y_ref = luma(np.stack([refs[i] for i in chunk]))
-                y_dist = luma(np.stack([dists[i] for i in chunk]))
-                with np.errstate(divide="ignore", invalid="ignore"):  # the package divides where it then masks
-                    out[chunk] = package.psnr_hvs_hvsm(y_ref, y_dist, batch=True)[1]
+        for chunk in batches(refs, self.batch_pixels):
+            y_ref = luma(np.stack([refs[i] for i in chunk]))
+            y_dist = luma(np.stack([dists[i] for i in chunk]))
+            with np.errstate(divide="ignore", invalid="ignore"):  # the package divides where it then masks
+                out[chunk] = package.psnr_hvs_hvsm(y_ref, y_dist, batch=True)[1]
         return out

@@ -30,7 +30,7 @@ import numpy as np
 
 from . import register
 from ..device import resolve_device
-from .base import Metric, group_by_shape
+from .base import Metric, batches
 
 if TYPE_CHECKING:
     import torch
@@ -123,16 +123,13 @@ class _PyiqaSSIM(Metric):
             self.check(r, d)
         device = resolve_device(self.device)
         out = np.empty(len(refs), dtype=np.float64)
-        for (h, w, _), indices in group_by_shape(refs).items():
-            step = max(1, self.batch_pixels // (h * w))
-            for start in range(0, len(indices), step):
-                chunk = indices[start : start + step]
-                planes = [
-                    luma(torch.from_numpy(np.stack([images[i] for i in chunk])).to(device).permute(0, 3, 1, 2))
-                    for images in (refs, dists)
-                ]
-                with torch.no_grad():
-                    out[chunk] = self._fn(*planes).cpu().numpy()
+        for chunk in batches(refs, self.batch_pixels):
+            planes = [
+                luma(torch.from_numpy(np.stack([images[i] for i in chunk])).to(device).permute(0, 3, 1, 2))
+                for images in (refs, dists)
+            ]
+            with torch.no_grad():
+                out[chunk] = self._fn(*planes).cpu().numpy()
         return out
 
 
