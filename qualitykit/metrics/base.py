@@ -151,3 +151,14 @@ class Metric(ABC):
     def __call__(self, ref: np.ndarray, dist: np.ndarray) -> float:
         """Value for one pair."""
         return float(self.compute([ref], [dist])[0])
+
+
+class SharedPassMetric(Metric):
+    """A metric of a family whose values all come out of one shared pass (one tool run): subclasses
+    implement :meth:`Metric.compute_family`, and :meth:`compute` is that pass for this metric alone."""
+
+    def compute(self, refs: Sequence[np.ndarray], dists: Sequence[np.ndarray]) -> np.ndarray:
+        result = self.compute_family([self], refs, dists)[self.name]
+        if isinstance(result, Exception):
+            raise result
+        return result

@@ -34,7 +34,7 @@ from PIL import Image
 from . import register
 from ..errors import BadInput, Unavailable
 from ..fsutil import sha256_file
-from .base import Metric
+from .base import Metric, SharedPassMetric
 
 ENV = "QK_BUTTERAUGLI"
 TOOL = "butteraugli_main"
@@ -85,7 +85,7 @@ def run_butteraugli(ref: np.ndarray, dist: np.ndarray, tool: str, folder: str) -
     return float(match.group(1)), float(match.group(2))
 
 
-class _Butteraugli(Metric):
+class _Butteraugli(SharedPassMetric):
     family = "butteraugli"
     higher_is_better = False
     range = (0.0, None)
@@ -104,12 +104,6 @@ class _Butteraugli(Metric):
     def version(self) -> str:  # type: ignore[override]
         """``1+<package version or binary hash>``, e.g. ``1+libjxl-devtools 0.7.0-10+deb12u1``."""
         return f"1+{tool_version(_tool())}"
-
-    def compute(self, refs: Sequence[np.ndarray], dists: Sequence[np.ndarray]) -> np.ndarray:
-        result = self.compute_family([self], refs, dists)[self.name]
-        if isinstance(result, Exception):
-            raise result
-        return result
 
     @classmethod
     def compute_family(

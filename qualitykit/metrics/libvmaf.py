@@ -34,7 +34,7 @@ import numpy as np
 from ..ffmpeg import find_ffmpeg
 from . import register
 from ..errors import BadInput, Unavailable
-from .base import Metric, group_by_shape
+from .base import Metric, SharedPassMetric, group_by_shape
 
 
 def _ffmpeg() -> str:
@@ -123,7 +123,7 @@ def _libvmaf_version(ffmpeg: str) -> str:  # keyed by the binary: run_libvmaf us
     return run_libvmaf([tiny], [tiny], ["psnr"])[0]["version"]  # type: ignore[return-value]
 
 
-class LibvmafMetric(Metric):
+class LibvmafMetric(SharedPassMetric):
     """A value read from libvmaf's per-frame log (see the module docstring for conventions)."""
 
     family = "libvmaf"
@@ -142,12 +142,6 @@ class LibvmafMetric(Metric):
     def version(self) -> str:  # type: ignore[override]
         """``base_version``, the model (or feature) name and libvmaf's version, e.g. ``2+vmaf_v0.6.1+libvmaf-86da14d``."""
         return f"{self.base_version}+{self.model or self.feature}+libvmaf-{libvmaf_version()}"
-
-    def compute(self, refs: Sequence[np.ndarray], dists: Sequence[np.ndarray]) -> np.ndarray:
-        result = self.compute_family([self], refs, dists)[self.name]
-        if isinstance(result, Exception):
-            raise result
-        return result
 
     @classmethod
     def compute_family(
