@@ -203,8 +203,11 @@ def _qk(*args: str, **kw) -> subprocess.Popen:
 
 def _rows(cache: Path) -> tuple[int, int]:
     with sqlite3.connect(cache) as db:
-        return (db.execute("SELECT COUNT(*) FROM encodes").fetchone()[0],
-                db.execute("SELECT COUNT(*) FROM scores").fetchone()[0])  # fmt: skip
+        try:
+            return (db.execute("SELECT COUNT(*) FROM encodes").fetchone()[0],
+                    db.execute("SELECT COUNT(*) FROM scores").fetchone()[0])  # fmt: skip
+        except sqlite3.OperationalError:  # the file exists, its tables not yet (the run is starting)
+            return 0, 0
 
 
 def _slow_run(tmp_path: Path, cache: Path, astronaut: np.ndarray, speed: int, encodes: int) -> tuple[list[str], subprocess.Popen]:

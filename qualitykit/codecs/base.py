@@ -240,6 +240,12 @@ class Codec(ABC):
         """``None`` when usable here, else the reason it is not (and how to fix it)."""
         return None
 
+    def fetch(self, ladder: tuple[float, ...]) -> None:
+        """Download what encoding ``ladder`` needs (model weights) when it is missing. The planner calls
+        it in the main process for codecs named in ``--codecs``, before any work; ``encode`` and
+        ``decode`` (in workers) must never download. No-op by default; raise
+        :class:`~qualitykit.errors.Unavailable` when it cannot."""
+
     @abstractmethod
     def encode(self, image: np.ndarray, quality: float) -> bytes:
         """Encode an ``(H, W, 3)`` uint8 RGB image at ``quality``; return the complete file."""

@@ -1,17 +1,16 @@
 """LPIPS (Zhang et al. 2018) through the ``lpips`` package: ``lpips`` (AlexNet) and ``lpips-vgg`` (VGG16).
 
-Conventions: RGB uint8 scaled to [-1, 1] (``x / 127.5 - 1``), the v0.1 linear
-layers shipped inside ``lpips``, spatial mean of each layer's weighted squared
-feature difference, summed over layers. Lower is better; 0 for identical
-images. Pairs of one size run as one batch; one model per network and device is
-built per process and reused.
+Conventions: RGB uint8 scaled to [-1, 1] (``x / 127.5 - 1``), the v0.1 linear layers shipped inside
+``lpips``, spatial mean of each layer's weighted squared feature difference, summed over layers.
+Lower is better; 0 for identical images. Pairs of one size run as one batch; one model per network
+and device is built per process and reused.
 
-The linear layers come with the package; the ImageNet backbone is torchvision's
-file (``alexnet-owt-7be5be79.pth``, ``vgg16-397923af.pth``), located through
-:mod:`qualitykit.weights` (``$QK_WEIGHTS_DIR``, then ``$TORCH_HOME/hub/checkpoints``)
-and downloaded on first use only when ``lpips`` is asked for by name (``--metrics
-lpips``; :meth:`_LPIPS.fetch`). Without it (offline) the metric is unavailable,
-saying which file to fetch and where to put it (``qk weights --download``).
+Two assets (:mod:`qualitykit.assets`): the linear layers, bundled in the ``lpips`` package, and the
+ImageNet backbone (:mod:`qualitykit.metrics.backbones`), recognised by the content of its feature
+tensors — torchvision's ``alexnet-owt-7be5be79.pth`` / ``vgg16-397923af.pth`` or a features-only
+file, in ``$QK_WEIGHTS_DIR`` or torch's hub cache. It is downloaded only when ``lpips`` is asked for
+by name (``--metrics lpips``; :meth:`_LPIPS.fetch`); without it (offline) the metric is unavailable,
+saying which file to fetch and where to put it (``qk weights``).
 
 >>> from qualitykit.metrics import get_metric
 >>> value = get_metric("lpips", device="cpu")(ref, dist)  # doctest: +SKIP
@@ -24,63 +23,55 @@ import re
 import warnings
 from collections.abc import Sequence
 from importlib.metadata import version as package_version
+from importlib.util import find_spec
 from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
-from .. import weights
-from ..weights import WeightFile
+from .. import assets
+from ..assets import Asset
 from . import register
 from ..device import resolve_device
-from ..errors import Unavailable
-from .base import Metric, group_by_shape
+from .backbones import ALEXNET, VGG16
+from .base import Metric, batches
 
 if TYPE_CHECKING:
     import torch
 
-BACKBONES = {
-    "alex": weights.register(
-        WeightFile(
-            "alexnet-owt-7be5be79.pth",
-            "https://download.pytorch.org/models/alexnet-owt-7be5be79.pth",
-            "lpips (AlexNet backbone, torchvision)",
-        )
-    ),
-    "vgg": weights.register(
-        WeightFile(
-            "vgg16-397923af.pth",
-            "https://download.pytorch.org/models/vgg16-397923af.pth",
-            "lpips-vgg (VGG16 backbone, torchvision)",
-        )
-    ),
+#: The v0.1 linear layers inside the ``lpips`` package (0.1.4), by network.
+LINEAR = {
+    net: Asset(
+        f"lpips-{net}-v0.1",
+        f"LPIPS v0.1 linear layers for {net} (bundled in the lpips package)",
+        sha256=sha,
+        bundled=assets.bundled_in("lpips", "weights", "v0.1", f"{net}.pth"),
+    )
+    for net, sha in (
+        ("alex", "df73285e35b22355a2df87cdb6b70b343713b667eddbda73e1977e0c860835c0"),
+        ("vgg", "a78928a0af1e5f0fcb1f3b9e8f8c3a2a5a3de244d830ad5c1feddc79b8432868"),
+    )
 }
+BACKBONES = {"alex": ALEXNET, "vgg": VGG16}
+for _net, _metric in (("alex", "lpips"), ("vgg", "lpips-vgg")):
+    assets.register(LINEAR[_net], used_by=_metric)
+    assets.register(BACKBONES[_net], used_by=_metric)
 
 
 def build_lpips(net: str) -> torch.nn.Module:
-    """An ``lpips.LPIPS`` v0.1 model for ``net`` (``alex``/``vgg``) with torchvision's ImageNet backbone, in eval mode.
+    """An ``lpips.LPIPS`` v0.1 model for ``net`` (``alex``/``vgg``) with the located ImageNet backbone, in eval mode.
 
-    The backbone is read from the located weight file (no download);
-    raises :class:`Unavailable` when it is missing.
+    Raises :class:`~qualitykit.errors.Unavailable` when an asset is missing; never downloads.
     """
     import lpips
-    import torch
 
-    path = weights.locate(BACKBONES[net])
-    if path is None:
-        raise Unavailable(weights.missing_message(BACKBONES[net]))
+    assets.require(LINEAR[net])
+    features = assets.load_part(BACKBONES[net])
     with warnings.catch_warnings():  # lpips passes torchvision's deprecated ``pretrained=False``
         warnings.simplefilter("ignore", UserWarning)
+        # pnet_rand: the backbone is built with weights=None (no download) and filled below
         model = lpips.LPIPS(pretrained=True, net=net, version="0.1", pnet_rand=True, verbose=False)
-    # lpips keeps torchvision's ``features[i]`` modules as ``slice<k>.<i>``.
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-        backbone = {key: state[re.sub(r"^slice\d+\.", "features.", key)] for key in model.net.state_dict()}
-        model.net.load_state_dict(backbone)
-    except Exception as exc:  # truncated download, another network's file, ...
-        raise Unavailable(
-            f"{path} is not torchvision's {BACKBONES[net].filename} ({type(exc).__name__}: {exc}); "
-            f"delete it and fetch {BACKBONES[net].url} again"
-        ) from None
+    # lpips keeps torchvision's ``features[i]`` modules as ``slice<k>.<i>``
+    model.net.load_state_dict({key: features[re.sub(r"^slice\d+\.", "", key)] for key in model.net.state_dict()})
     return model.eval()
 
 
@@ -111,23 +102,25 @@ class _LPIPS(Metric):
 
     @classmethod
     def available(cls) -> str | None:
-        try:
-            import lpips  # noqa: F401
-        except ImportError as exc:
-            return f"the lpips package is missing ({exc}); pip install lpips"
-        backbone = BACKBONES[cls.net]
-        return None if weights.locate(backbone) else weights.missing_message(backbone)
+        if find_spec("lpips") is None:
+            return "the lpips package is missing; pip install lpips"
+        for asset in (LINEAR[cls.net], BACKBONES[cls.net]):
+            if assets.locate(asset) is None:
+                return assets.why_missing(asset)
+        return None
 
     @classmethod
     def fetch(cls) -> None:
         """Download the backbone into torch's hub cache when it is missing (needs the network)."""
-        weights.download(BACKBONES[cls.net])
+        assets.fetch(BACKBONES[cls.net])
 
     @property
     def version(self) -> str:  # type: ignore[override]
-        """``1+lpips-<package version>-v0.1+<backbone file>``, or ``…+custom`` for an injected model."""
-        backbone = "custom" if self.model is not None else BACKBONES[self.net].filename
-        return f"1+lpips-{package_version('lpips')}-v0.1+{backbone}"
+        """``2+lpips-<package version>-v0.1+<backbone asset>-<tensor sha256 prefix>``, or ``…+custom``
+        for an injected model."""
+        backbone = BACKBONES[self.net]
+        which = "custom" if self.model is not None else f"{backbone.name}-{backbone.sha256[:8]}"
+        return f"2+lpips-{package_version('lpips')}-v0.1+{which}"
 
     def _network(self, device: str) -> torch.nn.Module:
         return self.model.to(device) if self.model is not None else _shared_model(self.net, device)
@@ -140,14 +133,11 @@ class _LPIPS(Metric):
         device = resolve_device(self.device)
         model = self._network(device)
         out = np.empty(len(refs), dtype=np.float64)
-        for (h, w, _), indices in group_by_shape(refs).items():
-            step = max(1, self.batch_pixels // (h * w))
-            for start in range(0, len(indices), step):
-                chunk = indices[start : start + step]
-                x = _to_unit_range([refs[i] for i in chunk], device)
-                y = _to_unit_range([dists[i] for i in chunk], device)
-                with torch.no_grad():
-                    out[chunk] = model(x, y).flatten().double().cpu().numpy()
+        for chunk in batches(refs, self.batch_pixels):
+            x = _to_unit_range([refs[i] for i in chunk], device)
+            y = _to_unit_range([dists[i] for i in chunk], device)
+            with torch.no_grad():
+                out[chunk] = model(x, y).flatten().double().cpu().numpy()
         return out
 
 
@@ -168,7 +158,7 @@ class LPIPSAlex(_LPIPS):
     min_side = 32
     batch_pixels = 8 * 768 * 512
     description = "LPIPS v0.1, AlexNet, RGB in [-1, 1]"
-    reference = "lpips 0.1.4 LPIPS(net='alex', version='0.1'), equal to 1e-6"
+    reference = "lpips 0.1.4 LPIPS(net='alex', version='0.1') on the same backbone, equal to 1e-6"
     memory_per_pixel = 400.0
 
 
@@ -179,7 +169,8 @@ class LPIPSVGG(_LPIPS):
     name = "lpips-vgg"
     net = "vgg"
     min_side = 16
+    default = False  # ~8 s of CPU per Kodak pair (benchmarks/bench_metrics.py)
     batch_pixels = 2 * 768 * 512
     description = "LPIPS v0.1, VGG16, RGB in [-1, 1]"
-    reference = "lpips 0.1.4 LPIPS(net='vgg', version='0.1'), equal to 1e-6"
+    reference = "lpips 0.1.4 LPIPS(net='vgg', version='0.1') on the same backbone, equal to 1e-6"
     memory_per_pixel = 2400.0
