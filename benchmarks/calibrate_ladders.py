@@ -61,17 +61,18 @@ def main() -> None:
             (corpus / f"kodim{i:02d}.png").symlink_to(args.kodak / f"kodim{i:02d}.png")
         cache = args.cache or Path(tmp, "cache.sqlite")
         specs = {"jpeg": "jpeg"} | {s: f"{s}:q={'/'.join(map(str, SWEEPS[s]))}" for s in args.codecs.split(",")}
-        df = qualitykit.bench(corpus, list(specs.values()), ["psnr"], out=Path(tmp, "run"), jobs=args.jobs, cache=cache)
-        if df.attrs["errors"]:
-            raise SystemExit(f"errors: {df.attrs['errors'][:3]}")
-        means = df.groupby(["codec", "quality"], sort=False)[["bpp", "psnr"]].mean()
+        result = qualitykit.bench(corpus, list(specs.values()), ["psnr"], out=Path(tmp, "run"), jobs=args.jobs, cache=cache, report=False)
+        if result.errors:
+            raise SystemExit(f"errors: {result.errors[:3]}")
+        df = result.table
+        means = df.groupby(["codec_id", "q"], sort=False)[["bpp", "psnr"]].mean()
         ids = {s: codec_from_spec(spec)[0].id for s, spec in specs.items()}
         targets = means.loc[ids["jpeg"]]["psnr"].to_numpy()
         print(f"{len(df['image'].unique())} Kodak images; JPEG ladder PSNR targets: {np.round(targets, 2).tolist()}")
         print(f"JPEG bpp: {np.round(means.loc[ids['jpeg']]['bpp'].to_numpy(), 3).tolist()}\n")
         for short in args.codecs.split(","):
             curve = means.loc[ids[short]].reset_index().sort_values("psnr")
-            qs = curve["quality"].to_numpy()
+            qs = curve["q"].to_numpy()
             use_log = short.startswith(("jxl", "jpeg2000"))
             x = np.log(qs) if use_log else qs
             ladder = []

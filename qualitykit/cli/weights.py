@@ -42,12 +42,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def load_all() -> list[assets.Asset]:
-    """Every asset: importing the metric and codec registries makes their modules register theirs."""
+    """Every asset: importing the metric and codec registries makes their modules register theirs;
+    codecs that import their libraries lazily declare theirs on request."""
     from ..codecs import registry as codecs
     from ..metrics import registry as metrics
 
     metrics.names()
-    codecs.names()
+    for name in codecs.names():
+        codecs.get(name).declare_assets()
     return assets.registered()
 
 

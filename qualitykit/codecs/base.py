@@ -236,6 +236,11 @@ class Codec(ABC):
         return ":".join([self.name, *(f"{k}={_format_value(self.options[k])}" for k in sorted(self.options))])
 
     @classmethod
+    def declare_assets(cls) -> None:
+        """Register the files this codec may need with :mod:`qualitykit.assets` (``qk weights`` calls
+        it); a codec whose module registers them at import, or that needs none, does nothing."""
+
+    @classmethod
     def available(cls) -> str | None:
         """``None`` when usable here, else the reason it is not (and how to fix it)."""
         return None

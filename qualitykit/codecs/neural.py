@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import functools
+import importlib.util
 from pathlib import Path
-from typing import Any
+from types import SimpleNamespace
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -12,7 +15,14 @@ from ..device import resolve_device
 from ..errors import BadInput
 from .base import Codec, format_quality
 
-try:
+if TYPE_CHECKING:
+    import torch
+
+
+@functools.lru_cache(maxsize=None)
+def _lib() -> SimpleNamespace:
+    """CompressAI, PyTorch and qk's model loading, imported on first use: importing CompressAI takes
+    seconds, and a run without a neural codec never pays it."""
     import warnings
 
     with warnings.catch_warnings():  # compressai 1.2.8 uses torch.jit.script at import, deprecated in torch 2.14
@@ -21,13 +31,10 @@ try:
     import torch
     import torch.nn.functional as F
 
-    from ..neural import models
-    from ..neural.bitstream import Frame, pack, unpack
+    from ..neural import bitstream, models
     from ..neural.checkpoint import ARCHITECTURES
-except ImportError as exc:  # torch or compressai missing: the codec reports it through available()
-    _MISSING: str | None = f"needs PyTorch and CompressAI ({exc}); pip install 'compressai>=1.2.8,<1.3'"
-else:
-    _MISSING = None
+
+    return SimpleNamespace(compressai=compressai, torch=torch, F=F, models=models, bitstream=bitstream, ARCHITECTURES=ARCHITECTURES)
 
 
 @register
@@ -64,6 +71,8 @@ class Neural(Codec):
 
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
+        lib = _lib()
+        models, ARCHITECTURES = lib.models, lib.ARCHITECTURES
         model, metric, ckpt, arch = (self.options[k] for k in ("model", "metric", "ckpt", "arch"))
         if ckpt:
             if model not in (self.settings["model"], "ckpt"):
@@ -91,7 +100,15 @@ class Neural(Codec):
 
     @classmethod
     def available(cls) -> str | None:
-        return _MISSING
+        missing = [m for m in ("torch", "compressai") if importlib.util.find_spec(m) is None]
+        if missing:
+            return f"needs PyTorch and CompressAI ({', '.join(missing)} not installed); pip install 'compressai>=1.2.8,<1.3'"
+        return None
+
+    @classmethod
+    def declare_assets(cls) -> None:
+        if cls.available() is None:
+            _lib()  # qualitykit.neural.models registers the zoo and bundled checkpoints
 
     def fetch(self, ladder: tuple[float, ...]) -> None:
         """Download the zoo checkpoints these qualities need when they are missing (the planner calls
@@ -115,7 +132,7 @@ class Neural(Codec):
             )
 
     def _model(self, quality: int) -> torch.nn.Module:
-        return models.load_model(self.source, quality, resolve_device(self.device))
+        return _lib().models.load_model(self.source, quality, resolve_device(self.device))
 
     def encode(self, image: np.ndarray, quality: float) -> bytes:
         if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
@@ -125,15 +142,19 @@ class Neural(Codec):
         model = self._model(q)
         height, width = image.shape[:2]
         pad = (-height % self.source.stride, -width % self.source.stride)
+        lib = _lib()
+        torch, bitstream = lib.torch, lib.bitstream
         x = torch.from_numpy(np.array(image)).permute(2, 0, 1)[None].float().div(255)
-        x = F.pad(x.to(next(model.parameters()).device), (0, pad[1], 0, pad[0]), mode="replicate")
+        x = lib.F.pad(x.to(next(model.parameters()).device), (0, pad[1], 0, pad[0]), mode="replicate")
         with torch.no_grad():
             out = model.compress(x)
         streams = tuple(strings[0] for strings in out["strings"])
-        return pack(Frame(self.source.id, q, height, width, pad, tuple(out["shape"]), streams))
+        return bitstream.pack(bitstream.Frame(self.source.id, q, height, width, pad, tuple(out["shape"]), streams))
 
     def decode(self, data: bytes) -> np.ndarray:
-        frame = unpack(data)
+        lib = _lib()
+        torch = lib.torch
+        frame = lib.bitstream.unpack(data)
         if frame.model != self.source.id:
             raise BadInput(f"neural: file was encoded by {frame.model}, this codec is {self.source.id}")
         with torch.no_grad():
@@ -143,8 +164,8 @@ class Neural(Codec):
 
     def versions(self) -> dict[str, str]:
         return {
-            "compressai": compressai.__version__,
-            "torch": torch.__version__,
+            "compressai": _lib().compressai.__version__,
+            "torch": _lib().torch.__version__,
             "weights": self.source.sha256(),
             "device": resolve_device(self.device),
         }
