@@ -81,8 +81,8 @@ def main() -> None:
                 ladder.append(_round(specs[short], math.exp(q) if use_log else q))
             ladder = list(dict.fromkeys(ladder))
             check = qualitykit.bench(corpus, [f"{short}:q={'/'.join(f'{q:g}' for q in ladder)}"], ["psnr"],
-                                     out=Path(tmp, "check"), jobs=args.jobs, cache=cache)  # fmt: skip
-            got = check.groupby("quality", sort=False)[["bpp", "psnr"]].mean()
+                                     out=Path(tmp, "check"), jobs=args.jobs, cache=cache, report=False).table  # fmt: skip
+            got = check.groupby("q", sort=False)[["bpp", "psnr"]].mean()
             print(f"{short:22} ladder = ({', '.join(f'{q:g}' for q in ladder)})")
             print(f"{'':22} PSNR {got['psnr'].min():.2f}–{got['psnr'].max():.2f} dB, bpp {got['bpp'].min():.3f}–{got['bpp'].max():.3f}")
 
