@@ -180,8 +180,8 @@ def test_default_metric_set_leaves_out_the_opt_in_metrics(small_corpus) -> None:
 
     opt_in = {n for n in registry.names() if not registry.get(n).default}
     assert {"dists", "lpips-vgg"} <= opt_in
-    assert not opt_in & set(plan.metrics) and not opt_in & set(plan.unavailable)
-    assert {"psnr", "ssim", "vmaf"} <= set(plan.metrics)
+    assert not opt_in & {m.name for m in plan.metrics} and not opt_in & set(plan.metrics_unavailable)
+    assert {"psnr", "ssim", "vmaf"} <= {m.name for m in plan.metrics}
 
 
 def qk(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
