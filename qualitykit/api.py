@@ -186,7 +186,7 @@ def bench(
     >>> r.table.groupby("q")[["bpp", "psnr"]].mean()                          # doctest: +SKIP
     """
     from .report import write_report
-    from .runner import LocalPool, Outcome, WorkerInit, collect, execute, make_plan
+    from .runner import LocalPool, Outcome, collect, execute, make_plan
     from .runner.plan import workers_for
 
     jobs = workers_for(jobs)
@@ -213,9 +213,7 @@ def bench(
         anchor_label, anchor_note = _anchor(plan, anchor) if report and plan.codecs else (None, None)
         notes += [anchor_note] if anchor_note else []
         run_dir = new_run_dir(out, corpus.name, overwrite)
-        threads = max(1, (os.cpu_count() or 1) // jobs)
-        context = "spawn" if plan.device == "cuda" else "fork"
-        pool = LocalPool(jobs, WorkerInit(plan.device, threads), plan.memory_limit, context)
+        pool = LocalPool.for_device(jobs, plan.device, plan.memory_limit)
         manifest = _manifest(plan, command, store.path, pool.describe())
         write_manifest(run_dir, manifest)
         bar = _Bar(progress, plan.n_items, corpus.name)

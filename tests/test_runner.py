@@ -325,3 +325,19 @@ def test_unavailable_codec_is_reported_and_the_other_codecs_complete(small_corpu
     assert len(result.table) == 4 and result.table["psnr"].notna().all()
     assert "/nowhere/model.pth" in result.codecs_unavailable["missing-weights"]
     assert "missing-weights" not in codecs.names()  # the registry is left as it was
+
+
+def test_a_notebook_that_already_ran_pytorch_can_still_run_a_grid(small_corpus, cache, tmp_path):
+    """Forked workers of a process that already ran a multi-threaded PyTorch op must not hang
+    (GNU OpenMP is not fork-safe): before the fix this waited forever in the worker's first op."""
+    script = f"""
+import torch, qualitykit
+torch.set_num_threads(2)
+torch.nn.functional.conv2d(torch.rand(1, 3, 256, 256), torch.rand(3, 1, 11, 11), groups=3)
+res = qualitykit.bench({str(small_corpus)!r}, ["jpeg:q=50"], ["ssim"], out={str(tmp_path / "run")!r},
+                       jobs=1, cache={str(cache)!r}, report=False, progress=False)
+print("scored", int(res.table["ssim"].notna().sum()))
+"""
+    res = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr
+    assert "scored 4" in res.stdout

@@ -122,6 +122,22 @@ class LocalPool:
         self._queue: collections.deque[Task] = collections.deque()
         self._workers: list[_Worker] = []  # started at the first task: a run with nothing to do starts none
 
+    @classmethod
+    def for_device(cls, jobs: int, device: str, memory_limit: float) -> LocalPool:
+        """A pool of ``jobs`` workers running PyTorch on ``device``, sharing the cores between them.
+
+        Workers are forked (they start in milliseconds and inherit the codecs and metrics
+        registered in this process), except for CUDA, which cannot run in a forked child: spawned.
+        A forked child hangs in its first multi-threaded PyTorch operation when this process has
+        already run one (GNU OpenMP is not fork-safe), so when PyTorch is already imported here
+        (a notebook, a test session) each forked worker runs PyTorch on one thread.
+        """
+        context = "spawn" if device == "cuda" else "fork"
+        threads = max(1, (os.cpu_count() or 1) // jobs)
+        if context == "fork" and "torch" in sys.modules:
+            threads = 1
+        return cls(jobs, WorkerInit(device, threads), memory_limit, context)
+
     def describe(self) -> dict[str, object]:
         return {"kind": self.kind, "workers": self.jobs, "start_method": self._ctx.get_start_method(),
                 "torch_threads_per_worker": self.init.torch_threads}  # fmt: skip
