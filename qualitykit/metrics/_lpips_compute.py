@@ -7,11 +7,12 @@ What differs from calling the model, and why the value does not:
   ``lpips.im2tensor``), then lpips's ``ScalingLayer`` ``(x − shift) / scale`` in float32 — both
   precomputed for the 256 values per channel, so the input is one table lookup, bit for bit
   what lpips feeds its backbone.
-* **One batch**: reference and distorted images go through the backbone together (lpips runs
-  it twice); each slice's output is normalised, differenced, passed through its linear head
-  and summed as soon as it exists, so only one layer's activations are alive at a time
-  (lpips keeps all five, normalised, for both images). The same operations as
-  ``lpips.normalize_tensor`` and ``NetLinLayer``; spatial sums accumulate in float64.
+* **Layer by layer**: the backbone runs slice by slice on the references and on the distorted
+  images (channels-last: oneDNN's convolutions and pooling are faster on it here); each slice's
+  outputs are normalised, differenced, passed through its linear head and summed as soon as
+  they exist, so one layer's activations are alive at a time (lpips keeps all five,
+  normalised, for both images). The same operations as ``lpips.normalize_tensor`` and
+  ``NetLinLayer``; spatial sums accumulate in float64.
 * **Tiles** (above a size threshold, see :func:`tile_plan`): the image is cut into tiles whose
   cores partition it, each grown by a margin ≥ the backbone's receptive field on every side
   that is not an image border, with tile origins on multiples of the backbone's total stride.
@@ -168,27 +169,27 @@ def to_input(images: Sequence[np.ndarray], table: np.ndarray, device: torch.devi
 
 
 def layer_sums(
-    model: torch.nn.Module, x: torch.Tensor, regions: Sequence[tuple[int, int, int, int]] | None = None
-) -> np.ndarray:
+    model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor,
+    regions: Sequence[tuple[int, int, int, int]] | None = None,
+) -> np.ndarray:  # fmt: skip
     """Per pair and layer, the float64 sum of the linear head's output over the whole map or over
-    ``regions[k] = (row0, row1, col0, col1)`` of layer ``k``'s map; ``x`` holds the ``n``
-    references then the ``n`` distorted images. Shape ``(n, L)``."""
+    ``regions[k] = (row0, row1, col0, col1)`` of layer ``k``'s map; ``x``, ``y``: the backbone
+    inputs of the references and of the distorted images. Shape ``(n, L)``."""
     import torch
 
-    n = x.shape[0] // 2
-    sums = np.zeros((n, model.L))
-    # channels-last activations: oneDNN's convolutions and max-pooling run faster on them here
-    h = x.contiguous(memory_format=torch.channels_last)
+    sums = np.zeros((x.shape[0], model.L))
+    # channels-last activations: oneDNN's convolutions and max-pooling run faster on them here;
+    # references and distorted images as two batches: faster here than one batch of both
+    hx, hy = (t.contiguous(memory_format=torch.channels_last) for t in (x, y))
     for k, sl in enumerate(_slices(model)):
-        h = sl(h)
+        hx, hy = sl(hx), sl(hy)
         # lpips.normalize_tensor, then (f0 - f1) ** 2 and the layer's linear head (1×1 conv)
-        norm = torch.sqrt(torch.sum(h**2, dim=1, keepdim=True))
-        f = h / (norm + 1e-10)
-        del norm
-        diff = (f[:n] - f[n:]) ** 2
-        del f
+        fx = hx / (torch.sqrt(torch.sum(hx**2, dim=1, keepdim=True)) + 1e-10)
+        fy = hy / (torch.sqrt(torch.sum(hy**2, dim=1, keepdim=True)) + 1e-10)
+        diff = fx.sub_(fy).pow_(2)
+        del fy
         head = model.lins[k](diff)
-        del diff
+        del diff, fx
         if regions is not None:
             r0, r1, c0, c1 = regions[k]
             head = head[..., r0:r1, c0:c1]
@@ -198,12 +199,12 @@ def layer_sums(
 
 def batch_values(model: torch.nn.Module, refs: Sequence[np.ndarray], dists: Sequence[np.ndarray],
                  table: np.ndarray, device: torch.device | str) -> np.ndarray:  # fmt: skip
-    """LPIPS of same-size pairs, untiled, as one backbone batch."""
+    """LPIPS of same-size pairs, untiled."""
     import torch
 
     h, w = refs[0].shape[:2]
     with torch.inference_mode():
-        sums = layer_sums(model, to_input(list(refs) + list(dists), table, device))
+        sums = layer_sums(model, to_input(refs, table, device), to_input(dists, table, device))
     sizes = zip(output_sizes(model, h), output_sizes(model, w))
     return sum(sums[:, k] / (rows * cols) for k, (rows, cols) in enumerate(sizes))
 
@@ -235,7 +236,7 @@ def tiled_value(model: torch.nn.Module, ref: np.ndarray, dist: np.ndarray, table
                 oy, ox = r.start // ly.stride, c.start // ly.stride
                 regions.append((a - oy, b - oy, p - ox, q - ox))
             crop = (slice(r.start, r.stop), slice(c.start, c.stop))
-            x = to_input([ref[crop], dist[crop]], table, device)
-            total += layer_sums(model, x, regions)[0]
+            x, y = (to_input([image[crop]], table, device) for image in (ref, dist))
+            total += layer_sums(model, x, y, regions)[0]
     sizes = zip(output_sizes(model, height), output_sizes(model, width))
     return float(sum(total[k] / (rows * cols) for k, (rows, cols) in enumerate(sizes)))

@@ -3,10 +3,10 @@
 Conventions: RGB uint8 scaled to [-1, 1] (``x / 127.5 - 1``), the v0.1 linear
 layers shipped inside ``lpips``, spatial mean of each layer's weighted squared
 feature difference, summed over layers. Lower is better; 0 for identical
-images. Pairs of one size run in batches, references and distorted images through
-the backbone together, and huge images tile by tile, to float noise of ``lpips``'s own
-forward pass (:mod:`._lpips_compute`); one model per network and device is built per
-process and reused.
+images. Pairs of one size run in batches through the backbone layer by layer, huge
+images tile by tile, to float noise of ``lpips``'s own forward pass
+(:mod:`._lpips_compute`); one model per network and device is built per process and
+reused.
 
 The linear layers come with the package; the ImageNet backbone is torchvision's
 file (``alexnet-owt-7be5be79.pth``, ``vgg16-397923af.pth``), located through
@@ -140,8 +140,7 @@ class _LPIPS(Metric):
 
     def compute(self, refs: Sequence[np.ndarray], dists: Sequence[np.ndarray]) -> np.ndarray:
         """Pairs of one size run in backbone batches of at most :attr:`batch_pixels` pixels of
-        pairs (references and distorted images together); a pair above :attr:`tile_above`
-        pixels runs tile by tile. See :mod:`._lpips_compute`."""
+        pairs; a pair above :attr:`tile_above` pixels runs tile by tile. See :mod:`._lpips_compute`."""
         import torch
 
         for r, d in zip(refs, dists):
@@ -189,9 +188,9 @@ class LPIPSAlex(_LPIPS):
     tile_core = 1536
     description = "LPIPS v0.1, AlexNet, RGB in [-1, 1]"
     reference = "lpips 0.1.4 LPIPS(net='alex', version='0.1'), equal to 1e-6"
-    #: Measured 115-124 B/px untiled (lpips.LPIPS itself: 290). Above ``tile_above`` (4 MP) tiles of
-    #: at most 1728x1728 px bound a pair to ~0.5 GiB (492 MiB measured on 6000x4000).
-    memory_per_pixel = 130.0
+    #: Measured 82-91 B/px untiled (768x512, 2048x1536; lpips.LPIPS itself: 290). Above ``tile_above``
+    #: (4 MP) tiles of at most 1728x1728 px bound a pair to ~0.5 GiB (459 MiB measured on 6000x4000).
+    memory_per_pixel = 96.0
 
 
 @register
@@ -206,6 +205,6 @@ class LPIPSVGG(_LPIPS):
     tile_core = 768
     description = "LPIPS v0.1, VGG16, RGB in [-1, 1]"
     reference = "lpips 0.1.4 LPIPS(net='vgg', version='0.1'), equal to 1e-6"
-    #: Measured 1535 B/px untiled (lpips.LPIPS itself: 2689). Above ``tile_above`` (0.6 MP) tiles of
-    #: at most 960x960 px bound a pair to ~0.8 GiB (795 MiB measured on 1536x1024).
-    memory_per_pixel = 1600.0
+    #: Measured 1071 B/px untiled (768x512; lpips.LPIPS itself: 2689). Above ``tile_above`` (0.6 MP)
+    #: tiles of at most 960x960 px bound a pair to ~0.6 GiB (576 MiB measured on 1536x1024).
+    memory_per_pixel = 1100.0

@@ -253,7 +253,7 @@ def ssim_family(
                 np.copyto(view[channels:], dist[a:b].transpose(2, 0, 1))
             else:
                 for i, image in enumerate((ref, dist)):
-                    rows = torch.from_numpy(np.ascontiguousarray(image[a:b])).to(slot.device)
+                    rows = torch.from_numpy(np.array(image[a:b])).to(slot.device)  # a copy: inputs may be read-only
                     slot[i * channels : (i + 1) * channels] = rows.permute(2, 0, 1)
             top.wrote(b - a)
         scales = top.scales()
