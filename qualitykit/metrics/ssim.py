@@ -19,14 +19,15 @@ summation order and both are ~1e-5 from a float64 computation):
   1–4 and of SSIM at scale 5, product of powers, then the mean over R, G, B.
 
 How (see :class:`_Scale`): the five statistics x, y, x², y², xy of the three channels are 15
-planes of one buffer; the vertical blur is a banded matrix product, the horizontal one a
+planes of one buffer; the vertical blur is 11 shifted multiply-adds, the horizontal one a
 depthwise ``conv2d`` over the planes. Every scale is computed in horizontal strips of about
 :data:`STRIP_PIXELS` output pixels (10 rows of window overlap), fed top to bottom, each scale
 pooling its rows into the next as they arrive: no scale is ever held whole. Per-channel sums of
 the maps accumulate in float64 and are divided by the valid-region size, so the strip height
-changes nothing but float noise. Working memory is a few strips: 22 MiB measured for a 768×512
-pair (SSIM + MS-SSIM), 57 MiB for 6000×4000, against 104 MiB (277 B/px, ~6 GiB at 24 MP) for
-``pytorch_msssim`` on whole images. Speed against it: ``benchmarks/bench_torch_metrics.py``.
+changes nothing but float noise; on the CPU the result has the same bits for any torch thread
+count. Working memory is a few strips: 22 MiB measured for a 768×512 pair (SSIM + MS-SSIM),
+57 MiB for 6000×4000, against 104 MiB (277 B/px, ~6 GiB at 24 MP) for ``pytorch_msssim`` on
+whole images. Speed against it: ``benchmarks/bench_torch_metrics.py``.
 """
 
 from __future__ import annotations
@@ -69,8 +70,14 @@ def _window(device: torch.device | str) -> torch.Tensor:
     return g.to(device)
 
 
-#: Rows per block of the vertical pass (a banded matrix product per block; see :class:`_Scale`).
-BAND_ROWS = 16
+def _channel_sums(maps: torch.Tensor) -> np.ndarray:
+    """Float64 sum of each ``(C, h, w)`` map; on the CPU by numpy (single-threaded pairwise
+    summation), since torch may split a reduction to few outputs by its thread count."""
+    import torch
+
+    if maps.device.type == "cpu":
+        return maps.numpy().sum(axis=(1, 2), dtype=np.float64)
+    return maps.sum(dim=(1, 2), dtype=torch.float64).cpu().numpy()
 
 
 class _Scale:
@@ -82,11 +89,13 @@ class _Scale:
     float64, and all but its last 10 rows dropped. With a next scale the rows are also
     average-pooled 2×2 as they arrive and fed on, so no scale is ever held whole.
 
-    Blur: vertical pass as a banded matrix product per block of :data:`BAND_ROWS` rows (about
-    twice as fast on the CPU as a depthwise ``(11, 1)`` convolution, and the same sums in the
-    same order: equal bit for bit on Kodak), horizontal pass as a depthwise ``(1, 11)``
-    ``conv2d`` over the 5C planes. Then ``pytorch_msssim._ssim``'s float32 arithmetic, in its
-    order, in place where that changes no rounding.
+    Blur: vertical pass as 11 fused multiply-adds of shifted rows (the sums a depthwise
+    ``(11, 1)`` convolution computes, in its order: equal bit for bit, and faster here),
+    horizontal pass as one depthwise ``(1, 11)`` ``conv2d`` over the 5C planes. Then
+    ``pytorch_msssim._ssim``'s float32 arithmetic, in its order, in place where that changes
+    no rounding. Every step computes each value the same way whatever the torch thread count,
+    so scores do not depend on it (a banded matrix product for the vertical pass was faster,
+    but MKL's results changed with the thread count).
 
     ``pytorch_msssim`` pools with ``avg_pool2d(kernel_size=2, padding=(H % 2, W % 2))``: an odd
     dimension gets one zero row (column) on each side, zeros counted in the average, and the
@@ -118,7 +127,8 @@ class _Scale:
         # it ran 3-20x slower here (its tail path), so the planes are padded with zero planes
         self.planes = -(-5 * channels // 8) * 8
         self.horizontal = window.view(1, 1, 1, WIN_SIZE).expand(self.planes, 1, 1, WIN_SIZE).contiguous()
-        self.bands: dict[int, torch.Tensor] = {}
+        self.taps = window.tolist()
+        self.vertical: torch.Tensor | None = None
         self.next: _Scale | None = None
         if levels > 1:
             ph, self.pad_w = height % 2, width % 2
@@ -177,16 +187,6 @@ class _Scale:
             self.wrote(rows)
             at += rows
 
-    def _band(self, rows: int) -> torch.Tensor:
-        """``(rows, rows + 10)`` matrix whose row ``i`` holds the window at columns ``i … i + 10``."""
-        import torch
-
-        if rows not in self.bands:
-            band = torch.zeros((rows, rows + WIN_SIZE - 1), dtype=torch.float32, device=self.window.device)
-            band.as_strided((rows, WIN_SIZE), (rows + WIN_SIZE, 1)).copy_(self.window.expand(rows, WIN_SIZE))
-            self.bands[rows] = band
-        return self.bands[rows]
-
     def _sum_strip(self, rows_out: int) -> None:
         """Add output rows ``done … done + rows_out`` (buffer rows ``0 … rows_out + 10``) to the sums."""
         import torch
@@ -201,13 +201,21 @@ class _Scale:
         torch.mul(x, x, out=s[2 * c : 3 * c])
         torch.mul(y, y, out=s[3 * c : 4 * c])
         torch.mul(x, y, out=s[4 * c : 5 * c])
-        vertical = torch.empty((self.planes, rows_out, self.width), dtype=torch.float32, device=s.device)
-        vertical[5 * c :] = 0
-        for top in range(0, rows_out, BAND_ROWS):
-            rows = min(BAND_ROWS, rows_out - top)
-            torch.matmul(self._band(rows), s[:, top : top + rows + pad], out=vertical[: 5 * c, top : top + rows])
+        if rows_out == self.step:  # a full strip: the buffer kept for them (its padding planes stay zero)
+            if self.vertical is None:
+                self.vertical = torch.zeros((self.planes, rows_out, self.width), dtype=torch.float32, device=s.device)
+            vertical = self.vertical
+        else:
+            vertical = torch.zeros((self.planes, rows_out, self.width), dtype=torch.float32, device=s.device)
+        # vertical pass: Σ_k g[k]·rows[i + k], one fused multiply-add per tap in tap order, as the
+        # depthwise convolution computes it (equal bit for bit), but faster here; and, unlike a
+        # banded matrix product (faster still), the same bits for every torch thread count
+        taps = self.taps
+        out = vertical[: 5 * c]
+        torch.mul(s[:, 0:rows_out], taps[0], out=out)
+        for k in range(1, WIN_SIZE):
+            out.add_(s[:, k : k + rows_out], alpha=taps[k])
         blurred = F.conv2d(vertical[None], self.horizontal, groups=self.planes)[0]
-        del vertical
         mu1, mu2 = blurred[0:c], blurred[c : 2 * c]
         mu1_sq = mu1.pow(2)
         mu2_sq = mu2.pow(2)
@@ -217,10 +225,10 @@ class _Scale:
         sigma12 = blurred[4 * c : 5 * c].sub_(mu1_mu2)
         # cs = (2·σ12 + C2) / (σ1² + σ2² + C2); SSIM = (2·μ1μ2 + C1) / (μ1² + μ2² + C1) · cs
         cs_map = sigma12.mul_(2).add_(c2).div_(sigma1_sq.add_(sigma2_sq).add_(c2))
-        self.cs += cs_map.sum(dim=(1, 2), dtype=torch.float64).cpu().numpy()
+        self.cs += _channel_sums(cs_map)
         if self.want_ssim:
             luminance = mu1_mu2.mul_(2).add_(c1).div_(mu1_sq.add_(mu2_sq).add_(c1))
-            self.ssim += luminance.mul_(cs_map).sum(dim=(1, 2), dtype=torch.float64).cpu().numpy()
+            self.ssim += _channel_sums(luminance.mul_(cs_map))
 
     def scales(self) -> list[_Scale]:
         return [self] + (self.next.scales() if self.next is not None else [])
