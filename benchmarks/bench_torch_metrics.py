@@ -1,7 +1,7 @@
 """PyTorch metrics (ssim, ms-ssim, lpips, lpips-vgg): qk against the reference libraries called directly.
 
     python benchmarks/bench_torch_metrics.py [--repeats 3] [--images 24] [--vgg-images 4] [--threads 1 2]
-                                             [--memory] [--memory-only]
+                                             [--only ssim lpips ...] [--memory] [--memory-only]
 
 Speed: ms per Kodak pair (each image against its Pillow JPEG at q=50), for qk's metrics through
 :func:`qualitykit.metrics.evaluate` and, interleaved in the same run (one round of every row,
@@ -150,7 +150,7 @@ def speed(args) -> list[str]:
 
     pairs = kodak_pairs(args.images)
     vgg_pairs = pairs[: args.vgg_images]
-    table = contenders(pairs, vgg_pairs)
+    table = {k: v for k, v in contenders(pairs, vgg_pairs).items() if any(o in k for o in args.only)}
     lines = [
         "| metric: implementation | torch threads | ms per pair, wall (median) | ms per pair, CPU (median) | pairs |",
         "|---|---:|---:|---:|---:|",
@@ -279,6 +279,7 @@ def main() -> None:
     parser.add_argument("--images", type=int, default=24, help="Kodak pairs for ssim, ms-ssim, lpips")
     parser.add_argument("--vgg-images", type=int, default=4, help="Kodak pairs for lpips-vgg (seconds each)")
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--only", nargs="+", default=[""], metavar="TEXT", help="rows whose name contains TEXT")
     parser.add_argument("--memory", action="store_true", help="also measure peak memory per pixel")
     parser.add_argument("--memory-only", action="store_true")
     parser.add_argument("--skip-vgg", action="store_true", help="memory: leave lpips-vgg out (minutes)")
