@@ -25,8 +25,8 @@ depthwise ``conv2d`` over the planes. Every scale is computed in horizontal stri
 pooling its rows into the next as they arrive: no scale is ever held whole. Per-channel sums of
 the maps accumulate in float64 and are divided by the valid-region size, so the strip height
 changes nothing but float noise; on the CPU the result has the same bits for any torch thread
-count. Working memory is a few strips: 22 MiB measured for a 768×512 pair (SSIM + MS-SSIM),
-57 MiB for 6000×4000, against 104 MiB (277 B/px, ~6 GiB at 24 MP) for ``pytorch_msssim`` on
+count. Working memory is a few strips: 30 MiB measured for a 768×512 pair (SSIM + MS-SSIM),
+48 MiB for 6000×4000, against 104 MiB (277 B/px, ~6 GiB at 24 MP) for ``pytorch_msssim`` on
 whole images. Speed against it: ``benchmarks/bench_torch_metrics.py``.
 """
 
@@ -333,9 +333,9 @@ class SSIM(_SSIMFamily):
     description = "SSIM, RGB, pytorch_msssim, data range 255"
     range = (-1.0, 1.0)
     reference = "pytorch_msssim 1.0.0 ssim(data_range=255), equal to 1e-6"
-    #: Strips: a few tens of MiB whatever the size (16 MiB measured on 768x512, 43 B/px there);
+    #: Strips: a few tens of MiB whatever the size (18 MiB measured on 768x512, 48 B/px there);
     #: this figure holds up to Kodak size and overstates larger images.
-    memory_per_pixel = 48.0
+    memory_per_pixel = 56.0
 
 
 @register
@@ -353,6 +353,6 @@ class MSSSIM(_SSIMFamily):
     description = "MS-SSIM, RGB, pytorch_msssim, data range 255"
     range = (0.0, 1.0)
     reference = "pytorch_msssim 1.0.0 ms_ssim(data_range=255) = CompressAI 'ms-ssim-rgb', equal to 1e-6"
-    #: Strips (with SSIM in the same pass or not): 22 MiB measured on 768x512 (60 B/px there),
-    #: 57 MiB on 6000x4000 (2.4 B/px); this figure holds up to Kodak size and overstates larger images.
-    memory_per_pixel = 64.0
+    #: Strips (with SSIM in the same pass or not): 30 MiB measured on 768x512 (80 B/px there),
+    #: 48 MiB on 6000x4000 (2.1 B/px); this figure holds up to Kodak size and overstates larger images.
+    memory_per_pixel = 88.0
