@@ -69,8 +69,9 @@ def test_identical_images_score_best_and_scores_are_in_range(name, pair):
     assert math.isfinite(same) and math.isfinite(worse)
     assert (same >= worse) if m.higher_is_better else (same <= worse)
     lo, hi = m.range
+    slack = 1e-6  # float32 noise: DISTS of identical images is -1.2e-7 in the reference implementation too
     for v in (same, worse):
-        assert (lo is None or v >= lo - 1e-9) and (hi is None or v <= hi + 1e-9), (v, m.range)
+        assert (lo is None or v >= lo - slack) and (hi is None or v <= hi + slack), (v, m.range)
 
 
 @pytest.mark.parametrize("name", NAMES)

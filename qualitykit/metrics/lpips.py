@@ -1,9 +1,12 @@
 """LPIPS (Zhang et al. 2018) through the ``lpips`` package: ``lpips`` (AlexNet) and ``lpips-vgg`` (VGG16).
 
-Conventions: RGB uint8 scaled to [-1, 1] (``x / 127.5 - 1``), the v0.1 linear layers shipped inside
-``lpips``, spatial mean of each layer's weighted squared feature difference, summed over layers.
-Lower is better; 0 for identical images. Pairs of one size run as one batch; one model per network
-and device is built per process and reused.
+Conventions: RGB uint8 scaled to [-1, 1] (``x / 127.5 - 1``), the v0.1 linear
+layers shipped inside ``lpips``, spatial mean of each layer's weighted squared
+feature difference, summed over layers. Lower is better; 0 for identical
+images. Pairs of one size run in batches through the backbone layer by layer, huge
+images tile by tile, to float noise of ``lpips``'s own forward pass
+(:mod:`._lpips_compute`); one model per network and device is built per process and
+reused.
 
 Two assets (:mod:`qualitykit.assets`): the linear layers, bundled in the ``lpips`` package, and the
 ImageNet backbone (:mod:`qualitykit.metrics.backbones`), recognised by the content of its feature
@@ -30,6 +33,7 @@ import numpy as np
 
 from .. import assets
 from ..assets import Asset
+from . import _lpips_compute as _fast
 from . import register
 from ..device import resolve_device
 from .backbones import ALEXNET, VGG16
@@ -95,6 +99,11 @@ class _LPIPS(Metric):
     range = (0.0, None)
     #: Most pixels per batch (bounds memory: activations grow with batch × H × W).
     batch_pixels: ClassVar[int]
+    #: Pairs above this many pixels run tile by tile (memory bounded by one tile); at or below it,
+    #: whole (Kodak, 1080p for AlexNet): the untiled pass, ``memory_per_pixel`` applies.
+    tile_above: ClassVar[int]
+    #: Largest tile core, px per side; tiles add a 96-px margin (alex, vgg) on sides inside the image.
+    tile_core: ClassVar[int]
 
     def __init__(self, device: str = "auto", model: torch.nn.Module | None = None) -> None:
         super().__init__(device)
@@ -126,6 +135,8 @@ class _LPIPS(Metric):
         return self.model.to(device) if self.model is not None else _shared_model(self.net, device)
 
     def compute(self, refs: Sequence[np.ndarray], dists: Sequence[np.ndarray]) -> np.ndarray:
+        """Pairs of one size run in backbone batches of at most :attr:`batch_pixels` pixels of
+        pairs; a pair above :attr:`tile_above` pixels runs tile by tile. See :mod:`._lpips_compute`."""
         import torch
 
         for r, d in zip(refs, dists):
@@ -133,20 +144,30 @@ class _LPIPS(Metric):
         device = resolve_device(self.device)
         model = self._network(device)
         out = np.empty(len(refs), dtype=np.float64)
+        if not _fast.supported(model):  # not an lpips v0.1 model with linear heads: run it as it is
+            for i in range(len(refs)):
+                x, y = (_to_unit_range([a[i]], device) for a in (refs, dists))
+                with torch.inference_mode():
+                    out[i] = float(model(x, y).mean())
+            return out
+        table = _fast.input_table(model)
+        tileable = _fast.geometry(model) is not None
         for chunk in batches(refs, self.batch_pixels):
-            x = _to_unit_range([refs[i] for i in chunk], device)
-            y = _to_unit_range([dists[i] for i in chunk], device)
-            with torch.no_grad():
-                out[chunk] = model(x, y).flatten().double().cpu().numpy()
+            h, w = refs[chunk[0]].shape[:2]
+            if tileable and h * w > self.tile_above:
+                for i in chunk:
+                    out[i] = _fast.tiled_value(model, refs[i], dists[i], table, device, self.tile_core)
+                continue
+            pairs = [refs[i] for i in chunk], [dists[i] for i in chunk]
+            out[chunk] = _fast.batch_values(model, *pairs, table, device)
         return out
 
 
 def _to_unit_range(images: Sequence[np.ndarray], device: str) -> torch.Tensor:
-    """``(N, 3, H, W)`` float32 in [-1, 1] from uint8 RGB."""
+    """``(N, 3, H, W)`` float32 in [-1, 1] from uint8 RGB, as ``lpips.im2tensor``."""
     import torch
 
-    x = torch.from_numpy(np.stack(images)).to(device).permute(0, 3, 1, 2).float()
-    return x / 127.5 - 1.0
+    return torch.from_numpy((np.stack(images).transpose(0, 3, 1, 2) / 127.5 - 1.0).astype(np.float32)).to(device)
 
 
 @register
@@ -156,10 +177,14 @@ class LPIPSAlex(_LPIPS):
     name = "lpips"
     net = "alex"
     min_side = 32
-    batch_pixels = 8 * 768 * 512
+    batch_pixels = 768 * 512  # larger batches ran slower on the CPU (activations leave the caches)
+    tile_above = 4_000_000
+    tile_core = 1536
     description = "LPIPS v0.1, AlexNet, RGB in [-1, 1]"
     reference = "lpips 0.1.4 LPIPS(net='alex', version='0.1') on the same backbone, equal to 1e-6"
-    memory_per_pixel = 400.0
+    #: Measured 82-91 B/px untiled (768x512, 2048x1536; lpips.LPIPS itself: 290). Above ``tile_above``
+    #: (4 MP) tiles of at most 1728x1728 px bound a pair to ~0.5 GiB (459 MiB measured on 6000x4000).
+    memory_per_pixel = 96.0
 
 
 @register
@@ -169,8 +194,12 @@ class LPIPSVGG(_LPIPS):
     name = "lpips-vgg"
     net = "vgg"
     min_side = 16
-    default = False  # ~8 s of CPU per Kodak pair (benchmarks/bench_metrics.py)
-    batch_pixels = 2 * 768 * 512
+    default = False  # seconds of CPU per Kodak pair (benchmarks/bench_metrics.py)
+    batch_pixels = 768 * 512
+    tile_above = 600_000
+    tile_core = 768
     description = "LPIPS v0.1, VGG16, RGB in [-1, 1]"
     reference = "lpips 0.1.4 LPIPS(net='vgg', version='0.1') on the same backbone, equal to 1e-6"
-    memory_per_pixel = 2400.0
+    #: Measured 1071 B/px untiled (768x512; lpips.LPIPS itself: 2689). Above ``tile_above`` (0.6 MP)
+    #: tiles of at most 960x960 px bound a pair to ~0.6 GiB (576 MiB measured on 1536x1024).
+    memory_per_pixel = 1100.0
