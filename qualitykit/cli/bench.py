@@ -105,7 +105,7 @@ def print_profile(profile: dict[str, float]) -> None:
     total = sum(profile.values()) or 1.0
     print("\ntime per stage (seconds; worker stages summed over workers):")
     for stage, seconds in sorted(profile.items(), key=lambda kv: -kv[1]):
-        print(f"  {stage:<24} {seconds:9.2f}  {seconds / total:6.1%}")
+        print(f"  {stage:<24} {seconds:9.3f}  {seconds / total:6.1%}")
 
 
 def run(args: argparse.Namespace) -> int:
