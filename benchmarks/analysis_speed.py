@@ -63,10 +63,11 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--kodak", type=Path, default=KODAK)
     ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--cache", type=Path, help="an existing cache to reuse (default: a fresh one; the first run fills it)")
     ap.add_argument("--write", action="store_true")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        cache, out = Path(tmp, "cache.sqlite"), Path(tmp, "run")
+        cache, out = args.cache or Path(tmp, "cache.sqlite"), Path(tmp, "run")
         bench(args.kodak, out, cache)  # cold: fills the cache
         warm = [bench(args.kodak, out, cache) for _ in range(args.repeats)]
         run = Run.load(out)

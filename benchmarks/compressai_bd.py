@@ -86,7 +86,7 @@ def main() -> None:
         "quality), PCHIP on log10 rate, exact integral; below it the quality range it holds over and the overlap as a "
         "fraction of the narrower curve's range / of both ranges; \"only\" marks numbers over less than 75 % of the union "
         "(a model whose curve lies inside the anchor's: the number holds where both were measured). Rule: refused only "
-        f"below 50 % of the narrower range or 2 of its points; the smallest overlap here is {rows.loc[done, 'overlap'].min():.0%} "
+        f"below a third of the narrower range or 2 of its points; the smallest overlap here is {rows.loc[done, 'overlap'].min():.0%} "
         "of the narrower range. The old rule (overlap ≥ 50 % of the union) would have refused "
         f"{int((rows.loc[done, 'union'] < 0.5).sum())} of these.",
         "",

@@ -82,11 +82,15 @@ def main() -> None:
     claims = qualitykit.check_claims(run, EXAMPLES["ai-codecs"])
     targets = pd.read_csv(run_dir / "targets.csv")
     command = run.manifest.command
+    if "qualitykit" in command.split(" ", 1)[0]:  # `python -m qualitykit bench ...` recorded as the module's path
+        command = "qk " + command.split(" ", 1)[1]
     body = "\n".join([
         "## The answer on Kodak: BD-rate beside equal-quality savings, and the claim check",
         "",
         f"Machine: {machine()}. Date: {time.strftime('%Y-%m-%d', time.gmtime())}. Command: "
-        f"`python benchmarks/equal_quality_kodak.py --write` ({wall}), i.e. `{command}` then the analysis below.",
+        + (f"`python benchmarks/equal_quality_kodak.py --write` ({wall}), i.e. `{command}` then the analysis below."
+           if args.run is None else
+           f"`{command}` (the run), then `python benchmarks/equal_quality_kodak.py --run RUN_DIR --write` (this analysis)."),
         "",
         f"24 Kodak images; codecs at their default ladders (`neural` = the bundled `qk-hyperprior-v1`); metrics computed: "
         f"{', '.join(run.metrics)}"

@@ -152,7 +152,7 @@ class ClaimCheck:
 
     def markdown(self) -> str:
         """The table as Markdown (what the README quotes)."""
-        lines = ["| claim | metric | method | measured saving | 95 % interval | verdict | conditions |",
+        lines = ["| claim (saving) | metric | method | measured | 95 % interval | verdict | conditions |",
                  "|---|---|---|---:|---:|---|---|"]  # fmt: skip
         for r in self.table.itertuples():
             lines.append(
@@ -165,23 +165,32 @@ class ClaimCheck:
         """Plain text for a terminal (one line per row, wrapped conditions)."""
         import textwrap
 
-        head = f"{'claim':<24} {'metric':<8} {'method':<20} {'saving':>8} {'95 % interval':>16}  verdict"
-        out = [head, "-" * min(width, len(head) + 8)]
+        head = f"{'claim':<22} {'metric':<8} {'method':<18} {'measured':>15} {'95 % interval':>22}  verdict"
+        out = [head, "-" * min(width, len(head) + 6)]
         for r in self.table.itertuples():
             claim = f"{r.codec} vs {r.other} {r.claimed}"
-            out.append(f"{claim[:24]:<24} {r.metric[:8]:<8} {r.method[:20]:<20} {_pct(r.saving):>8} "
-                       f"{_interval(r.ci_low, r.ci_high):>16}  {r.verdict}")  # fmt: skip
+            out.append(f"{claim[:22]:<22} {r.metric[:8]:<8} {r.method[:18]:<18} {_pct(r.saving):>15} "
+                       f"{_interval(r.ci_low, r.ci_high):>22}  {r.verdict}")  # fmt: skip
             if r.conditions:
                 out += textwrap.wrap(r.conditions, width, initial_indent="    ", subsequent_indent="    ")
         return "\n".join(out)
 
 
 def _pct(v: Any) -> str:
-    return "—" if v is None or pd.isna(v) else f"{v:.1f} %"
+    """A saving in words: ``42.0 % smaller`` / ``211 % larger`` (a negative saving is more bytes)."""
+    if v is None or pd.isna(v):
+        return "—"
+    return f"{v:.1f} % smaller" if v >= 0 else f"{-v:.1f} % larger"
 
 
 def _interval(lo: Any, hi: Any) -> str:
-    return "—" if lo is None or pd.isna(lo) else f"{lo:.1f} … {hi:.1f} %"
+    if lo is None or pd.isna(lo):
+        return "—"
+    if lo >= 0:
+        return f"{lo:.1f} … {hi:.1f} % smaller"
+    if hi <= 0:
+        return f"{-hi:.1f} … {-lo:.1f} % larger"
+    return f"{-lo:.1f} % larger … {hi:.1f} % smaller"
 
 
 def check_claims(
@@ -216,7 +225,7 @@ def check_claims(
         labels = (run.label(pair[1]), run.label(pair[0]))
         for metric in metrics:
             if metric not in run.metrics:
-                why = unavailable.get(metric, "not measured in this run")
+                why = unavailable.get(metric, "not measured in this run").split("; ")[0]
                 rows.append({**base, "metric": metric, "method": "—", "saving": None, "ci_low": None, "ci_high": None,
                              "verdict": "not measured", "conditions": f"{metric}: {why}"})  # fmt: skip
                 continue
@@ -233,7 +242,8 @@ def check_claims(
                 over += f" only ({cell['union']:.0%} of the union of both ranges)" if cell["partial"] else ""
                 cond = f"{over}; {cell['excluded_note']}"
                 if cell["corpus_images"] < 10:
-                    cond += f"; interval from {cell['corpus_images']} images only"
+                    n = int(cell["corpus_images"])
+                    cond += f"; interval from {n} image{'s' * (n != 1)} only"
                 rows.append({**base, "metric": metric, "method": "BD-rate", "saving": -cell["bd_rate"], "ci_low": lo,
                              "ci_high": hi, "verdict": verdict(lo, hi, c.lo, c.hi), "conditions": cond})  # fmt: skip
             if tsum is None:
@@ -248,7 +258,8 @@ def check_claims(
                                  "ci_high": None, "verdict": "not measured", "conditions": s["note"]})  # fmt: skip
                     continue
                 lo, hi = -s["ci_high"], -s["ci_low"]
-                cond = s["note"] + (f"; interval from {s['images_used']} images only" if s["images_used"] < 10 else "")
+                n = int(s["images_used"])
+                cond = s["note"] + (f"; interval from {n} image{'s' * (n != 1)} only" if n < 10 else "")
                 rows.append({**base, "metric": metric, "method": method, "saving": -s["delta"], "ci_low": lo,
                              "ci_high": hi, "verdict": verdict(lo, hi, c.lo, c.hi), "conditions": cond})  # fmt: skip
     columns = ["claim", "codec", "other", "claimed", "claimed_lo", "claimed_hi", "metric", "method", "saving",

@@ -97,7 +97,7 @@ def test_non_monotonic_is_refused_with_reason():
     [
         (PSNR, PSNR[:3], RATES[:3], B.TOO_FEW_POINTS),
         (PSNR, [p + 20 for p in PSNR], RATES, B.NO_OVERLAP),
-        (PSNR, [p + 8 for p in PSNR], RATES, B.LOW_OVERLAP),  # 4 of 20 dB overlap: 33 % < 50 %
+        (PSNR, [p + 9 for p in PSNR], RATES, B.LOW_OVERLAP),  # 3 of 12 dB: 25 % of the narrower range < a third
         (PSNR, PSNR, [0.0, *RATES[1:]], B.BAD_RATE),
     ],
 )
@@ -113,6 +113,7 @@ def test_overlap_threshold_is_adjustable():
     assert r.ok and r.overlap == pytest.approx(0.75) and r.union == pytest.approx(0.6) and r.range == (31.0, 40.0)
     assert r.partial  # below 75 % of the union: the number holds over 31–40 dB only
     assert bd_rate(RATES, PSNR, RATES, shifted, min_overlap=0.8).reason == B.LOW_OVERLAP
+    assert B.MIN_OVERLAP == pytest.approx(1 / 3)
 
 
 def test_missing_values_are_left_out_and_noted():
@@ -287,8 +288,8 @@ def test_a_sliver_is_refused_with_the_rule_in_the_reason():
     # the overlap holds one point of the narrower curve only: one end segment of each curve
     r = bd_rate(RATES, PSNR, RATES, [39.0, 41.0, 43.0, 45.0, 47.0], min_overlap=0.1)
     assert r.reason == B.LOW_OVERLAP and "holding 1 of its points; 2 needed" in r.detail
-    r = bd_rate(RATES, PSNR, RATES, [37.5, 40.5, 43.5, 46.5, 49.5])  # 2.5 of 12 dB
-    assert r.reason == B.LOW_OVERLAP and "21% of the narrower" in r.detail and "50% needed" in r.detail
+    r = bd_rate(RATES, PSNR, RATES, [37.5, 40.5, 43.5, 46.5, 49.5])  # 2.5 of 12 dB, 2 points of each inside
+    assert r.reason == B.LOW_OVERLAP and "21% of the narrower" in r.detail and "33% needed" in r.detail
 
 
 def _compressai_json(path, name, bpp, psnr, ms_ssim=None, db=False):

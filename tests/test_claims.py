@@ -72,13 +72,14 @@ def test_claims_against_exact_bd_rates(run):
     assert all(check.table.loc[check.table["method"] == "BD-rate", "conditions"].str.contains("interval from 6 images only"))
     assert check.exit_code == 1
     md = check.markdown()
-    assert md.startswith("| claim | metric | method |") and "**confirmed**" in md and "**contradicted**" in md
+    assert md.startswith("| claim (saving) | metric | method |") and "**confirmed**" in md and "**contradicted**" in md
+    assert "12.5 % smaller" in md  # AVIF against WebP
 
 
 def test_qk_claim(run, tmp_path, capsys):
     assert main(["claim", str(run), "avif vs jpeg 25..35 % at equal psnr", "--bootstrap", "50"]) == 0
     out = capsys.readouterr().out
-    assert "confirmed" in out and "30.0 %" in out and "1 confirmed." in out
+    assert "confirmed" in out and "30.0 % smaller" in out and "1 confirmed." in out
     assert main(["claim", str(run), "--example", "ai-codecs", "--json", "--markdown", str(tmp_path / "c.md")]) == 0
     rows = json.loads(capsys.readouterr().out)["rows"]
     assert {r["verdict"] for r in rows} == {"not measured"} and "no codec 'neural'" in rows[0]["conditions"]

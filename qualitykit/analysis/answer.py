@@ -50,7 +50,8 @@ def speed_ratio(a: float, b: float) -> str:
     r = a / b
     if 0.9 <= r <= 1.1:
         return "about as fast"
-    return f"{r:.2g}× slower" if r > 1 else f"{1 / r:.2g}× faster"
+    k = r if r > 1 else 1 / r
+    return (f"{k:.0f}×" if k >= 10 else f"{k:.2g}×") + (" slower" if r > 1 else " faster")
 
 
 def fmt_range(lo: float, hi: float, unit: str = "") -> str:
@@ -171,7 +172,7 @@ def answer(run: Run, bd: BDTable, targets: TargetSummary | None = None) -> Answe
     def tcell(test: str, anchor: str, target: str) -> Cell:
         s = targets.saving(target, test, anchor) if targets is not None else None
         if s is None or pd.isna(s["delta"]):
-            return Cell(None, reason="no image where both reach the target" if s is not None else "not computed")
+            return Cell(None, reason="no image where both reach it" if s is not None else "not computed")
         return Cell(float(s["delta"]), float(s["ci_low"]), float(s["ci_high"]), images=str(s["note"]))
 
     rows = []
@@ -276,8 +277,8 @@ def _caveats(run: Run, bd: BDTable, rows: list[Row], metrics: list[str]) -> list
         out.append(f"The intervals come from {fewest}{' of ' + str(n) if fewest != n else ''} image{'s' * (n != 1)}: "
                    f"with fewer than {FEW_IMAGES}, "
                    "a bootstrap interval is rough; use a larger corpus (e.g. --dataset kodak) before quoting it.")  # fmt: skip
-    for name, why in run.manifest.metrics_unavailable.items():
-        out.append(f"Metric {name.upper()} was not computed: {why}")
+    for name, why in run.manifest.metrics_unavailable.items():  # the first clause; the whole reason is in Run details
+        out.append(f"Metric {name.upper()} was not computed: {why.split('; ')[0]}.")
     for spec, why in run.manifest.codecs_unavailable.items():
         out.append(f"Codec {spec} did not run: {why}")
     if bd.outliers:

@@ -18,18 +18,21 @@ Conventions
   one curve's range lies inside the other's (a learned codec with 4 points over 26.3–27.5 dB
   against JPEG over 26.7–38.0 dB) the delta is taken over the inner range and says so ("over
   26.7–27.5 dB only"). It is refused only when it would describe a sliver: no overlap, an overlap
-  shorter than ``min_overlap`` (default :data:`MIN_OVERLAP` = 50 %) of the *narrower* curve's
+  shorter than ``min_overlap`` (default :data:`MIN_OVERLAP`, a third) of the *narrower* curve's
   range, or one holding fewer than :data:`MIN_INNER_POINTS` (2) of the narrower curve's
   measured points. Why: a smaller overlap does not make the number *inaccurate* — on
   CompressAI's published Kodak curves (JPEG, WebP, AV1, VTM, HM, BPG), 4–5-point sub-curves
   against every other point of another codec give BD-rates within ~0.1 percentage point (median)
-  of the dense curves over the same range, whatever the overlap — it makes it *describe less*.
-  With ≥ 50 % of the narrower range and 2 of its points, the number covers at least half of what
-  the narrower codec was measured over and rests on at least one measured segment of it, never
-  on one end segment of each curve. On those published curves every learned model against
-  JPEG, WebP, AV1 and VTM passes (the smallest overlap is 51 % of the narrower range, an
-  MS-SSIM-trained model on PSNR against WebP); the old rule (≥ 50 % of the *union*) refused 85
-  of the 192 pairs, and qk's bundled model against JPEG on Kodak (69 % of its range).
+  of the dense curves over the same range, whatever the overlap — it makes it *describe less*,
+  and the number says how much (its range, "only"). Two of the narrower curve's points inside
+  mean the number rests on at least one measured segment of it, never on one end point of each
+  curve (qk's bundled model against AVIF on Kodak PSNR: AVIF's lowest setting reaches 27.29 dB,
+  the model's top segment is 27.29–27.53 dB: refused, and the equal-quality targets answer that
+  question instead); a third of its range is one average segment of a 4-point curve, the
+  shortest curve accepted, so two nearly coincident points do not pass for a segment. On
+  CompressAI's published curves every learned model against JPEG, WebP, AV1 and VTM gets a
+  number (the smallest overlap is 51 % of the narrower range); the old rule (≥ 50 % of the
+  *union*) refused 85 of those 192 pairs, and qk's bundled model against JPEG on Kodak PSNR.
 * **Other refusals**: points without a value are left out and saturated points (e.g. VMAF ≥ 99.5,
   where the metric stops telling qualities apart) are left out, both noted in
   :attr:`BDResult.detail`. No value is computed, and :attr:`BDResult.reason` says why, when a
@@ -58,8 +61,9 @@ import numpy as np
 Method = Literal["pchip", "cubic"]
 METHODS: tuple[str, ...] = ("pchip", "cubic")
 MIN_POINTS = 4
-#: Least overlap of the two ranges, as a fraction of the *narrower* curve's range.
-MIN_OVERLAP = 0.5
+#: Least overlap of the two ranges, as a fraction of the *narrower* curve's range: an average segment of a
+#: 4-point curve (the shortest curve a BD value accepts).
+MIN_OVERLAP = 1 / 3
 #: Least number of the narrower curve's points inside the overlap.
 MIN_INNER_POINTS = 2
 #: Below this overlap/union a delta is called partial ("over … only"); the ``bjontegaard`` package warns there too.

@@ -134,11 +134,12 @@ def _reason_cell(value: float | None, reason: str | None, detail: str, fmt: str 
 
 
 def _over(r: Any) -> str:
+    """HTML: the range a number holds over, and the overlap (of the narrower range, of both)."""
     if pd.isna(r.range_lo):
         return "—"
     unit = f" {r.unit}" if r.unit else ""
-    text = f"{r.range_lo:.4g}–{r.range_hi:.4g}{unit}"
-    return text + f" ({r.overlap:.0%} of the narrower, {r.union:.0%} of both)" + (" — partial" if r.partial else "")
+    text = f'<span class="nw">{esc(f"{r.range_lo:.4g}–{r.range_hi:.4g}{unit}")}</span>'
+    return text + f"<small>{r.overlap:.0%} of narrower · {r.union:.0%} of both{' · only' if r.partial else ''}</small>"
 
 
 def bd_section(bd: BDTable, rows: Sequence[Row], anchor: str | None, colors: Mapping[str, str]) -> str:
@@ -162,7 +163,7 @@ def bd_section(bd: BDTable, rows: Sequence[Row], anchor: str | None, colors: Map
                 esc(r.metric),
                 _reason_cell(r.bd_rate, r.reason, r.detail),
                 (esc(ci), None if pd.isna(r.ci_low) else r.ci_low),
-                esc(_over(r)),
+                _over(r),
                 esc(r.excluded_note),
                 _reason_cell(r.image_mean, "none computed", r.images_note),
                 _reason_cell(r.bd_metric, r.bd_metric_reason, r.bd_metric_detail, "{:+.4g}"),
@@ -232,6 +233,16 @@ def speed_section(speed: pd.DataFrame, labels: Mapping[str, str], colors: Mappin
     )
 
 
+def _short_list(not_reached: str) -> str:
+    """``a.png (why); b.png (why)`` → the same when short, else the names only (reasons are in the per-image table)."""
+    if not not_reached:
+        return "—"
+    items = not_reached.split("; ")
+    if len(items) <= 3:
+        return not_reached
+    return ", ".join(i.split(" (", 1)[0] for i in items) + " (reasons in the per-image table below)"
+
+
 def targets_section(ts: TargetSummary, rows: Sequence[Row], colors: Mapping[str, str], confidence: float) -> str:
     """Per target: bytes per codec, savings of each pair with intervals, the per-image choices."""
     parts = [
@@ -248,7 +259,7 @@ def targets_section(ts: TargetSummary, rows: Sequence[Row], colors: Mapping[str,
             [['<span class="nw">' + _swatch(colors.get(r.codec_label, "#888")) + esc(display_codec(r.codec_label)) + "</span>",
               esc(f"{r.reached} of {r.images}"),
               _num(r.total_bytes, "{:,.0f}"), _num(r.mean_bpp, "{:.3f}"),
-              f'<span class="note">{esc(r.not_reached or "—")}</span>'] for r in tot.itertuples()],
+              f'<span class="note">{esc(_short_list(r.not_reached))}</span>'] for r in tot.itertuples()],
         ))  # fmt: skip
         sav = []
         for r in rows:
