@@ -268,14 +268,13 @@ def _group(
     wordy = rows < details  # rows that get a sentence
     if wordy.any():
         for side, fin, keep in (("anchor", fin_a, use_a), ("test", fin_t, use_t)):
-            for k in np.flatnonzero(wordy):
-                r = rows[k]
-                missing = int((~fin[r]).sum())
-                sat = int((fin[r] & ~keep).sum())
-                if missing:
-                    notes[k].append(f"{side}: {missing} point(s) without a value left out")
-                if sat:
-                    notes[k].append(f"{side}: {sat} saturated point(s) (beyond {saturation:g}) left out")
+            missing = (~fin[rows]).sum(axis=1)
+            sat = (fin[rows] & ~keep).sum(axis=1)
+            for k in np.flatnonzero(wordy & ((missing > 0) | (sat > 0))):
+                if missing[k]:
+                    notes[k].append(f"{side}: {int(missing[k])} point(s) without a value left out")
+                if sat[k]:
+                    notes[k].append(f"{side}: {int(sat[k])} saturated point(s) (beyond {saturation:g}) left out")
     out.n_anchor[rows], out.n_test[rows] = int(use_a.sum()), int(use_t.sum())
 
     def refuse(sel: np.ndarray, reason: str, text: Any) -> None:

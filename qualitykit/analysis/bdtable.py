@@ -98,6 +98,21 @@ class Resampler:
             self._cache[m] = np.random.default_rng(self.seed).integers(0, max(m, 1), size=(self.n_boot, m))
         return self._cache[m]
 
+    def weights(self, m: int) -> np.ndarray:
+        """``(n_boot, m)``: how often each image is drawn in each resample, over ``m`` (a resample's mean is ``weights @ values``)."""
+        key = -m - 1
+        if key not in self._cache:
+            self._cache[key] = draw_weights(self(m), m)
+        return self._cache[key]
+
+
+def draw_weights(draws: np.ndarray, m: int) -> np.ndarray:
+    """Rows of image indices → rows of weights (count / row length), so that a resample's mean is a matrix product."""
+    n = draws.shape[0]
+    counts = np.zeros((n, m))
+    np.add.at(counts, (np.repeat(np.arange(n), draws.shape[1]), draws.ravel()), 1.0)
+    return counts / draws.shape[1]
+
 
 def n_boot_rows(resamples: Any) -> int:
     """How many resamples ``resamples`` gives (0 when it gives none)."""
@@ -139,26 +154,32 @@ def compare_points(
     used = sel.rows
     n_img = len(anchor.images)
 
-    def curves(pts: RDPoints, cols: np.ndarray, pick: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Mean curves over the images of each row of ``pick``; points left out of the comparison are NaN."""
-        b, q = pts.bpp[pick].mean(axis=1), pts.scores[pick].mean(axis=1)
+    def curves(pts: RDPoints, cols: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Mean curves over the used images, one row per row of ``weights``; points left out are NaN."""
+        with np.errstate(invalid="ignore"):  # NaN in a left-out column: that column is NaN anyway
+            b, q = weights @ pts.bpp[used], weights @ pts.scores[used]
         b[:, ~cols], q[:, ~cols] = np.nan, np.nan
         return b, q
 
     # one vectorised pass: row 0 the corpus curves, then one row per image, then the bootstrap resamples
-    pick = used[None, :]
+    weights = np.full((1, used.size), 1.0 / max(used.size, 1))
     if used.size and n_boot_rows(resamples):
-        draws = resamples(len(used)) if callable(resamples) else np.asarray(resamples)
-        if draws.shape[1] != len(used):
-            raise ValueError(f"bootstrap resamples draw {draws.shape[1]} images; {len(used)} are usable: pass a Resampler")
-        pick = np.vstack([pick, used[draws]])
+        if isinstance(resamples, Resampler):
+            boot_w = resamples.weights(len(used))
+        else:
+            draws = resamples(len(used)) if callable(resamples) else np.asarray(resamples)
+            if draws.shape[1] != len(used):
+                raise ValueError(f"bootstrap resamples draw {draws.shape[1]} images; {len(used)} are usable: pass a Resampler")
+            boot_w = draw_weights(draws, len(used))
+        weights = np.vstack([weights, boot_w])
     parts_a, parts_t = [(anchor.bpp, anchor.scores)], [(test.bpp, test.scores)]
     if used.size:
-        parts_a.insert(0, curves(anchor, sel.anchor_cols, pick[:1]))
-        parts_t.insert(0, curves(test, sel.test_cols, pick[:1]))
-        if len(pick) > 1:
-            parts_a.append(curves(anchor, sel.anchor_cols, pick[1:]))
-            parts_t.append(curves(test, sel.test_cols, pick[1:]))
+        a_rows, t_rows = curves(anchor, sel.anchor_cols, weights), curves(test, sel.test_cols, weights)
+        parts_a.insert(0, (a_rows[0][:1], a_rows[1][:1]))
+        parts_t.insert(0, (t_rows[0][:1], t_rows[1][:1]))
+        if len(weights) > 1:
+            parts_a.append((a_rows[0][1:], a_rows[1][1:]))
+            parts_t.append((t_rows[0][1:], t_rows[1][1:]))
     stack = [np.vstack([p[k] for p in parts]) for parts in (parts_a, parts_t) for k in (0, 1)]
     lead = 1 if used.size else 0
     batch = bd_batch("rate", *stack, details=lead + n_img, **kw)
@@ -173,7 +194,7 @@ def compare_points(
         corpus = delta = nothing
     boot_reasons: list[str | None] = []
     ci: tuple[float | None, float | None] = (None, None)
-    if corpus.ok and len(pick) > 1:  # no interval around a number that was not computed
+    if corpus.ok and len(weights) > 1:  # no interval around a number that was not computed
         boot_values = batch.values[lead + n_img :]
         boot_reasons = list(batch.reasons[lead + n_img :])
         values = boot_values[np.isfinite(boot_values)]
