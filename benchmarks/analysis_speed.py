@@ -97,7 +97,9 @@ def main() -> None:
         "## Speed of the analysis",
         "",
         f"Machine: {machine()}, shared with other jobs. Date: {time.strftime('%Y-%m-%d', time.gmtime())}. "
-        f"Command: `python benchmarks/analysis_speed.py --repeats {args.repeats} --write`. Medians of {args.repeats} runs.",
+        f"Command: `python benchmarks/analysis_speed.py --repeats {args.repeats}"
+        + (" --cache FILE --write` (FILE: a cache already holding these items)" if args.cache else " --write`")
+        + f". Medians of {args.repeats} runs.",
         "",
         f"Bootstrap of one BD cell (JPEG → AVIF, MS-SSIM, 24 Kodak images, 1000 resamples): one `bjontegaard` call "
         f"(two SciPy PCHIPs) per resample, as before: **{statistics.median(olds) * 1e3:.0f} ms**; every resample in one "

@@ -17,6 +17,7 @@ claim table in the README (between its ``claim-kodak`` markers).
 from __future__ import annotations
 
 import argparse
+import re
 import time
 from pathlib import Path
 
@@ -84,6 +85,8 @@ def main() -> None:
     command = run.manifest.command
     if "qualitykit" in command.split(" ", 1)[0]:  # `python -m qualitykit bench ...` recorded as the module's path
         command = "qk " + command.split(" ", 1)[1]
+    # where this machine kept its cache and output says nothing about the result
+    command = re.sub(r" --(cache|out) \S+| --overwrite| --profile", "", command)
     body = "\n".join([
         "## The answer on Kodak: BD-rate beside equal-quality savings, and the claim check",
         "",

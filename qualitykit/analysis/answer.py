@@ -142,8 +142,8 @@ def _cell(row: pd.Series | None) -> Cell:
     )  # fmt: skip
 
 
-def _speed(run: Run) -> dict[str, tuple[float, float]]:
-    table = speed_table(run.results)
+def _speed(run: Run, table: pd.DataFrame | None = None) -> dict[str, tuple[float, float]]:
+    table = speed_table(run.results) if table is None else table
     return {run.label(r.codec_id): (float(r.encode_ms_mpx), float(r.decode_ms_mpx)) for r in table.itertuples()}
 
 
@@ -156,13 +156,14 @@ def _list(items: list[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
-def answer(run: Run, bd: BDTable, targets: TargetSummary | None = None) -> Answer:
-    """The answer of ``run`` from its all-pairs BD table ``bd`` (``bd_table(run, anchor=None)``) and targets."""
+def answer(run: Run, bd: BDTable, targets: TargetSummary | None = None, speed: pd.DataFrame | None = None) -> Answer:
+    """The answer of ``run`` from its all-pairs BD table ``bd`` (``bd_table(run, anchor=None)``), its targets
+    and its :func:`~qualitykit.analysis.aggregate.speed_table` (computed when not given)."""
     codecs = [run.label(c) for c in run.codec_ids]
     metrics = list(bd.settings["metrics"]) if bd.settings.get("metrics") else list(run.metrics)
     confidence = bd.settings["bootstrap"]["confidence"]
-    speed = _speed(run)
-    cells = {(r.anchor_label, r.codec_label, r.metric): r for _, r in bd.summary.iterrows()} if len(bd.summary) else {}
+    speed = _speed(run, speed)
+    cells = {(r["anchor_label"], r["codec_label"], r["metric"]): r for r in bd.summary.to_dict("records")} if len(bd.summary) else {}
 
     def cell(test: str, anchor: str, metric: str) -> Cell:
         return _cell(cells.get((anchor, test, metric)))

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from ..analysis import bd_table
-from ..analysis.aggregate import rd_points, speed_table
+from ..analysis.aggregate import rd_points_all, speed_table
 from ..analysis.answer import Answer, answer, display
 from ..analysis.bdrate import MIN_OVERLAP, Method
 from ..analysis.targets import summarize_targets
@@ -117,7 +117,8 @@ def build_report(
     bd.settings["report_anchor"] = anchor_label
     targets = read_targets(run.path)
     tsum = summarize_targets(targets, n_boot, seed) if targets is not None and len(targets) else None
-    ans = answer(run, bd, tsum)
+    speed = speed_table(run.results)
+    ans = answer(run, bd, tsum, speed)
     atomic_write_text(out / "bdrate.json", json.dumps(bd.to_dict(), indent=2))
     times["analysis"] = time.perf_counter() - t0
 
@@ -129,8 +130,9 @@ def build_report(
     images = run.images
     used = [i for i in images if i not in bd.outliers]
     plots = []
+    points = {cid: rd_points_all(run.results, cid, list(run.metrics), used) for cid in run.codec_ids}
     for metric, info in run.metrics.items():
-        curves = {labels[cid]: rd_points(run.results, cid, metric, used).corpus() for cid in run.codec_ids}
+        curves = {labels[cid]: points[cid][metric].corpus() for cid in run.codec_ids}
         key = figure_key("rd", metric, info.higher_is_better, info.unit, len(used), sorted(colors.items()),
                          sorted(markers.items()), *[(k, *v) for k, v in curves.items()])  # fmt: skip
         png = _plot(assets, out / "plots", f"rd-{metric}", key,
@@ -197,7 +199,7 @@ def build_report(
          "are drawn in dB, −10·log10(1 − x), which spreads the top of the scale; tables keep their own scale."
          + (f" Rate outliers left out of the curves: {html.esc(', '.join(bd.outliers))}." if bd.outliers else "") + "</p>"),
         ("distribution", "Per-image BD-rates", strip or '<p class="note">No pair to show.</p>'),
-        ("speed", "Speed", html.speed_section(speed_table(run.results), labels, colors)),
+        ("speed", "Speed", html.speed_section(speed, labels, colors)),
         ("images", "Per image", html.per_image_section(bd, anchor_label, shown, images) if not bd.summary.empty else ""),
         ("compare", "Visual comparison", "".join(cmp_html)),
         ("run", "Run details", html.manifest_section(run, bd)),

@@ -190,7 +190,7 @@ def per_image_section(bd: BDTable, anchor: str, comparisons: Mapping[str, int], 
     rows_of = bd.per_image[bd.per_image["anchor_label"] == anchor] if len(bd.per_image) else bd.per_image
     if rows_of.empty:
         return f'<p class="note">No codec besides {esc(display_codec(anchor))}.</p>'
-    wide = rows_of.set_index(["image", "codec_label", "metric"])
+    wide = {(r.image, r.codec_label, r.metric): r for r in rows_of.itertuples(index=False)}
     rows = []
     for image in images:
         out = image in bd.outliers
@@ -201,9 +201,9 @@ def per_image_section(bd: BDTable, anchor: str, comparisons: Mapping[str, int], 
             name = esc(image) + (' <span class="flag" title="' + esc(bd.outliers[image]) + '">rate outlier</span>' if out else "")
             cells: list[Cell_] = [name, esc(display_codec(codec))]
             for m in metrics:
-                r = wide.loc[(image, codec, m)]
-                cell = _reason_cell(r["bd_rate"], r["reason"], r["detail"])
-                if not r["in_corpus"] and not out:
+                r = wide[(image, codec, m)]
+                cell = _reason_cell(r.bd_rate, r.reason, r.detail)
+                if not r.in_corpus and not out:
                     cell = (cell[0] + ' <span class="flag" title="left out of the corpus curves for this metric">excluded</span>', cell[1])
                 cells.append(cell)
             rows.append(cells + [link])
