@@ -94,27 +94,37 @@ def first_screen(ans: Answer, colors: Mapping[str, str]) -> str:
     return f'<div class="verdict">{verdict}</div>{caveats}{matrix(ans, colors)}'
 
 
+#: Value columns (metrics and targets) per matrix table; more are split over several tables so that none overflows.
+MATRIX_COLUMNS = 8
+
+
 def matrix(ans: Answer, colors: Mapping[str, str]) -> str:
     """Pairs × metrics (and targets): BD-rate of the first codec against the second, with speed per megapixel."""
     if not ans.rows:
         return ""
-    head = ["<th>Pair (first vs second)</th>"]
-    head += [f"<th>{esc(m.upper())}<small>BD-rate</small></th>" for m in ans.metrics]
-    head += [f"<th>{esc(t)}<small>Δ bytes per image</small></th>" for t in ans.target_names]
-    head += ["<th>Encode<small>ms / MP</small></th>", "<th>Decode<small>ms / MP</small></th>"]
-    body = []
-    for r in ans.rows:
-        pair = (f"{_swatch(colors.get(r.codec, '#888'))}{esc(display_codec(r.codec))} <span class=vs>vs</span> "
-                f"{_swatch(colors.get(r.other, '#888'))}{esc(display_codec(r.other))}")  # fmt: skip
-        cells = [f'<th scope="row">{pair}</th>']
-        cells += [matrix_cell(r.cells[m]) for m in ans.metrics]
-        cells += [matrix_cell(r.targets[t]) for t in ans.target_names]
-        for sp in (r.encode, r.decode):
-            if sp is None:
-                cells.append('<td class="num">—</td>')
-            else:
-                cells.append(f'<td class="num">{sp[0]:.0f} vs {sp[1]:.0f}<small>{esc(speed_ratio(*sp))}</small></td>')
-        body.append("<tr>" + "".join(cells) + "</tr>")
+    columns = [("m", m) for m in ans.metrics] + [("t", t) for t in ans.target_names]
+    chunks = [columns[i : i + MATRIX_COLUMNS] for i in range(0, len(columns), MATRIX_COLUMNS)] or [[]]
+    tables = []
+    for n, chunk in enumerate(chunks):
+        last = n == len(chunks) - 1
+        head = ["<th>Pair (first vs second)</th>"]
+        head += [f"<th>{esc(name.upper())}<small>BD-rate</small></th>" if kind == "m" else
+                 f"<th>{esc(name)}<small>Δ bytes per image</small></th>" for kind, name in chunk]  # fmt: skip
+        if last:
+            head += ["<th>Encode<small>ms / MP</small></th>", "<th>Decode<small>ms / MP</small></th>"]
+        body = []
+        for r in ans.rows:
+            pair = (f"{_swatch(colors.get(r.codec, '#888'))}{esc(display_codec(r.codec))} <span class=vs>vs</span> "
+                    f"{_swatch(colors.get(r.other, '#888'))}{esc(display_codec(r.other))}")  # fmt: skip
+            cells = [f'<th scope="row">{pair}</th>']
+            cells += [matrix_cell(r.cells[name] if kind == "m" else r.targets[name]) for kind, name in chunk]
+            for sp in (r.encode, r.decode) if last else ():
+                if sp is None:
+                    cells.append('<td class="num">—</td>')
+                else:
+                    cells.append(f'<td class="num speed">{sp[0]:.0f} vs {sp[1]:.0f}<small>{esc(speed_ratio(*sp))}</small></td>')
+            body.append("<tr>" + "".join(cells) + "</tr>")
+        tables.append(f'<table class="matrix"><thead><tr>{"".join(head)}</tr></thead><tbody>{"".join(body)}</tbody></table>')
     legend = (
         "Each cell: how many more (+) or fewer (−) bytes the first codec of the pair needs than the second at equal "
         f"quality — BD-rate over the corpus-mean curves, with its {pct(ans.confidence)} bootstrap interval over images "
@@ -123,8 +133,7 @@ def matrix(ans: Answer, colors: Mapping[str, str]) -> str:
         "Δ bytes per image: the smallest file reaching the target, per image, totalled over the images both reach. "
         "Encode/decode: median milliseconds per megapixel, first vs second codec."
     )
-    return (f'<table class="matrix"><thead><tr>{"".join(head)}</tr></thead><tbody>{"".join(body)}</tbody></table>'
-            f'<p class="note">{esc(legend)}</p>')  # fmt: skip
+    return "".join(tables) + f'<p class="note">{esc(legend)}</p>'
 
 
 def _reason_cell(value: float | None, reason: str | None, detail: str, fmt: str = "{:+.1f} %") -> Cell_:
