@@ -56,6 +56,11 @@ def test_bench_prints_a_summary_and_writes_the_run(small_corpus, tmp_path):
     assert lines[0].split() == ["images", "bpp", "psnr", "ssim-y"]
     assert any(line.startswith("jpeg") and float(line.split()[1]) == 30 for line in lines)
     assert "12 items (12 encoded, 24 scores computed" in res.stdout
+    # it ends with the answer: the verdict, the pairwise matrix and the caveats, readable in 100 columns
+    answer = res.stdout[res.stdout.index("=" * 100) :]
+    assert "pair" in answer and ("JPEG vs WEBP" in answer or "WEBP vs JPEG" in answer)
+    assert "The intervals come from 4 images" in answer
+    assert max(len(line) for line in answer.splitlines()) <= 100
     manifest = json.loads((tmp_path / "run" / "manifest.json").read_text())
     assert [c["label"] for c in manifest["codecs"]] == ["jpeg", "webp"]
 

@@ -20,7 +20,7 @@ import threading
 from .._version import __version__
 from ..errors import Interrupted, QKError
 
-COMMANDS = ("bench", "compare", "codecs", "metrics", "weights", "datasets", "report", "bdrate", "baseline", "gate")
+COMMANDS = ("bench", "compare", "codecs", "metrics", "weights", "datasets", "report", "bdrate", "claim", "baseline", "gate")
 
 EPILOG = """examples:
   qk bench                                   # built-in corpus, jpeg,webp,avif, the default metrics
