@@ -347,6 +347,7 @@ class MSSSIM(_SSIMFamily):
     min_side = 161
     description = "MS-SSIM, RGB, pytorch_msssim, data range 255"
     range = (0.0, 1.0)
+    aliases = ("ms-ssim-rgb",)
     reference = "pytorch_msssim 1.0.0 ms_ssim(data_range=255) = CompressAI 'ms-ssim-rgb', equal to 1e-6"
     #: Strips (with SSIM in the same pass or not): 30 MiB measured on 768x512 (80 B/px there),
     #: 48 MiB on 6000x4000 (2.1 B/px); this figure holds up to Kodak size and overstates larger images.
