@@ -76,7 +76,7 @@ def elsewhere(image, tmp_path_factory, request) -> dict[str, tuple[bytes, np.nda
     file decoded in another process (one process for all of them)."""
     folder = tmp_path_factory.mktemp("bitstreams")
     selected = {item.callspec.params["name"] for item in request.session.items
-                if item.module is request.module and "name" in getattr(getattr(item, "callspec", None), "params", {})}  # fmt: skip
+                if getattr(item, "module", None) is request.module and "name" in getattr(getattr(item, "callspec", None), "params", {})}  # fmt: skip
     items, streams = [], {}
     for name in NAMES:
         if name not in selected or registry.get(name).available():

@@ -89,12 +89,13 @@ def test_compare_cli_json_and_text(pair_files, capsys: pytest.CaptureFixture[str
     assert "test_metrics_compare.py: not an image" in capsys.readouterr().err
 
 
-def test_load_rgb_expands_grey_and_drops_alpha(tmp_path: Path) -> None:
+def test_load_rgb_expands_grey_drops_opaque_alpha_and_composites_transparency_over_white(tmp_path: Path) -> None:
     Image.new("L", (5, 4), 7).save(tmp_path / "g.png")
-    Image.new("RGBA", (5, 4), (1, 2, 3, 0)).save(tmp_path / "a.png")
-    grey, rgba = load_rgb(tmp_path / "g.png"), load_rgb(tmp_path / "a.png")
-    assert grey.shape == rgba.shape == (4, 5, 3) and grey.dtype == np.uint8
-    assert (grey == 7).all() and (rgba == [1, 2, 3]).all()
+    Image.new("RGBA", (5, 4), (1, 2, 3, 255)).save(tmp_path / "a.png")
+    Image.new("RGBA", (5, 4), (1, 2, 3, 0)).save(tmp_path / "t.png")
+    grey, opaque, clear = (load_rgb(tmp_path / f) for f in ("g.png", "a.png", "t.png"))
+    assert grey.shape == opaque.shape == clear.shape == (4, 5, 3) and grey.dtype == np.uint8
+    assert (grey == 7).all() and (opaque == [1, 2, 3]).all() and (clear == 255).all()
 
 
 def test_compare_fetches_a_metric_named_but_not_the_default_list(pair_files, monkeypatch, tmp_path) -> None:

@@ -136,10 +136,12 @@ def test_images_above_the_pixel_limit_are_refused_unless_allowed(small_corpus, c
     assert len(result.table) == 4 and not result.errors
 
 
-def test_a_metric_too_large_for_the_memory_limit_is_excluded_for_that_image_only(small_corpus, cache, tmp_path):
+def test_a_metric_too_large_for_the_memory_limit_is_excluded_for_that_image_only(small_corpus, cache, tmp_path, monkeypatch):
+    from qualitykit.metrics.ssim import SSIM
     from qualitykit.runner.plan import WORKER_BASE_BYTES
 
-    limit_gb = (WORKER_BASE_BYTES + 200 * 176 * 100) / 2**30  # room for psnr, not for LPIPS-sized working memory
+    monkeypatch.setattr(SSIM, "memory_per_pixel", 10_000.0)  # the plan (made here) sizes SSIM as a huge model
+    limit_gb = (WORKER_BASE_BYTES + 200 * 176 * 100) / 2**30  # room for psnr, not for ssim
     result = qualitykit.bench(small_corpus, ["jpeg:q=50"], ["psnr", "ssim"], max_memory_gb=limit_gb, out=tmp_path / "r", jobs=1, cache=cache, report=False)
     assert result.table["psnr"].notna().all() and result.table["ssim"].isna().all()
     assert {e.stage for e in result.errors} == {"metric ssim"}
