@@ -43,7 +43,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from ..errors import BadInput, QKError, Unavailable
+from ..errors import BadInput, Unavailable
+from ..imageio import check_regular_file
 from ..rundir import ItemError
 from .plan import Plan
 from .work import Event, Task, WorkerState, run_task
@@ -248,7 +249,7 @@ class DaskPool:
         self.setup: Setup | None = None
         self._gpu_codecs: set[str] = set()
         self._gpu_metrics: set[str] = set()
-        self._queue: collections.deque[Task] = collections.deque()
+        self._queues: dict[bool, collections.deque[Task]] = {False: collections.deque(), True: collections.deque()}
         self._futures: dict[str, tuple[Any, Task, bool]] = {}
         self._done: queue.SimpleQueue[str] = queue.SimpleQueue()
         self._events: list[Event] = []
@@ -390,43 +391,52 @@ class DaskPool:
     def submit(self, task: Task) -> None:
         """Queue ``task``; at most a few tasks per worker thread are handed to Dask at a time (the
         rest wait here, so images are read and sent only shortly before they are needed)."""
+        waiting = self._queues[self.needs_gpu(task)]  # GPU tasks wait apart: they never hold back the others
         if task.deaths:
-            self._queue.appendleft(task)
+            waiting.appendleft(task)
         else:
-            self._queue.append(task)
+            waiting.append(task)
 
     @property
     def busy(self) -> bool:
-        return bool(self._queue or self._futures or self._events)
+        return bool(self._queues[False] or self._queues[True] or self._futures or self._events)
 
-    def _window(self) -> int:
-        threads = sum(w.get("nthreads") or 1 for w in self._workers.values())
-        return max(4, 2 * threads)
+    def _room(self) -> dict[bool, int]:
+        """How many more tasks to hand to Dask now, for CPU (``False``) and GPU (``True``) tasks: two
+        per thread that can run them. Counted apart, so GPU tasks waiting for the few GPU workers
+        never hold back CPU tasks that any worker could run."""
+        threads = {False: 0, True: 0}
+        for w in self._workers.values():
+            threads[False] += w.get("nthreads") or 1
+            if (w.get("resources") or {}).get(GPU, 0) >= 1:
+                threads[True] += w.get("nthreads") or 1
+        running = collections.Counter(gpu for _, _, gpu in self._futures.values())
+        return {gpu: max(2, 2 * threads[gpu]) - running[gpu] for gpu in (False, True)}
 
     def _dispatch(self) -> None:
+        """Hand queued tasks to Dask, in order, while there is room for their kind."""
         if self.setup is None:
             raise RuntimeError("DaskPool.bind(plan) must be called before tasks are submitted")
-        while self._queue and len(self._futures) < self._window():
-            task = self._queue.popleft()
-            try:
-                from ..imageio import check_regular_file
+        room = self._room()
+        for gpu, waiting in self._queues.items():
+            while waiting and room[gpu] > 0:
+                self._hand_over(waiting.popleft(), gpu)
+                room[gpu] -= 1
 
-                data = check_regular_file(task.path).read_bytes()
-            except BadInput as exc:
-                self._events += [("error", task.unit, ItemError(task.image, task.codec_id, None, "load", str(exc))), ("done", task.unit)]
-                continue
-            except OSError as exc:
-                message = f"{task.path}: cannot read ({exc.strerror or exc})"
-                self._events += [("error", task.unit, ItemError(task.image, task.codec_id, None, "load", message)), ("done", task.unit)]
-                continue
-            gpu = self.needs_gpu(task)
-            key = f"qk-{task.codec_id.split(':', 1)[0]}-{task.unit}-{uuid.uuid4().hex[:8]}"
-            future = self.client.submit(
-                run_remote, replace(task, data=data), self.setup, key=key, pure=False,
-                resources={GPU: 1} if gpu else None,
-            )  # fmt: skip
-            self._futures[key] = (future, task, gpu)
-            future.add_done_callback(lambda f: self._done.put(f.key))
+    def _hand_over(self, task: Task, gpu: bool) -> None:
+        """Submit ``task`` with its image's bytes, read now; an unreadable image is reported as a worker would."""
+        try:
+            data = check_regular_file(task.path).read_bytes()
+        except (BadInput, OSError) as exc:
+            message = str(exc) if isinstance(exc, BadInput) else f"{task.path}: cannot read ({exc.strerror or exc})"
+            self._events += [("error", task.unit, ItemError(task.image, task.codec_id, None, "load", message)), ("done", task.unit)]
+            return
+        key = f"qk-{task.codec_id.split(':', 1)[0]}-{task.unit}-{uuid.uuid4().hex[:8]}"
+        future = self.client.submit(
+            run_remote, replace(task, data=data), self.setup, key=key, pure=False, resources={GPU: 1} if gpu else None
+        )
+        self._futures[key] = (future, task, gpu)
+        future.add_done_callback(lambda f: self._done.put(f.key))
 
     def poll(self, timeout: float = 0.5) -> list[Event]:
         """Hand queued tasks to Dask, wait up to ``timeout`` seconds, return the events that arrived."""
@@ -480,7 +490,7 @@ class DaskPool:
         self._resubmitted[task.unit] += 1
         if self._resubmitted[task.unit] > 3:
             return self._failed(task, exc)
-        self._queue.appendleft(task)
+        self._queues[self.needs_gpu(task)].appendleft(task)
         return []
 
     def _failed(self, task: Task, exc: BaseException | None) -> list[Event]:
@@ -509,7 +519,7 @@ class DaskPool:
         self._last_watch = now
         try:
             info = self.client.scheduler_info(n_workers=-1)
-        except Exception as exc:
+        except (OSError, TimeoutError) as exc:  # CommClosedError is an OSError
             raise Unavailable(f"lost the Dask scheduler at {self.address} ({type(exc).__name__}: {exc}); "
                               "what finished is cached: rerun the same command to finish") from None  # fmt: skip
         self._workers = {
@@ -518,7 +528,7 @@ class DaskPool:
             for a, w in info.get("workers", {}).items()
         }  # fmt: skip
         self._seen.update(self._workers)
-        waiting = {"any": bool(self._futures or self._queue),
+        waiting = {"any": bool(self._futures or self._queues[False] or self._queues[True]),
                    GPU: any(gpu for _, _, gpu in self._futures.values())}  # fmt: skip
         able = {"any": bool(self._workers), GPU: bool(self.gpu_workers())}
         for need in ("any", GPU):
@@ -549,7 +559,8 @@ class DaskPool:
         Tasks already running on a worker finish there (Dask cannot stop them); their results are dropped.
         """
         futures = [f for f, _, _ in self._futures.values()]
-        self._queue.clear()
+        for waiting in self._queues.values():
+            waiting.clear()
         if self.client is not None:
             try:
                 if futures:
