@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import collections
 import os
 import signal
 import sys
+import time
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -229,3 +232,52 @@ def test_a_worker_with_other_versions_stops_the_run_naming_it(small_corpus, cach
     assert Run.load(tmp_path / "r").manifest.status == "failed"
     with Store(cache) as store:
         assert store.counts()["encodes"] == 0
+
+
+def test_ctrl_c_cancels_the_runs_dask_tasks_and_keeps_what_finished(small_corpus, cache, tmp_path, gpu_cluster):
+    from qualitykit.errors import Interrupted
+
+    def stop(done: int, total: int) -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(Interrupted):
+        qualitykit.bench(small_corpus, ["jpeg:q=20/40/60/80", "webp:q=30/60"], ["psnr"], device="cpu", executor="dask",
+                         scheduler=gpu_cluster, cache=cache, out=tmp_path / "r", report=False, progress=stop)  # fmt: skip
+    assert Run.load(tmp_path / "r").manifest.status == "interrupted"
+    with Store(cache) as store:
+        finished = store.counts()["encodes"]
+    assert 0 < finished < 24
+
+    def qk_tasks(dask_scheduler) -> list[str]:
+        return [str(k) for k in dask_scheduler.tasks if str(k).startswith("qk-") and not str(k).startswith("qk-warm")]
+
+    for _ in range(50):  # cancelling is asynchronous
+        if not gpu_cluster.run_on_scheduler(qk_tasks):
+            break
+        time.sleep(0.1)
+    assert gpu_cluster.run_on_scheduler(qk_tasks) == []
+
+
+def test_the_command_line_passes_the_executor_and_scheduler():
+    from qualitykit.cli import build_parser
+    from qualitykit.cli.bench import grid_options
+
+    args = build_parser().parse_args(["bench", "--executor", "dask", "--scheduler", "tcp://head:8786"])
+    options = grid_options(args)
+    assert (options["executor"], options["scheduler"]) == ("dask", "tcp://head:8786")
+    assert grid_options(build_parser().parse_args(["bench"]))["executor"] == "local"
+
+
+def test_gpu_tasks_queue_apart_and_have_room_only_on_gpu_threads():
+    from qualitykit.runner.dask import DaskPool
+
+    pool = DaskPool.__new__(DaskPool)  # no cluster: the bookkeeping only
+    pool._workers = {f"w{i}": {"nthreads": 1, "resources": {"GPU": 1} if i == 0 else {}} for i in range(4)}
+    pool._futures, pool._gpu_codecs, pool._gpu_metrics = {}, {"neural:q=1"}, set()
+    pool._queues = {False: collections.deque(), True: collections.deque()}
+    assert pool._room() == {False: 8, True: 2}  # two per thread that can run them
+    tasks = [_image_task("a.png", None), replace(_image_task("b.png", None), codec_id="neural:q=1"), _image_task("c.png", None)]
+    for t in tasks:
+        pool.submit(t)
+    assert [t.path for t in pool._queues[False]] == ["a.png", "c.png"] and [t.path for t in pool._queues[True]] == ["b.png"]
+    assert pool.busy
