@@ -61,17 +61,18 @@ def main() -> None:
             (corpus / f"kodim{i:02d}.png").symlink_to(args.kodak / f"kodim{i:02d}.png")
         cache = args.cache or Path(tmp, "cache.sqlite")
         specs = {"jpeg": "jpeg"} | {s: f"{s}:q={'/'.join(map(str, SWEEPS[s]))}" for s in args.codecs.split(",")}
-        df = qualitykit.bench(corpus, list(specs.values()), ["psnr"], out=Path(tmp, "run"), jobs=args.jobs, cache=cache)
-        if df.attrs["errors"]:
-            raise SystemExit(f"errors: {df.attrs['errors'][:3]}")
-        means = df.groupby(["codec", "quality"], sort=False)[["bpp", "psnr"]].mean()
+        result = qualitykit.bench(corpus, list(specs.values()), ["psnr"], out=Path(tmp, "run"), jobs=args.jobs, cache=cache, report=False)
+        if result.errors:
+            raise SystemExit(f"errors: {result.errors[:3]}")
+        df = result.table
+        means = df.groupby(["codec_id", "q"], sort=False)[["bpp", "psnr"]].mean()
         ids = {s: codec_from_spec(spec)[0].id for s, spec in specs.items()}
         targets = means.loc[ids["jpeg"]]["psnr"].to_numpy()
         print(f"{len(df['image'].unique())} Kodak images; JPEG ladder PSNR targets: {np.round(targets, 2).tolist()}")
         print(f"JPEG bpp: {np.round(means.loc[ids['jpeg']]['bpp'].to_numpy(), 3).tolist()}\n")
         for short in args.codecs.split(","):
             curve = means.loc[ids[short]].reset_index().sort_values("psnr")
-            qs = curve["quality"].to_numpy()
+            qs = curve["q"].to_numpy()
             use_log = short.startswith(("jxl", "jpeg2000"))
             x = np.log(qs) if use_log else qs
             ladder = []
@@ -80,8 +81,8 @@ def main() -> None:
                 ladder.append(_round(specs[short], math.exp(q) if use_log else q))
             ladder = list(dict.fromkeys(ladder))
             check = qualitykit.bench(corpus, [f"{short}:q={'/'.join(f'{q:g}' for q in ladder)}"], ["psnr"],
-                                     out=Path(tmp, "check"), jobs=args.jobs, cache=cache)  # fmt: skip
-            got = check.groupby("quality", sort=False)[["bpp", "psnr"]].mean()
+                                     out=Path(tmp, "check"), jobs=args.jobs, cache=cache, report=False).table  # fmt: skip
+            got = check.groupby("q", sort=False)[["bpp", "psnr"]].mean()
             print(f"{short:22} ladder = ({', '.join(f'{q:g}' for q in ladder)})")
             print(f"{'':22} PSNR {got['psnr'].min():.2f}–{got['psnr'].max():.2f} dB, bpp {got['bpp'].min():.3f}–{got['bpp'].max():.3f}")
 

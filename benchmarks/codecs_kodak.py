@@ -50,7 +50,8 @@ def main() -> None:
     cache = args.cache or Path(tempfile.mkdtemp()) / "cache.sqlite"
     metrics = args.metrics.split(",")
     t0 = time.time()
-    df = qualitykit.bench(args.kodak, args.codecs.split(","), metrics, out=out, jobs=args.jobs, cache=cache)
+    result = qualitykit.bench(args.kodak, args.codecs.split(","), metrics, out=out, jobs=args.jobs, cache=cache, report=False)
+    df = result.table
     wall = time.time() - t0
     run = Run.load(out)
     table = bd_table(run, anchor="jpeg")
@@ -63,8 +64,8 @@ def main() -> None:
         "| codec | id | " + " | ".join(f"BD-rate {m} (95 % CI)" for m in metrics) + " | bpp range | PSNR range |",
         "|---|---|" + "---|" * len(metrics) + "---|---|",
     ]
-    summary = table.summary.set_index(["codec", "metric"])
-    means = df.groupby(["codec", "quality"])[["bpp", "psnr"]].mean() if "psnr" in df.columns else None
+    summary = table.summary.set_index(["codec_label", "metric"])
+    means = df.groupby(["codec_id", "q"])[["bpp", "psnr"]].mean() if "psnr" in df.columns else None
     for codec_id in run.codec_ids:
         label = labels[codec_id]
         cells = []
@@ -85,9 +86,9 @@ def main() -> None:
     speed = speed_table(df)
     lines += ["", "| codec | encode ms/image | encode Mpx/s | decode ms/image | decode Mpx/s |", "|---|---|---|---|---|"]
     for _, r in speed.iterrows():
-        lines.append(f"| {labels[r['codec']]} | {1000 * r['encode_s']:.0f} | {r['encode_mpx_s']:.2f} | "
+        lines.append(f"| {labels[r['codec_id']]} | {1000 * r['encode_s']:.0f} | {r['encode_mpx_s']:.2f} | "
                      f"{1000 * r['decode_s']:.1f} | {r['decode_mpx_s']:.1f} |")  # fmt: skip
-    errors = df.attrs["errors"]
+    errors = result.errors
     if errors:
         lines += ["", f"{len(errors)} errors, first: {errors[0]}"]
     lines += ["", f"BD settings: {table.settings['method']}, anchor `{table.settings['anchor_id']}`, "

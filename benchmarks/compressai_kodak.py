@@ -1,10 +1,12 @@
 """qk against CompressAI on Kodak: the published curves, and wall time on the same work.
 
-    python benchmarks/compressai_kodak.py reproduce   # WebP/JPEG curves vs CompressAI's published JSON
-    python benchmarks/compressai_kodak.py timing -n 3 # wall time, qk vs `python -m compressai.utils.bench`
+    python benchmarks/compressai_kodak.py reproduce --compressai-results DIR  # WebP/JPEG curves vs CompressAI's published JSON
+    python benchmarks/compressai_kodak.py timing -n 3                        # wall time, qk vs `python -m compressai.utils.bench`
 
 Both write their section of benchmarks/RESULTS.md (between markers), naming machine, date and command.
-Kodak is read from ../shared/datasets/kodak (or --kodak DIR).
+Kodak is read from ../shared/datasets/kodak (or --kodak DIR). DIR is a folder holding CompressAI's
+published ``results/image/kodak/*.json`` (e.g. checked out from github.com/InterDigitalInc/CompressAI);
+the files are read from there, never copied into this repository.
 """
 
 from __future__ import annotations
@@ -30,18 +32,18 @@ NOTES = {
 }
 
 
-def reproduce(kodak: Path, jobs: int) -> str:
+def reproduce(kodak: Path, jobs: int, results_dir: Path) -> str:
     import qualitykit
 
     ladder = "/".join(map(str, QUALITIES))
     with tempfile.TemporaryDirectory() as tmp:
-        df = qualitykit.bench(kodak, [f"webp:q={ladder}", f"jpeg:q={ladder}"], ["psnr", "ms-ssim"],
-                              out=Path(tmp, "run"), jobs=jobs, cache=Path(tmp, "cache.sqlite"))  # fmt: skip
-    means = df.groupby(["codec", "quality"])[["bpp", "psnr", "ms-ssim"]].mean()
+        table = qualitykit.bench(kodak, [f"webp:q={ladder}", f"jpeg:q={ladder}"], ["psnr", "ms-ssim"],
+                                 out=Path(tmp, "run"), jobs=jobs, cache=Path(tmp, "cache.sqlite"), report=False).table  # fmt: skip
+    means = table.groupby(["codec_id", "q"])[["bpp", "psnr", "ms-ssim"]].mean()
     out = []
-    for name, codec_id, keys in [("webp", "webp:method=4", ("psnr", "ms-ssim")),
-                                 ("jpeg", "jpeg:optimize=0:progressive=0:subsampling=420", ("psnr-rgb", "ms-ssim-rgb"))]:  # fmt: skip
-        ref = json.loads((HERE / "reference" / f"compressai-kodak-{name}.json").read_text())["results"]
+    for name, codec_id in [("webp", "webp:method=4"), ("jpeg", "jpeg:optimize=0:progressive=0:subsampling=420")]:
+        ref = json.loads((results_dir / f"{name}.json").read_text())["results"]
+        keys = tuple(next(k for k in (a, b) if k in ref) for a, b in (("psnr-rgb", "psnr"), ("ms-ssim-rgb", "ms-ssim")))
         ours = means.loc[codec_id]
         rows = []
         for i, q in enumerate(QUALITIES):
@@ -92,6 +94,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("what", choices=["reproduce", "timing"])
     ap.add_argument("--kodak", type=Path, default=KODAK)
+    ap.add_argument("--compressai-results", type=Path, metavar="DIR",
+                    help="folder with CompressAI's results/image/kodak/{jpeg,webp}.json (needed by reproduce)")  # fmt: skip
     ap.add_argument("-n", "--repeats", type=int, default=3)
     ap.add_argument("-j", "--jobs", type=int, default=2)
     args = ap.parse_args()
@@ -100,10 +104,14 @@ def main() -> None:
     header = (f"Machine: {machine()}. Date: {time.strftime('%Y-%m-%d', time.gmtime())}. "
               f"Command: `python benchmarks/compressai_kodak.py {args.what}" + (f" -n {args.repeats}`." if args.what == "timing" else "`."))  # fmt: skip
     if args.what == "reproduce":
+        if args.compressai_results is None or not (args.compressai_results / "jpeg.json").is_file():
+            sys.exit("reproduce needs --compressai-results DIR: CompressAI's results/image/kodak folder")
+        header = header.replace("reproduce`.", "reproduce --compressai-results DIR`.")
         write_section("compressai-reproduce", "## Kodak curves vs CompressAI's published results\n\n" + header + "\n\n"
-                      "Reference: CompressAI `results/image/kodak/{webp,jpeg}.json` (Pillow 7.1.2), copied to "
-                      "`benchmarks/reference/`. qk: Pillow 13, libwebp 1.6, libjpeg-turbo 3.2; corpus means of per-image values.\n\n"
-                      + reproduce(args.kodak, args.jobs))  # fmt: skip
+                      "Reference: CompressAI `results/image/kodak/{webp,jpeg}.json` (Pillow 7.1.2), read from DIR (a checkout "
+                      "of github.com/InterDigitalInc/CompressAI; not copied here). qk: Pillow 13, libwebp 1.6, libjpeg-turbo 3.2; "
+                      "corpus means of per-image values.\n\n"
+                      + reproduce(args.kodak, args.jobs, args.compressai_results))  # fmt: skip
     else:
         write_section("compressai-timing", "## Wall time: qk bench vs CompressAI's bench\n\n" + header + "\n\n" + timing(args.kodak, args.repeats))
     print(RESULTS.read_text())

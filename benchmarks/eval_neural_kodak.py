@@ -50,21 +50,21 @@ def main() -> None:
     out = args.out or Path(tempfile.mkdtemp()) / "neural-kodak"
     cache = Path(tempfile.mkdtemp()) / "cache.sqlite"
     t0 = time.time()
-    df = qualitykit.bench(args.kodak, args.codecs.split(","), metrics, out=out, jobs=args.jobs, cache=cache)
+    result = qualitykit.bench(args.kodak, args.codecs.split(","), metrics, out=out, jobs=args.jobs, cache=cache, report=False)
+    df = result.table
     wall = time.time() - t0
-    qualitykit.bench(args.kodak, [args.low_anchor, "neural"], metrics, out=out / "low-anchor", jobs=args.jobs, cache=cache)
+    qualitykit.bench(args.kodak, [args.low_anchor, "neural"], metrics, out=out / "low-anchor", jobs=args.jobs, cache=cache, report=False)
     run = Run.load(out)
-    labels = {c: run.label(c) for c in run.codec_ids}
-    means = qualitykit.summary(df, labels)
-    rows = ["| codec | quality | bpp | " + " | ".join(metrics) + " | encode s | decode s |", "|---|---|---|" + "---|" * (len(metrics) + 2)]
-    speed = df.assign(codec=df["codec"].map(labels)).groupby(["codec", "quality"], sort=False)[["encode_s", "decode_s"]].median()
+    means = result.summary()
+    rows = ["| codec | q | bpp | " + " | ".join(metrics) + " | encode s | decode s |", "|---|---|---|" + "---|" * (len(metrics) + 2)]
+    speed = df.groupby(["codec_label", "q"], sort=False)[["encode_s", "decode_s"]].median()
     for (codec, q), r in means.iterrows():
         vals = " | ".join(f"{r[m]:.4f}" if m != "psnr" else f"{r[m]:.2f}" for m in metrics)
         s = speed.loc[(codec, q)]
         rows.append(f"| {codec} | {format_quality(q)} | {r['bpp']:.3f} | {vals} | {s['encode_s']:.3f} | {s['decode_s']:.3f} |")
     table = bd_table(run, anchor="jpeg")
     low = bd_table(Run.load(out / "low-anchor"), anchor="jpeg")
-    records = table.to_dict()["summary"] + [{**r, "codec": f"neural (vs {args.low_anchor})"} for r in low.to_dict()["summary"]]
+    records = table.to_dict()["summary"] + [{**r, "codec_label": f"neural (vs {args.low_anchor})"} for r in low.to_dict()["summary"]]
     bd = ["| codec | metric | BD-rate vs JPEG (mean curves) | 95 % CI | mean of per-image | BD-metric (at equal rate) | note |",
           "|---|---|---|---|---|---|---|"]  # fmt: skip
     for r in records:  # missing numbers and reasons are None here
@@ -72,7 +72,7 @@ def main() -> None:
         ci = "—" if r["reason"] or r["ci_low"] is None else f"{r['ci_low']:+.1f} … {r['ci_high']:+.1f} %"
         per = "—" if r["image_mean"] is None else f"{r['image_mean']:+.1f} %"
         delta = "n/a: " + r["bd_metric_reason"] if r["bd_metric_reason"] else f"{r['bd_metric']:+.4g}"
-        bd.append(f"| {r['codec']} | {r['metric']} | {value} | {ci} | {per} | {delta} | {r['images_note']} |")
+        bd.append(f"| {r['codec_label']} | {r['metric']} | {value} | {ci} | {per} | {delta} | {r['images_note']} |")
     skipped = "" if "lpips" in metrics else " LPIPS was not measured: its AlexNet weights are not cached on this machine (no internet)."
     body = "\n".join([
         "## Neural codec (bundled model) on Kodak",

@@ -2,7 +2,7 @@
 
 One CompressAI ``bmshj2018-hyperprior`` (scale hyperprior) is trained at a base
 λ, then fine-tuned once per rate point; each fine-tuned model is saved as a
-compact float16 state dict (:mod:`qualitykit.neural.weights`) and measured on
+compact float16 state dict (:mod:`qualitykit.neural.checkpoint`) and measured on
 the CID22 validation split with real entropy-coded strings. Everything needed to
 reproduce the run (seed, steps, λ, data hashes, wall time) goes to ``model.json``.
 
@@ -30,7 +30,7 @@ from compressai.losses import RateDistortionLoss
 from PIL import Image
 
 from qualitykit.fsutil import sha256_file
-from qualitykit.neural.weights import ARCHITECTURES, build_model, compact_state_dict, load_state_dict
+from qualitykit.neural.checkpoint import ARCHITECTURES, build_model, compact_state_dict, load_state_dict
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "datasets" / "train" / "cid22"

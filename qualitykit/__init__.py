@@ -7,12 +7,13 @@ The Python API (:mod:`qualitykit.api`) does everything ``qk`` does:
 >>> result.summary(), result.report                                                 # doctest: +SKIP
 """
 
-__version__ = "0.2.0"
-
-from .api import BenchResult, bd_curves, bd_table, bench, compare, gate, report, save_baseline, summary  # noqa: E402
+from ._version import __version__
+from .api import (  # noqa: E402
+    BenchResult, answer, bd_curves, bd_matrix, bd_table, bench, check_claims, compare, gate, report, save_baseline, summary,
+)  # fmt: skip
 from .errors import QKError  # noqa: E402
 
 __all__ = [
-    "BenchResult", "QKError", "__version__", "bd_curves", "bd_table", "bench", "compare", "gate", "report",
-    "save_baseline", "summary",
+    "BenchResult", "QKError", "__version__", "answer", "bd_curves", "bd_matrix", "bd_table", "bench", "check_claims",
+    "compare", "gate", "report", "save_baseline", "summary",
 ]  # fmt: skip

@@ -5,7 +5,10 @@ Each ``qk`` command parses its arguments, makes one call here and prints the res
 =====================  ========================================================================
 ``qk bench``           :func:`bench` → :class:`BenchResult` (run directory, results, report)
 ``qk report``          :func:`report` → path of ``index.html``
-``qk bdrate``          :func:`bd_curves` → BD-rate and BD-metric between two curves
+``qk bdrate``          :func:`bd_curves` → BD-rate and BD-metric between two curves; :func:`bd_matrix`
+                       for many curves; :func:`bd_table` for every pair of a run
+``qk claim``           :func:`check_claims` → a verdict per claimed saving
+``qk bench --target``  ``bench(targets=[...])`` → equal-quality bytes per image (``targets.csv``)
 ``qk gate``            :func:`gate` → :class:`~qualitykit.gate.GateResult`
 ``qk baseline save``   :func:`save_baseline`
 ``qk compare``         :func:`compare` → every metric on one pair of files
@@ -31,7 +34,8 @@ from typing import Any
 
 import pandas as pd
 
-from . import __version__, datasets, provenance
+from . import datasets, provenance
+from ._version import __version__
 from .errors import BadInput, Interrupted, QKError
 from .rundir import COLUMNS, Dataset, ItemError, Manifest, Run, Work, new_run_dir, write_manifest, write_run
 from .store import Store
@@ -55,6 +59,10 @@ class BenchResult:
     report: Path | None = None
     notes: list[str] = field(default_factory=list)
     profile: dict[str, float] = field(default_factory=dict)
+    #: Equal-quality answers (``targets.csv``: one row per target × image × codec), ``None`` without targets.
+    targets: pd.DataFrame | None = None
+    #: The answer the report opens with (:class:`~qualitykit.analysis.answer.Answer`), when the report was written.
+    answer: Any = None
 
     @property
     def errors(self) -> list[ItemError]:
@@ -157,6 +165,7 @@ def bench(
     codec_files: Sequence[str | os.PathLike[str]] = (),
     executor: str = "local",
     scheduler: object = None,
+    targets: Sequence[str] | str | None = None,
 ) -> BenchResult:
     """Encode every image of ``dataset`` with every codec point, decode, score, write the run and its report.
 
@@ -180,6 +189,10 @@ def bench(
         'qualitykit[dask]'``; ``docs/cluster.md``): same units, same results.
     scheduler : with ``executor="dask"``: the scheduler's address, a ``distributed.Client`` or a
         cluster object; ``None`` starts a local Dask cluster of ``jobs`` worker processes.
+    targets : equal-quality targets, e.g. ``["ms-ssim=0.98", "vmaf=90"]``: for every image and
+        codec, the smallest file reaching each target is searched over the codec's ``q`` (every
+        probe cached) and written to ``targets.csv`` (:mod:`qualitykit.equal_quality`); their
+        metrics are added to ``metrics``. The report and the claim check use them.
 
     Returns
     -------
@@ -192,8 +205,8 @@ def bench(
     >>> r = qualitykit.bench(codecs=["jpeg:q=30/60/90"], metrics=["psnr"])  # doctest: +SKIP
     >>> r.table.groupby("q")[["bpp", "psnr"]].mean()                          # doctest: +SKIP
     """
-    from .report import write_report
-    from .runner import LocalPool, Outcome, WorkerInit, collect, execute, make_plan
+    from .report import build_report
+    from .runner import LocalPool, Outcome, collect, execute, make_plan
     from .runner.plan import workers_for
 
     if executor not in EXECUTORS:
@@ -211,6 +224,11 @@ def bench(
 
         for path in codec_files:
             load_codec_file(path)
+    from .equal_quality import parse_targets, search, write_targets
+
+    target_list = parse_targets(targets) if targets else []
+    if target_list and metrics is not None:
+        metrics = list(dict.fromkeys([*metrics, *(t.metric for t in target_list)]))
     corpus = datasets.resolve(dataset)
     cache_path = Path(cache) if cache else None
     timings: dict[str, float] = {}
@@ -237,6 +255,14 @@ def bench(
             corpus, codecs, metrics, device, store=store, max_pixels=max_pixels, memory_limit=memory_limit,
             **plan_options,
         )  # fmt: skip
+        missing = [t.metric for t in target_list if t.metric not in plan.metric_objects]
+        if missing:  # the default metric set lacks a target's metric: plan again with it added
+            first = plan
+            plan = make_plan(
+                corpus, codecs, [*plan.metric_objects, *dict.fromkeys(missing)], device, store=store,
+                max_pixels=max_pixels, memory_limit=memory_limit, **plan_options,
+            )  # fmt: skip
+            plan.metrics_unavailable = {**first.metrics_unavailable, **plan.metrics_unavailable}
         timings["plan (hash images)"] = time.perf_counter() - t0
         anchor_label, anchor_note = _anchor(plan, anchor) if report and plan.codecs else (None, None)
         notes += [anchor_note] if anchor_note else []
@@ -244,17 +270,23 @@ def bench(
         if executor == "dask":
             pool.bind(plan)
         else:
-            threads = max(1, (os.cpu_count() or 1) // jobs)
-            context = "spawn" if plan.device == "cuda" else "fork"
-            pool = LocalPool(jobs, WorkerInit(plan.device, threads), plan.memory_limit, context)
+            pool = LocalPool.for_device(jobs, plan.device, plan.memory_limit)
         manifest = _manifest(plan, command, store.path, pool.describe())
         if executor == "dask" and plan.device == "cuda":
             manifest.gpu = pool.gpu_name()
         write_manifest(run_dir, manifest)
         bar = _Bar(progress, plan.n_items, corpus.name)
         outcome = Outcome()
+        found = None
         try:
             execute(plan, store, pool, bar, outcome)
+            if target_list:
+                t1 = time.perf_counter()
+                found = search(plan, store, pool, target_list, collect(plan, store))
+                outcome.encoded += found.encoded
+                outcome.scored += found.scored
+                outcome.errors += found.errors
+                timings["equal-quality search"] = time.perf_counter() - t1
             manifest.status = "complete"
         except KeyboardInterrupt:
             manifest.status = "interrupted"
@@ -279,14 +311,19 @@ def bench(
                     raise
         if manifest.status == "interrupted":
             raise Interrupted(run_dir, len(results), plan.n_items)
-    result = BenchResult(results, run_dir, manifest, notes=notes, profile=timings)
+        if found is not None:
+            write_targets(run_dir, found.table)
+    result = BenchResult(results, run_dir, manifest, notes=notes, profile=timings,
+                         targets=found.table if found is not None else None)  # fmt: skip
     if report and len(results):
         t0 = time.perf_counter()
+        steps: dict[str, float] = {}
         try:
-            result.report = write_report(run_dir, anchor=anchor_label)
+            result.report, result.answer = build_report(run_dir, anchor=anchor_label, profile=steps)
         except QKError as exc:  # the results are on disk: say what failed, keep them
             result.notes.append(f"report not written: {exc}")
         timings["report"] = time.perf_counter() - t0
+        timings.update({f"report: {k}": v for k, v in steps.items()})
     return result
 
 
@@ -327,12 +364,45 @@ def report(run_dir: str | os.PathLike[str], anchor: str | None = None, **options
     return write_report(run_dir, anchor=anchor, **options)
 
 
-def bd_table(run: str | os.PathLike[str] | Run, anchor: str = DEFAULT_ANCHOR, **options: Any):
-    """BD-rate table of a run (a directory or a :class:`~qualitykit.rundir.Run`) against ``anchor``;
-    see :func:`qualitykit.analysis.bd_table`."""
+def bd_table(run: str | os.PathLike[str] | Run, anchor: str | None = DEFAULT_ANCHOR, **options: Any):
+    """BD-rate table of a run (a directory or a :class:`~qualitykit.rundir.Run`) against ``anchor``, or of
+    every ordered pair of its codecs with ``anchor=None``; see :func:`qualitykit.analysis.bd_table`."""
     from .analysis import bd_table as _bd_table
 
     return _bd_table(run if isinstance(run, Run) else Run.load(run), anchor, **options)
+
+
+def answer(run: str | os.PathLike[str] | Run, n_boot: int = 1000, seed: int = 0, **options: Any):
+    """The answer of a run: verdict sentences, caveats and the pairwise matrix
+    (:class:`~qualitykit.analysis.answer.Answer`; ``render_text`` prints it), from every pair's
+    BD-rate and the run's equal-quality targets. Options as :func:`qualitykit.analysis.bd_table`."""
+    from .analysis import bd_table as _bd_table
+    from .analysis.answer import answer as _answer
+    from .analysis.targets import summarize_targets
+    from .equal_quality import read_targets
+
+    run = run if isinstance(run, Run) else Run.load(run)
+    bd = _bd_table(run, None, n_boot=n_boot, seed=seed, **options)
+    targets = read_targets(run.path) if run.path is not None else None
+    return _answer(run, bd, summarize_targets(targets, n_boot, seed) if targets is not None and len(targets) else None)
+
+
+def bd_matrix(curves: Sequence[str | os.PathLike[str]], metrics: Sequence[str] = ("psnr",),
+              anchors: Sequence[str | os.PathLike[str]] | None = None, all_pairs: bool = False, **options: Any) -> pd.DataFrame:  # fmt: skip
+    """BD-rate and BD-metric of many curves (CompressAI JSONs, CSVs, one-codec runs): every curve against
+    each of ``anchors`` (default: the first curve), or every ordered pair; one row per pair × metric with
+    the range each number holds over. See :func:`qualitykit.analysis.sources.compare_many`."""
+    from .analysis.sources import compare_many
+
+    return compare_many(list(curves), list(metrics), list(anchors) if anchors else None, all_pairs=all_pairs, **options)
+
+
+def check_claims(run: str | os.PathLike[str] | Run, claims: str, *, file: bool = False, **options: Any):
+    """Check savings claimed for codecs against a run (``"neural vs jpeg 40..60 % at equal ms-ssim"``, or a
+    YAML file with ``file=True``); see :mod:`qualitykit.claims`. Returns a :class:`~qualitykit.claims.ClaimCheck`."""
+    from .claims import check_claims as _check, load_claims
+
+    return _check(run, load_claims(claims) if file else claims, **options)
 
 
 def bd_curves(anchor: str | os.PathLike[str], test: str | os.PathLike[str], metric: str = "psnr",

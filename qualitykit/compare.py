@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from .errors import BadInput
 from .imageio import load_rgb
-from .metrics import available_metrics, evaluate, get_metric
+from .metrics import available_metrics, ensure_available, evaluate, get_metric
 
 
 def compare(
@@ -16,7 +16,9 @@ def compare(
     metrics: Sequence[str] | None = None,
     device: str = "auto",
 ) -> dict:
-    """Score ``dist_path`` against ``ref_path`` with ``metrics`` (default: every registered metric).
+    """Score ``dist_path`` against ``ref_path`` with ``metrics`` (default: every registered metric,
+    opt-in ones included). A metric named in ``metrics`` first fetches what it lacks (weights), as
+    ``qk bench --metrics`` does; the default list never downloads.
 
     Returns ``{"reference", "distorted", "width", "height", "metrics": {name: value},
     "unavailable": {name: reason}}``; a metric that cannot run here (missing
@@ -36,6 +38,8 @@ def compare(
         )
     status = available_metrics()
     names = list(metrics) if metrics is not None else list(status)
+    if metrics is not None:
+        status.update({n: ensure_available(n) for n in names if status.get(n, True)})  # UnknownName if unknown
     unavailable = {n: status[n] for n in names if status.get(n)}
     runnable = [get_metric(n, device=device) for n in names if n not in unavailable]  # UnknownName if unknown
     values: dict[str, float] = {}

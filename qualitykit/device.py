@@ -10,17 +10,31 @@ failing item by item.
 
 from __future__ import annotations
 
+import os
+import sys
+
 from .errors import BadInput, Unavailable
 
 DEVICES = ("auto", "cpu", "cuda")
 
 
+def no_gpu_driver() -> bool:
+    """True when this Linux machine certainly has no GPU PyTorch could use (no NVIDIA or ROCm driver
+    loaded), known without importing PyTorch."""
+    return not any(os.path.exists(p) for p in ("/proc/driver/nvidia/version", "/dev/nvidiactl", "/dev/kfd"))
+
+
 def resolve_device(device: str) -> str:
-    """``auto`` → ``cuda`` when a GPU is visible, else ``cpu``; ``cpu``/``cuda`` pass through."""
+    """``auto`` → ``cuda`` when a GPU is visible, else ``cpu``; ``cpu``/``cuda`` pass through.
+
+    Where no GPU driver is loaded, ``auto`` is ``cpu`` without importing PyTorch (seconds saved).
+    """
     if device not in DEVICES:
         raise BadInput(f"device {device!r}: use one of {', '.join(DEVICES)}")
     if device != "auto":
         return device
+    if sys.platform.startswith("linux") and no_gpu_driver() and "torch" not in sys.modules:
+        return "cpu"
     import torch
 
     return "cuda" if torch.cuda.is_available() else "cpu"

@@ -10,7 +10,8 @@ from importlib.metadata import PackageNotFoundError, version
 #: Python distributions whose versions every manifest lists when installed.
 PACKAGES = (
     "numpy", "pandas", "pillow", "pillow-avif-plugin", "torch", "torchvision", "pytorch-msssim",
-    "piq", "lpips", "compressai", "imageio-ffmpeg", "bjontegaard", "matplotlib", "scikit-image",
+    "lpips", "dists-pytorch", "psnr-hvsm", "compressai", "imageio-ffmpeg", "bjontegaard", "matplotlib",
+    "scikit-image",
 )  # fmt: skip
 
 

@@ -9,8 +9,11 @@ A run directory holds
     a :class:`Manifest`: what was run (command, corpus with every image's sha256 and size,
     codecs with their ids, ladders and library versions, metrics with their metadata), on what
     machine, and what went wrong (:class:`ItemError`), with its ``status``;
+``targets.csv``
+    with equal-quality targets only: one row per target × image × codec, the smallest file
+    reaching the target (:mod:`qualitykit.equal_quality`, which owns its columns);
 ``index.html``, ``bdrate.json``, ``plots/``
-    the report (:mod:`qualitykit.report`), rebuilt from the two files above.
+    the report (:mod:`qualitykit.report`), rebuilt from the files above.
 
 Vocabulary, the same in files, columns and code: ``codec_id`` is the canonical spec with every
 setting explicit (``jpeg:optimize=0:progressive=0:subsampling=420``); ``codec_label`` the short

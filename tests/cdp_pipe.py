@@ -120,8 +120,9 @@ class Browser:
                 out.append(f"dialog: {p['message']}")
         return out
 
-    def screenshot(self, path: Path) -> None:
-        data = self.send("Page.captureScreenshot", page=True, format="png", captureBeyondViewport=True)["data"]
+    def screenshot(self, path: Path, full_page: bool = True) -> None:
+        """PNG of the whole page, or of the viewport only (what a reader sees first) with ``full_page=False``."""
+        data = self.send("Page.captureScreenshot", page=True, format="png", captureBeyondViewport=full_page)["data"]
         path.write_bytes(base64.b64decode(data))
 
     def close(self) -> None:

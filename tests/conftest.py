@@ -12,12 +12,41 @@ from PIL import Image
 #: ``../shared`` beside the project checkout (read-only data; never copied into the repository).
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 KODAK = SHARED / "datasets" / "kodak"
+#: Features-only ImageNet backbones (AlexNet, VGG16) for LPIPS and DISTS; see its SOURCE.md.
+WEIGHTS = SHARED / "weights"
 
 
 def kodak_or_skip() -> Path:
     if not (KODAK / "kodim01.png").is_file():
         pytest.skip(f"Kodak corpus not found at {KODAK} (it lives in ../shared beside the checkout)")
     return KODAK
+
+
+def shared_weights_or_skip() -> Path:
+    if not (WEIGHTS / "vgg16-features-imagenet1k-v1.pth").is_file():
+        pytest.skip(f"ImageNet backbone files not found at {WEIGHTS} (they live in ../shared beside the checkout)")
+    return WEIGHTS
+
+
+@pytest.fixture(autouse=True)
+def no_downloads(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests never use the network: a download through torch.hub (qk's only way) fails the test
+    (``pytest.fail`` raises a BaseException, which qk's ``except Exception`` cannot swallow)."""
+    import torch.hub
+
+    def refuse(url, *args, **kwargs):
+        pytest.fail(f"a test tried to download {url}")
+
+    monkeypatch.setattr(torch.hub, "download_url_to_file", refuse)
+
+
+@pytest.fixture
+def shared_weights(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """``$QK_WEIGHTS_DIR`` = ../shared/weights and an empty torch hub cache (skips when absent)."""
+    folder = shared_weights_or_skip()
+    monkeypatch.setenv("QK_WEIGHTS_DIR", str(folder))
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    return folder
 
 
 @pytest.fixture(scope="session")

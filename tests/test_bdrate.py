@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -96,7 +97,7 @@ def test_non_monotonic_is_refused_with_reason():
     [
         (PSNR, PSNR[:3], RATES[:3], B.TOO_FEW_POINTS),
         (PSNR, [p + 20 for p in PSNR], RATES, B.NO_OVERLAP),
-        (PSNR, [p + 8 for p in PSNR], RATES, B.LOW_OVERLAP),  # 4 of 20 dB overlap: 33 % < 50 %
+        (PSNR, [p + 9 for p in PSNR], RATES, B.LOW_OVERLAP),  # 3 of 12 dB: 25 % of the narrower range < a third
         (PSNR, PSNR, [0.0, *RATES[1:]], B.BAD_RATE),
     ],
 )
@@ -107,10 +108,12 @@ def test_refusals(anchor_q, test_q, test_r, reason):
 
 
 def test_overlap_threshold_is_adjustable():
-    shifted = [p + 3 for p in PSNR]  # 9 of 15 dB overlap: 60 %, above the default 50 %
+    shifted = [p + 3 for p in PSNR]  # 9 dB overlap: 75 % of the narrower 12 dB range (60 % of the 15 dB union)
     r = bd_rate(RATES, PSNR, RATES, shifted)
-    assert r.ok and r.overlap == pytest.approx(0.6)
-    assert bd_rate(RATES, PSNR, RATES, shifted, min_overlap=0.75).reason == B.LOW_OVERLAP
+    assert r.ok and r.overlap == pytest.approx(0.75) and r.union == pytest.approx(0.6) and r.range == (31.0, 40.0)
+    assert r.partial  # below 75 % of the union: the number holds over 31–40 dB only
+    assert bd_rate(RATES, PSNR, RATES, shifted, min_overlap=0.8).reason == B.LOW_OVERLAP
+    assert B.MIN_OVERLAP == pytest.approx(1 / 3)
 
 
 def test_missing_values_are_left_out_and_noted():
@@ -219,3 +222,138 @@ def test_cli_reports_reason_and_exit_1(tmp_path, capsys):
     pd.DataFrame({"bpp": RATES, "psnr": [28, 31, 30, 37, 40]}).to_csv(tmp_path / "b.csv", index=False)
     assert _cli(str(tmp_path / "a.csv"), str(tmp_path / "b.csv")) == 1
     assert "not computed, non-monotonic" in capsys.readouterr().out
+
+
+# --- the vectorised core equals the bjontegaard package ----------------------------------------
+
+
+def _package(kind, ra, qa, rt, qt, higher_is_better=True):
+    import warnings
+
+    import bjontegaard
+
+    fn = bjontegaard.bd_rate if kind == "rate" else bjontegaard.bd_psnr
+    oa, ot = np.argsort(ra), np.argsort(rt)
+    ra, qa, rt, qt = ra[oa], qa[oa], rt[ot], qt[ot]
+    if kind == "rate" and not higher_is_better:
+        ra, qa, rt, qt = ra[::-1], qa[::-1], rt[::-1], qt[::-1]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return fn(ra, qa, rt, qt, "pchip", require_matching_points=False, min_overlap=0)
+
+
+@pytest.mark.parametrize("kind", ["rate", "metric"])
+@pytest.mark.parametrize("higher_is_better", [True, False])
+def test_batch_equals_the_bjontegaard_package_to_1e9(kind, higher_is_better):
+    rng = np.random.default_rng(3)
+    n = 400
+    ra = np.sort(np.exp(rng.normal(0, 0.8, (n, 6))), axis=1)
+    rt = np.sort(np.exp(rng.normal(0, 0.8, (n, 8))), axis=1)
+    qa = np.sort(rng.uniform(25, 40, (n, 6)), axis=1)
+    qt = np.sort(rng.uniform(25, 40, (n, 8)), axis=1)
+    if not higher_is_better:
+        qa, qt = -qa, -qt  # quality falls as rate grows
+    b = B.bd_batch(kind, ra, qa, rt, qt, higher_is_better=higher_is_better, min_overlap=0)
+    done = [i for i in range(n) if b.reasons[i] is None]
+    assert len(done) > 0.9 * n  # the random curves overlap; the few that do not are refused with a reason
+    for i in done:
+        ref = _package(kind, ra[i], qa[i], rt[i], qt[i], higher_is_better)
+        assert b.values[i] == pytest.approx(ref, rel=1e-9, abs=1e-12)
+
+
+def test_batch_handles_missing_and_saturated_points_row_by_row():
+    vmaf = np.array([[80.0, 90.0, 95.0, 98.0, 99.7], [80.0, 90.0, np.nan, 98.0, 99.0]])
+    rates = np.array([RATES, RATES])
+    b = B.bd_batch("rate", rates, vmaf, rates * 0.8, vmaf, saturation=99.5)
+    assert b.values == pytest.approx([-20.0, -20.0])
+    assert (b.n_anchor == [4, 4]).all() and "saturated" in b.details[0] and "without a value" in b.details[1]
+
+
+# --- the range rule: a number over the inner range, refusals only for slivers --------------------
+
+
+def test_a_curve_inside_the_other_gets_a_number_over_the_inner_range():
+    # a learned codec with 4 points over 26.3–27.5 dB against JPEG's 8 points over 26.7–38.0 dB
+    jpeg_r, jpeg_q = [0.33, 0.42, 0.59, 0.79, 0.96, 1.24, 1.67, 2.35], [26.67, 28.14, 29.89, 31.42, 32.52, 33.92, 35.78, 38.03]
+    nn_r, nn_q = [0.35, 0.47, 0.63, 0.77], [26.29, 26.84, 27.29, 27.53]
+    r = bd_rate(jpeg_r, jpeg_q, nn_r, nn_q)
+    assert r.ok and r.range == pytest.approx((26.67, 27.53)) and r.partial
+    assert r.overlap == pytest.approx((27.53 - 26.67) / (27.53 - 26.29))  # of the narrower curve
+    assert r.union == pytest.approx((27.53 - 26.67) / (38.03 - 26.29))
+    assert r.value == pytest.approx(_package("rate", *map(np.array, (jpeg_r, jpeg_q, nn_r, nn_q))), rel=1e-9)
+    assert "over 26.67–27.53" in str(r)
+
+
+def test_a_sliver_is_refused_with_the_rule_in_the_reason():
+    # the overlap holds one point of the narrower curve only: one end segment of each curve
+    r = bd_rate(RATES, PSNR, RATES, [39.0, 41.0, 43.0, 45.0, 47.0], min_overlap=0.1)
+    assert r.reason == B.LOW_OVERLAP and "holding 1 of its points; 2 needed" in r.detail
+    r = bd_rate(RATES, PSNR, RATES, [37.5, 40.5, 43.5, 46.5, 49.5])  # 2.5 of 12 dB, 2 points of each inside
+    assert r.reason == B.LOW_OVERLAP and "21% of the narrower" in r.detail and "33% needed" in r.detail
+
+
+def _compressai_json(path, name, bpp, psnr, ms_ssim=None, db=False):
+    results = {"bpp": list(bpp), "psnr-rgb": list(psnr)}
+    if ms_ssim is not None:
+        results["ms-ssim-db-rgb" if db else "ms-ssim-rgb"] = list(-10 * np.log10(1 - np.array(ms_ssim))) if db else list(ms_ssim)
+    path.write_text(json.dumps({"name": name, "description": "constructed for a test", "results": results}))
+    return path
+
+
+@pytest.fixture
+def compressai_dir(tmp_path):
+    """CompressAI-format curves with different ranges: a wide classic codec, a narrow learned model inside
+    it, one shifted to the top of the range, and one whose MS-SSIM is given in dB (as CompressAI's papers do)."""
+    d = tmp_path / "results"
+    d.mkdir()
+    bpp = np.array([0.15, 0.25, 0.4, 0.6, 0.9, 1.3, 1.9, 2.8])
+    psnr = 24 + 5.2 * np.log2(bpp / 0.1)
+    ms = 1 - 0.12 * (bpp / 0.1) ** -0.9
+    _compressai_json(d / "jpeg.json", "JPEG", bpp, psnr, ms)
+    _compressai_json(d / "av1.json", "AV1", bpp * 0.6, psnr + 0.3, ms)
+    nb = np.array([0.12, 0.2, 0.32, 0.5])  # narrow: 4 points at low rates
+    _compressai_json(d / "learned-narrow.json", "learned-narrow", nb, 27.5 + 5.0 * np.log2(nb / 0.12), 1 - 0.09 * (nb / 0.1) ** -1.0)
+    hb = np.array([0.8, 1.1, 1.5, 2.0, 2.7, 3.6])  # high end, partly beyond JPEG's range
+    _compressai_json(d / "learned-high.json", "learned-high", hb, 24.6 + 5.3 * np.log2(hb / 0.1), 1 - 0.1 * (hb / 0.1) ** -0.95, db=True)
+    return d
+
+
+def test_qk_bdrate_on_compressai_json_pins_the_bjontegaard_package_over_the_same_range(compressai_dir, capsys):
+    d = compressai_dir
+    argv = ["--anchor", str(d / "jpeg.json"), "--anchor", str(d / "av1.json"), str(d / "learned-narrow.json"),
+            str(d / "learned-high.json"), "--metric", "psnr,ms-ssim", "--json"]  # fmt: skip
+    assert _cli(*argv) == 0  # every learned curve gets a number against every anchor, on both metrics
+    rows = json.loads(capsys.readouterr().out)
+    assert len(rows) == 2 * 2 * 2 and all(r["reason"] is None for r in rows)
+    for r in rows:
+        a, t = (json.loads(Path(p).read_text())["results"] for p in (r["anchor_path"], r["test_path"]))
+        key = "psnr-rgb" if r["metric"] == "psnr" else "ms-ssim-rgb"
+        qa = np.array(a[key]) if key in a else 1 - 10 ** (-np.array(a["ms-ssim-db-rgb"]) / 10)
+        qt = np.array(t[key]) if key in t else 1 - 10 ** (-np.array(t["ms-ssim-db-rgb"]) / 10)
+        ra, rt = np.array(a["bpp"]), np.array(t["bpp"])
+        # the package, called directly over exactly the stated range (it integrates over the overlap itself)
+        assert r["range_lo"] == pytest.approx(max(qa.min(), qt.min())) and r["range_hi"] == pytest.approx(min(qa.max(), qt.max()))
+        assert r["bd_rate"] == pytest.approx(_package("rate", ra, qa, rt, qt), abs=1e-6)
+    narrow = next(r for r in rows if r["test"] == "learned-narrow" and r["anchor"] == "JPEG" and r["metric"] == "psnr")
+    assert narrow["partial"] and narrow["union"] < 0.5 and narrow["overlap"] > 0.5
+    high = next(r for r in rows if r["test"] == "learned-high" and r["metric"] == "ms-ssim")
+    assert "converted from dB" in high["note"]
+
+
+def test_ms_ssim_in_db_reads_back_as_ms_ssim(tmp_path):
+    bpp, psnr, ms = [0.2, 0.4, 0.8, 1.6], [28.0, 31.0, 34.0, 37.0], [0.93, 0.96, 0.98, 0.99]
+    lin = load_curve(_compressai_json(tmp_path / "a.json", "a", bpp, psnr, ms), "ms-ssim")
+    db = load_curve(_compressai_json(tmp_path / "b.json", "b", bpp, psnr, ms, db=True), "ms-ssim")
+    assert db.scores == pytest.approx(lin.scores, rel=1e-12) and "converted from dB" in db.source
+
+
+def test_every_ordered_pair_of_a_run(synthetic, capsys):
+    t = bd_table(synthetic, None, metrics=["psnr"], n_boot=50)
+    s = t.summary.set_index(["anchor_label", "codec_label"])
+    assert len(s) == 6  # 3 codecs: every ordered pair
+    assert s.loc[("jpeg", "avif"), "bd_rate"] == pytest.approx(-30.0)
+    assert s.loc[("avif", "jpeg"), "bd_rate"] == pytest.approx(100 / 0.7 - 100)
+    assert s.loc[("webp", "avif"), "bd_rate"] == pytest.approx((0.7 / 0.8 - 1) * 100)
+    assert _cli(str(synthetic.path), "--metric", "psnr", "--bootstrap", "20") == 0
+    out = capsys.readouterr().out
+    assert out.count("\n") >= 7 and "avif" in out and "-30.0%" in out and "6 of 6 images" in out

@@ -27,6 +27,22 @@ def test_codecs_and_metrics_lists():
     assert "psnr " in out and "higher is better" in out and "ffmpeg: " in out and "lpips" in out
 
 
+def test_metrics_table_states_conventions_and_references():
+    from qualitykit.metrics import registry
+
+    out = qk("metrics").stdout
+    header = out.splitlines()[0].split()
+    assert header[:5] == ["metric", "here", "direction", "range", "unit"] and "default" in header and "equals" in header
+    rows = {line.split()[0]: line for line in out.splitlines()[2:] if line and not line.startswith(" ")}
+    for name in registry.names():
+        cls = registry.get(name)
+        assert cls.reference and cls.reference in rows[name], name  # what it equals, with the tolerance
+        assert ("yes" if cls.default else "no (opt-in)") in rows[name]
+        assert f"  {name}: {cls.description}" in out
+    assert "lower is better" in rows["dists"] and "no (opt-in)" in rows["dists"] and "yes" in rows["psnr-hvsm"]
+    assert "BT.601 limited range, yuv444p" in out
+
+
 def test_bad_codec_is_a_usage_error(tmp_path):
     res = qk("bench", "--codecs", "jpeg,nosuch", "--out", str(tmp_path / "r"), "--cache", str(tmp_path / "c"))
     assert res.returncode == 2 and "unknown codec 'nosuch'" in res.stderr
@@ -39,7 +55,12 @@ def test_bench_prints_a_summary_and_writes_the_run(small_corpus, tmp_path):
     lines = res.stdout.splitlines()
     assert lines[0].split() == ["images", "bpp", "psnr", "ssim-y"]
     assert any(line.startswith("jpeg") and float(line.split()[1]) == 30 for line in lines)
-    assert "12 items (12 encoded, 24 metric values computed" in res.stdout
+    assert "12 items (12 encoded, 24 scores computed" in res.stdout
+    # it ends with the answer: the verdict, the pairwise matrix and the caveats, readable in 100 columns
+    answer = res.stdout[res.stdout.index("=" * 100) :]
+    assert "pair" in answer and ("JPEG vs WEBP" in answer or "WEBP vs JPEG" in answer)
+    assert "The intervals come from 4 images" in answer
+    assert max(len(line) for line in answer.splitlines()) <= 100
     manifest = json.loads((tmp_path / "run" / "manifest.json").read_text())
     assert [c["label"] for c in manifest["codecs"]] == ["jpeg", "webp"]
 

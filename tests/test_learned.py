@@ -36,7 +36,7 @@ def test_dotted_path_round_trip(astronaut):
 
 
 def test_entry_point_model(tmp_path, monkeypatch, astronaut):
-    path = make_dist(tmp_path / "site", f"[qualitykit.learned]\ntiny = tests.fake_codecs:TinyLearned\n")
+    path = make_dist(tmp_path / "site", "[qualitykit.learned]\ntiny = tests.fake_codecs:TinyLearned\n")
     monkeypatch.syspath_prepend(str(path))
     importlib.invalidate_caches()
     assert learned.entry_point_models() == {"tiny": "tests.fake_codecs:TinyLearned"}

@@ -1,4 +1,4 @@
-"""``qualitykit.compare`` / ``qk compare``, ``qk weights`` and ``load_rgb``: one pair of files, end to end."""
+"""``qualitykit.compare`` / ``qk compare`` and ``load_rgb``: one pair of files, end to end."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import torch
 from PIL import Image
 
 from qualitykit.errors import BadInput, UnknownName
-from qualitykit import weights
+from qualitykit import assets
 from qualitykit.cli import main
 from qualitykit.compare import compare
 from qualitykit.imageio import load_rgb
@@ -26,7 +26,7 @@ def run_cli(argv: list[str]) -> int:
 @pytest.fixture
 def no_backbones(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
-    monkeypatch.delenv(weights.ENV, raising=False)
+    monkeypatch.delenv(assets.ENV, raising=False)
     monkeypatch.setattr(torch.hub, "download_url_to_file", lambda url, *a, **k: pytest.fail(f"download of {url}"))
 
 
@@ -81,8 +81,10 @@ def test_compare_cli_json_and_text(pair_files, capsys: pytest.CaptureFixture[str
     assert run_cli(["compare", ref, dist, "--metrics", "psnr,vmaf", "--json", "--device", "cpu"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out == compare(ref, dist, ["psnr", "vmaf"])
-    assert run_cli(["compare", ref, dist, "--metrics", "psnr"]) == 0
-    assert "(higher is better)" in capsys.readouterr().out
+    assert run_cli(["compare", ref, dist, "--metrics", "psnr,vmaf"]) == 0
+    text = capsys.readouterr().out
+    assert "dB  (higher is better)  PSNR, RGB, one MSE over all channels" in text
+    assert "(higher is better)  VMAF vmaf_v0.6.1, motion forced to 0; ffmpeg default RGB→YUV" in text
     assert run_cli(["compare", ref, __file__]) == 2
     assert "test_metrics_compare.py: not an image" in capsys.readouterr().err
 
@@ -95,25 +97,24 @@ def test_load_rgb_expands_grey_and_drops_alpha(tmp_path: Path) -> None:
     assert (grey == 7).all() and (rgba == [1, 2, 3]).all()
 
 
-def test_weights_lists_files_and_where(no_backbones, monkeypatch, tmp_path, capsys) -> None:
-    assert run_cli(["weights"]) == 0
-    out = capsys.readouterr().out
-    assert str(tmp_path / "torch" / "hub" / "checkpoints") in out
-    assert (
-        "alexnet-owt-7be5be79.pth" in out and "missing (https://download.pytorch.org/models/vgg16-397923af.pth)" in out
-    )
-    supplied = tmp_path / "offline"
-    supplied.mkdir()
-    (supplied / "alexnet-owt-7be5be79.pth").write_bytes(b"")
-    monkeypatch.setenv(weights.ENV, str(supplied))
-    assert run_cli(["weights"]) == 0
-    assert str(supplied / "alexnet-owt-7be5be79.pth") in capsys.readouterr().out
-    assert run_cli(["weights", "--download", "nope.pth"]) == 2
-    assert "unknown file(s) nope.pth" in capsys.readouterr().err
+def test_compare_fetches_a_metric_named_but_not_the_default_list(pair_files, monkeypatch, tmp_path) -> None:
+    """Named in ``metrics``, a metric missing its backbone gets one download attempt (here: offline);
+    the default list (every metric) never downloads."""
+    from urllib.error import URLError
 
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    monkeypatch.delenv(assets.ENV, raising=False)
+    asked = []
 
-def test_weight_registry_refuses_a_conflicting_declaration() -> None:
-    first = weights.registered()[0]
-    assert weights.register(first) is first
-    with pytest.raises(ValueError, match="already registered"):
-        weights.register(weights.WeightFile(first.filename, "https://example.invalid/x.pth", "something else"))
+    def offline(url, *args, **kwargs):
+        asked.append(url)
+        raise URLError("simulated: no network")
+
+    monkeypatch.setattr(torch.hub, "download_url_to_file", offline)
+    result = compare(*pair_files, ["psnr", "lpips"])
+    assert asked == ["https://download.pytorch.org/models/alexnet-owt-7be5be79.pth"]
+    why = result["unavailable"]["lpips"]
+    assert "(download failed: URLError" in why and "alexnet-owt-7be5be79.pth" in why and "psnr" in result["metrics"]
+    asked.clear()
+    compare(*pair_files, None)
+    assert asked == []

@@ -1,7 +1,8 @@
 """LPIPS: qk's preprocessing, batching and backbone loading against ``lpips.LPIPS`` called directly.
 
-No test downloads anything: the ImageNet backbones are not needed (a seeded random
-backbone stands in), and ``torch.hub`` downloads are made to fail loudly.
+Nothing downloads (conftest refuses it). Batching and preprocessing use a seeded random backbone;
+the real ImageNet backbones come from ``../shared/weights`` (features-only files, recognised by the
+content of their tensors), and the reference builds ``lpips.LPIPS`` its own way from the same file.
 """
 
 from __future__ import annotations
@@ -15,29 +16,29 @@ import lpips
 import numpy as np
 import pytest
 import torch
+import torchvision
 
-from qualitykit import weights
-from qualitykit.metrics import available_metrics, get_metric, registry
+from qualitykit import assets
 from qualitykit.errors import Unavailable
+from qualitykit.metrics import available_metrics, get_metric, registry
 from qualitykit.metrics import lpips as qk_lpips
+
+FEATURE_FILES = {"alex": "alexnet-features-imagenet1k-v1.pth", "vgg": "vgg16-features-imagenet1k-v1.pth"}
 
 
 @pytest.fixture(autouse=True)
-def no_downloads(monkeypatch: pytest.MonkeyPatch) -> None:
-    def refuse(url, *args, **kwargs):
-        raise AssertionError(f"a test tried to download {url}")
-
-    monkeypatch.setattr(torch.hub, "download_url_to_file", refuse)
+def fresh_models() -> Iterator[None]:
+    qk_lpips._shared_model.cache_clear()
+    yield
+    qk_lpips._shared_model.cache_clear()
 
 
 @pytest.fixture
-def empty_cache(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Path]:
+def empty_cache(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     """An empty ``TORCH_HOME`` and no ``QK_WEIGHTS_DIR``: no backbone anywhere."""
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
-    monkeypatch.delenv(weights.ENV, raising=False)
-    qk_lpips._shared_model.cache_clear()
-    yield tmp_path / "torch"
-    qk_lpips._shared_model.cache_clear()
+    monkeypatch.delenv(assets.ENV, raising=False)
+    return tmp_path / "torch"
 
 
 def random_lpips(net: str, seed: int = 0) -> torch.nn.Module:
@@ -46,6 +47,24 @@ def random_lpips(net: str, seed: int = 0) -> torch.nn.Module:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         return lpips.LPIPS(pretrained=True, net=net, pnet_rand=True, verbose=False)
+
+
+def reference_lpips(net: str, weights_dir: Path, monkeypatch: pytest.MonkeyPatch) -> torch.nn.Module:
+    """``lpips.LPIPS(net=…)`` as a user builds it, with torchvision's constructor loading the
+    features-only file the documented way (``features.load_state_dict(..., strict=True)``)."""
+    arch = {"alex": "alexnet", "vgg": "vgg16"}[net]
+    real = getattr(torchvision.models, arch)
+
+    def pretrained(*args, **kwargs):
+        model = real(weights=None)
+        state = torch.load(weights_dir / FEATURE_FILES[net], map_location="cpu", weights_only=True)
+        model.features.load_state_dict(state, strict=True)
+        return model
+
+    with monkeypatch.context() as m, warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        m.setattr(torchvision.models, arch, pretrained)
+        return lpips.LPIPS(net=net, version="0.1", verbose=False)
 
 
 def mixed_pairs(photo_pairs):
@@ -90,7 +109,7 @@ def test_missing_backbone_is_unavailable_with_instructions(empty_cache: Path) ->
     for name, backbone in (("lpips", qk_lpips.BACKBONES["alex"]), ("lpips-vgg", qk_lpips.BACKBONES["vgg"])):
         why = registry.get(name).available()
         assert why is not None
-        for part in (backbone.filename, backbone.url, str(checkpoints), weights.ENV, "qk weights --download"):
+        for part in (backbone.filename, backbone.url, str(checkpoints), assets.ENV, f"qk weights --download {backbone.name}"):
             assert part in why
         with pytest.raises(Unavailable, match=backbone.filename):
             get_metric(name)
@@ -98,32 +117,54 @@ def test_missing_backbone_is_unavailable_with_instructions(empty_cache: Path) ->
     assert report["lpips"] and report["psnr"] is None and report["ssim"] is None
 
 
-def test_backbone_from_cache_matches_lpips_loading_it(empty_cache: Path, photo_pairs) -> None:
-    """A (seeded random) torchvision AlexNet file in the hub cache: qk's loader and lpips's own
-    (torchvision reading the cached file) must build the same network."""
-    import torchvision
-
-    checkpoints = empty_cache / "hub" / "checkpoints"
-    checkpoints.mkdir(parents=True)
-    torch.manual_seed(1)
-    torch.save(torchvision.models.alexnet().state_dict(), checkpoints / qk_lpips.BACKBONES["alex"].filename)
-    assert registry.get("lpips").available() is None
-    metric = get_metric("lpips", device="cpu")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
-        reference = lpips.LPIPS(net="alex", verbose=False)  # torchvision finds the cached file: no download
-    pairs = photo_pairs[:3]
+@pytest.mark.slow
+@pytest.mark.parametrize(("name", "net", "picks"), [("lpips", "alex", range(8)), ("lpips-vgg", "vgg", (0, 3))])
+def test_shared_imagenet_backbones_equal_lpips_on_kodak(shared_weights, kodak_pairs, monkeypatch, name, net, picks):
+    """The real backbones from ../shared/weights: qk equals ``lpips.LPIPS`` on Kodak (kodim04 is portrait)."""
+    pairs = [kodak_pairs[i] for i in picks]
+    assert registry.get(name).available() is None
+    metric = get_metric(name, device="cpu")
     ours = metric.compute([p[0] for p in pairs], [p[1] for p in pairs])
-    np.testing.assert_allclose(ours, [direct(reference, r, d) for r, d in pairs], rtol=1e-5, atol=1e-6)
-    assert metric.version == f"1+lpips-{version('lpips')}-v0.1+{qk_lpips.BACKBONES['alex'].filename}"
+    reference = reference_lpips(net, shared_weights, monkeypatch)
+    np.testing.assert_allclose(ours, [direct(reference, r, d) for r, d in pairs], rtol=0, atol=1e-6)
+    assert len(set(np.round(ours, 4))) == len(pairs)
+    backbone = qk_lpips.BACKBONES[net]
+    assert assets.locate(backbone) == shared_weights / FEATURE_FILES[net]
+    assert metric.version == f"2+lpips-{version('lpips')}-v0.1+{backbone.name}-{backbone.sha256[:8]}"
 
 
-def test_one_model_per_process(empty_cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import torchvision
+def test_torchvision_full_file_under_any_name_is_recognised(shared_weights, monkeypatch, tmp_path, photo_pairs):
+    """torchvision's layout (``features.N.*`` plus the classifier) under an unrelated name serves
+    like the features-only file: same asset, same values."""
+    ref, dist = photo_pairs[2]
+    from_shared = get_metric("lpips", device="cpu")(ref, dist)
+    qk_lpips._shared_model.cache_clear()
+    full = torchvision.models.alexnet(weights=None)
+    full.features.load_state_dict(torch.load(shared_weights / FEATURE_FILES["alex"], weights_only=True))
+    folder = tmp_path / "offline"
+    folder.mkdir()
+    torch.save(full.state_dict(), folder / "my-alexnet.bin")
+    monkeypatch.setenv(assets.ENV, str(folder))
+    assert assets.locate(qk_lpips.BACKBONES["alex"]) == folder / "my-alexnet.bin"
+    assert get_metric("lpips", device="cpu")(ref, dist) == pytest.approx(from_shared, abs=1e-7)
 
-    monkeypatch.setenv(weights.ENV, str(empty_cache / "elsewhere"))
-    (empty_cache / "elsewhere").mkdir(parents=True)
-    torch.save(torchvision.models.alexnet().state_dict(), empty_cache / "elsewhere" / "alexnet-owt-7be5be79.pth")
+
+def test_file_with_the_torchvision_name_but_other_tensors_is_not_used(empty_cache: Path, monkeypatch, tmp_path) -> None:
+    """A name proves nothing: a random AlexNet, or a truncated download, saved as torchvision's file."""
+    supplied = tmp_path / "offline"
+    supplied.mkdir()
+    monkeypatch.setenv(assets.ENV, str(supplied))
+    torch.manual_seed(1)
+    torch.save(torchvision.models.alexnet(weights=None).state_dict(), supplied / "alexnet-owt-7be5be79.pth")
+    (supplied / "vgg16-397923af.pth").write_bytes(b"truncated")
+    for name in ("lpips", "lpips-vgg"):
+        why = registry.get(name).available()
+        assert why is not None and f"{supplied}/" in why and "holds other tensors" in why, why
+        with pytest.raises(Unavailable, match="holds other tensors"):
+            get_metric(name)
+
+
+def test_one_model_per_process(shared_weights, monkeypatch: pytest.MonkeyPatch) -> None:
     builds = []
     real = qk_lpips.build_lpips
     monkeypatch.setattr(qk_lpips, "build_lpips", lambda net: builds.append(net) or real(net))
@@ -131,25 +172,3 @@ def test_one_model_per_process(empty_cache: Path, monkeypatch: pytest.MonkeyPatc
     for _ in range(3):
         get_metric("lpips", device="cpu")(image, image)
     assert builds == ["alex"]
-
-
-def test_real_imagenet_weights_match_lpips(photo_pairs) -> None:
-    """With torchvision's real AlexNet file cached (``qk weights --download``), qk equals lpips's own model."""
-    backbone = qk_lpips.BACKBONES["alex"]
-    if weights.locate(backbone) is None:
-        pytest.skip(f"{backbone.filename} is not cached here: {weights.missing_message(backbone)}")
-    ref, dist = photo_pairs[0]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
-        reference = lpips.LPIPS(net="alex", verbose=False)
-    assert get_metric("lpips", device="cpu")(ref, dist) == pytest.approx(direct(reference, ref, dist), rel=1e-5)
-
-
-def test_unreadable_backbone_file_names_it(empty_cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    supplied = empty_cache.parent / "offline"
-    supplied.mkdir()
-    (supplied / "alexnet-owt-7be5be79.pth").write_bytes(b"truncated")
-    monkeypatch.setenv(weights.ENV, str(supplied))
-    image = np.zeros((64, 64, 3), np.uint8)
-    with pytest.raises(Unavailable, match=r"offline/alexnet-owt-7be5be79\.pth is not torchvision's"):
-        get_metric("lpips", device="cpu")(image, image)

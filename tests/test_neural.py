@@ -69,7 +69,7 @@ def test_bundled_full_image():
 
 
 def test_bundled_files_are_small():
-    folder = models.MODELS_DIR / codec_from_spec("neural")[0].weights.name
+    folder = models.MODELS_DIR / codec_from_spec("neural")[0].source.name
     assert sum(p.stat().st_size for p in folder.iterdir()) <= 10_000_000
     assert {"LICENSE", "PROVENANCE.md", "model.json"} <= {p.name for p in folder.iterdir()}
 
@@ -156,37 +156,55 @@ def test_checkpoint_is_not_unpickled(tmp_path):
 
 
 @pytest.fixture
-def offline(tmp_path, monkeypatch) -> Path:
-    """An empty torch hub cache under ``tmp_path`` and a download function that fails like a dead network."""
+def offline(tmp_path, monkeypatch) -> list[str]:
+    """An empty torch hub cache under ``tmp_path`` and a download function that fails like a dead
+    network; returns the URLs it was asked for."""
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    monkeypatch.delenv("QK_WEIGHTS_DIR", raising=False)
+    asked: list[str] = []
 
     def no_network(url, dst, *args, **kwargs):
+        asked.append(url)
         raise URLError("simulated: no network")
 
     monkeypatch.setattr(torch.hub, "download_url_to_file", no_network)
-    return tmp_path / "torch" / "hub" / "checkpoints"
+    return asked
 
 
-def test_zoo_offline_error_names_url_and_cache_path(offline):
+def test_zoo_offline_error_names_url_and_cache_path(offline, tmp_path):
+    checkpoints = tmp_path / "torch" / "hub" / "checkpoints"
     codec, ladder = codec_from_spec("neural:bmshj2018-hyperprior:q=3")  # no download before the first image
     assert codec.versions()["weights"].startswith("prefixes 1:7eb97409 ")
     url = models.zoo_url("bmshj2018-hyperprior", "mse", 3)
     assert url == "https://compressai.s3.amazonaws.com/models/v1/bmshj2018-hyperprior-3-6d87be32.pth.tar"
     with pytest.raises(Unavailable) as err:
         codec.encode(data.chelsea()[:16, :16], 3)
-    assert isinstance(err.value, models.Unavailable)
+    assert offline == [], "encoding (in a worker) never downloads"
     message = str(err.value)
     assert "bmshj2018-hyperprior" in message and url in message
-    assert str(offline / "bmshj2018-hyperprior-3-6d87be32.pth.tar") in message
+    assert str(checkpoints / "bmshj2018-hyperprior-3-6d87be32.pth.tar") in message
+    assert "qk weights --download bmshj2018-hyperprior/mse/q3" in message
+    with pytest.raises(Unavailable, match="download failed: URLError"):
+        codec.fetch(ladder)  # what the planner calls: the one place a download is attempted
+    assert offline == [url]
 
 
-def test_zoo_uses_cached_weights(offline):
+def test_zoo_uses_cached_weights(offline, tmp_path, monkeypatch):
     url = models.zoo_url("mbt2018-mean", "ms-ssim", 2)
-    assert models.zoo_cache_path(url) == offline / url.rsplit("/", 1)[1]
-    offline.mkdir(parents=True)
+    cached = models.zoo_cache_path(url)
+    assert cached == tmp_path / "torch" / "hub" / "checkpoints" / url.rsplit("/", 1)[1]
+    cached.parent.mkdir(parents=True)
     torch.manual_seed(0)
-    torch.save(MeanScaleHyperprior(8, 16).state_dict(), models.zoo_cache_path(url))
+    torch.save(MeanScaleHyperprior(8, 16).state_dict(), cached)
     round_trip("neural:mbt2018-mean:metric=ms-ssim:q=2", data.chelsea()[:30, :40])
+    # the same file in a folder named by $QK_WEIGHTS_DIR serves too (offline machines)
+    elsewhere = tmp_path / "offline-copy"
+    elsewhere.mkdir()
+    cached.rename(elsewhere / cached.name)
+    monkeypatch.setenv("QK_WEIGHTS_DIR", str(elsewhere))
+    models.load_model.cache_clear()
+    round_trip("neural:mbt2018-mean:metric=ms-ssim:q=2", data.chelsea()[:30, :40])
+    assert offline == []
 
 
 def test_versions_name_the_device_class(tmp_path):

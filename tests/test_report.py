@@ -40,15 +40,16 @@ def test_files_are_written_into_the_run_dir_by_default(synthetic, page):
     for metric in ("psnr", "ms-ssim", "vmaf", "lpips"):
         assert (synthetic / "plots" / f"rd-{metric}.png").stat().st_size > 1000
         assert (synthetic / "plots" / f"rd-{metric}.svg").is_file()
+    assert (synthetic / "plots" / "bd-per-image.png").stat().st_size > 1000
     table = json.loads((synthetic / "bdrate.json").read_text())
-    assert table["settings"]["bootstrap"]["resamples"] == 50 and len(table["summary"]) == 8
+    assert table["settings"]["bootstrap"]["resamples"] == 50 and len(table["summary"]) == 6 * 4  # every ordered pair
 
 
 def test_report_is_one_self_contained_file(page):
     assert not re.findall(r'(?:src|href)="(?!data:image/png;base64,|#)', page)
     assert "<link" not in page and "@import" not in page and "url(" not in page
     assert page.count("<script") == 1
-    assert page.count('src="data:image/png;base64,') >= 4 + 4  # 4 RD plots, a reference crop per compared image
+    assert page.count('src="data:image/png;base64,') >= 4 + 1 + 4  # 4 RD plots, the per-image plot, 4 reference crops
     assert len(page) < 4_000_000
 
 
@@ -57,10 +58,39 @@ def test_names_from_files_are_escaped(page):
     assert html.escape(EVIL_NAME) in page
 
 
-def test_headline_in_plain_words(page):
-    text = text_of(page)
-    assert "AVIF needs 30 % fewer bytes than JPEG for the same PSNR (95% CI 30–30 % fewer)." in text
-    assert "WEBP needs 20 % fewer bytes than JPEG for the same LPIPS" in text
+def first_screen(page: str) -> str:
+    """Text of the answer section: the verdict, the caveats and the matrix."""
+    return text_of(page[page.index('<section id="answer">') : page.index("<nav>")])
+
+
+def test_first_screen_answers_in_plain_words(page):
+    first = first_screen(page)
+    # the verdict: which codec, on which metrics, by how much against each other codec, at what cost
+    assert re.search(r"AVIF gives the smallest files at equal quality on PSNR, MS-SSIM, VMAF and LPIPS \(4 of 4 metrics\): "
+                     r"30 % smaller than JPEG; 1\d(–1\d)? % smaller than WEBP \(BD-rate", first)  # fmt: skip
+    assert "Cost: AVIF takes" in first and "ms per megapixel to encode" in first
+    # the caveat: 6 images make rough intervals
+    assert "The intervals come from 6 images: with fewer than 10, a bootstrap interval is rough" in first
+    # the matrix: every pair of the 3 codecs, a number and an interval per metric
+    assert page.count('<table class="matrix">') == 1 and "AVIF vs JPEG" in first and "WEBP vs JPEG" in first
+    assert "AVIF vs WEBP" in first and "-30.0 %" in first and "Encode ms / MP" in first
+    matrix = page[page.index('<table class="matrix">') : page.index("</table>", page.index('<table class="matrix">'))]
+    assert matrix.count("<tr>") == 1 + 3 and matrix.count('class="cell good"') == 3 * 4
+
+
+def test_unavailable_metrics_and_excluded_images_are_on_the_first_screen(tmp_path, synthetic):
+    run_dir = shutil.copytree(synthetic, tmp_path / "run")
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    manifest["metrics_unavailable"] = {"lpips-vgg": "its VGG16 weights are not cached (no network); see qk weights"}
+    manifest["errors"] = [{"image": "img02.png", "codec_id": None, "q": None, "stage": "metric ms-ssim",
+                           "message": "/x/img02.png: BadInput: ms-ssim: image is 150x120 px; needs at least 161 px on each side"}]  # fmt: skip
+    (run_dir / "manifest.json").write_text(json.dumps(manifest))
+    results = pd.read_csv(run_dir / "results.csv")
+    results.loc[results["image"] == "img02.png", "ms-ssim"] = float("nan")
+    results.to_csv(run_dir / "results.csv", index=False)
+    first = first_screen(write_report(run_dir, n_boot=20, comparisons=0).read_text(encoding="utf-8"))
+    assert "Metric LPIPS-VGG was not computed: its VGG16 weights are not cached" in first
+    assert "MS-SSIM: 1 image excluded for this metric only — img02.png: too small for MS-SSIM (150×120 px)." in first
 
 
 def test_tables_carry_reasons_and_method(page):
@@ -68,8 +98,21 @@ def test_tables_carry_reasons_and_method(page):
     assert "mean over 5 of 6 images; 1 skipped: non-monotonic" in text
     assert "n/a: non-monotonic" in text  # per-image cell of the broken curve
     assert "PCHIP" in text and "log10(bpp)" in text and "50 resamples, seed 0" in text
-    assert "Encode ms (median)" in text and "jpeg:optimize=0:progressive=0:subsampling=420" in text
+    assert "of the narrower" in text and "6 of 6 images" in text  # every BD number with its range and images
+    assert "Encode ms/MP" in text and "Encode ms (median)" in text and "jpeg:optimize=0:progressive=0:subsampling=420" in text
     assert "Full manifest (JSON)" in text
+
+
+def test_plots_have_a_log_rate_axis_units_and_stable_family_colours():
+    from qualitykit.report.plots import FAMILY_COLORS, axis_label, codec_colors
+
+    a = codec_colors([("avif", "avif"), ("jpeg", "jpeg")])
+    b = codec_colors([("jpeg", "jpeg"), ("webp", "webp"), ("avif:speed=4", "avif"), ("avif", "avif")])
+    assert a["jpeg"] == b["jpeg"] == FAMILY_COLORS["jpeg"] and a["avif"] == b["avif:speed=4"] == FAMILY_COLORS["avif"]
+    assert b["avif"] != b["avif:speed=4"]  # a second codec of a family: a shade of the family's colour
+    assert axis_label("psnr", "dB", True) == "PSNR (dB, higher is better)"
+    assert axis_label("ms-ssim", "", True).startswith("MS-SSIM in dB, −10·log10(1 − MS-SSIM)")
+    assert axis_label("lpips", "", False) == "LPIPS (score, lower is better)"
 
 
 def test_comparisons_say_when_no_bitstream_is_stored(page):
@@ -81,14 +124,22 @@ def test_real_run_crops_decode_the_stored_bitstreams(tmp_path):
     run_dir = real_run(tmp_path / "real" / "run")
     run = Run.load(run_dir)
     page = write_report(run_dir, tmp_path / "out", n_boot=20).read_text(encoding="utf-8")
-    assert page.count('src="data:image/png;base64,') == 1 + 2 * 3  # one RD plot; per image a reference, 2 codecs
+    assert page.count('src="data:image/png;base64,') == 1 + 1 + 2 * 3  # one RD plot, the per-image plot; per image a reference, 2 codecs
     text = text_of(page)
     # each crop names the exact bitstream the run measured
     for image in run.images:
         rows = run.results[run.results["image"] == image]
         assert any(f"decoded from the run's {b}-byte bitstream" in text for b in rows["bytes"])
     assert text.count("decoded from the run's") == 2 * 2  # 2 images × 2 codecs
-    assert "WEBP needs" in text and "for the same PSNR" in text
+    assert "gives the smallest files at equal quality on PSNR" in text
+    # a second report of the same results draws nothing again: plots and crops come from the asset cache
+    from qualitykit.report.assets import AssetCache
+
+    assets = AssetCache.beside(run.manifest.cache)
+    before = sorted(p.name for p in assets.folder.iterdir())
+    again = write_report(run_dir, tmp_path / "out2", n_boot=20).read_text(encoding="utf-8")
+    assert sorted(p.name for p in assets.folder.iterdir()) == before
+    assert again.count('src="data:image/png;base64,') == page.count('src="data:image/png;base64,')
     # the true size of every dataset image (not "None×None")
     for i in run.manifest.dataset.images:
         assert f"{i.width}×{i.height}" in text and i.width == 256 and i.height == 192
@@ -107,7 +158,9 @@ def test_missing_source_is_reported_not_fatal(tmp_path, synthetic):
 def test_cli_report(tmp_path, synthetic, capsys):
     assert main(["report", str(synthetic), "--out", str(tmp_path / "r"), "--bootstrap", "5", "--anchor", "webp"]) == 0
     assert capsys.readouterr().out.strip() == str(tmp_path / "r" / "index.html")
-    assert "than WEBP for the same" in text_of((tmp_path / "r" / "index.html").read_text(encoding="utf-8"))
+    text = text_of((tmp_path / "r" / "index.html").read_text(encoding="utf-8"))
+    bd = text[text.index("BD-rate of every pair") :]
+    assert bd.index("vs WEBP") < bd.index("AVIF vs JPEG")  # the anchor's pairs come first
     assert main(["report", str(tmp_path / "nothing")]) == 2 and "not found" in capsys.readouterr().err
 
 
@@ -134,13 +187,26 @@ def test_browser_check_sees_script_errors(tmp_path, chromium):
 def test_report_renders_and_works_in_headless_chromium(tmp_path, synthetic, page, chromium):
     browser = Browser(chromium, tmp_path / "profile")
     try:
-        browser.open((synthetic / "index.html").as_uri())
+        browser.open((synthetic / "index.html").as_uri(), width=1280, height=900)
         body = browser.js("JSON.stringify(document.body.dataset)")
         assert json.loads(body) == {"ready": "1", "brokenImages": "0"}  # and no jsErrors
         text = browser.js("document.body.innerText")
-        assert "AVIF needs 30 % fewer bytes than JPEG for the same PSNR" in text
-        assert browser.js("document.querySelectorAll('#bdrate tbody tr').length") == 8
-        assert browser.js("[...document.querySelectorAll('#plots img')].filter(i => i.naturalWidth > 600).length") == 4
+        # the first screen (the 1280×900 viewport) shows the verdict and the matrix
+        assert "AVIF gives the smallest files at equal quality" in text
+        verdict_top = browser.js("document.querySelector('.verdict').getBoundingClientRect().top")
+        matrix_top = browser.js("document.querySelector('table.matrix').getBoundingClientRect().top")
+        assert 0 < verdict_top < matrix_top < 900
+        assert browser.js("document.querySelectorAll('table.matrix tbody tr').length") == 3
+        # nothing wider than the page at 1280 px: no horizontal scroll, every table inside <main>
+        assert browser.js("document.documentElement.scrollWidth") <= 1280
+        overflowing = browser.js(
+            "(() => { const m = document.querySelector('main').getBoundingClientRect().right;"
+            " return [...document.querySelectorAll('table, img, pre')].filter(e => e.getBoundingClientRect().right > m + 0.5)"
+            ".map(e => e.tagName + ' in #' + (e.closest('section') || {}).id); })()"
+        )
+        assert overflowing == []
+        assert browser.js("document.querySelectorAll('#bdrate tbody tr').length") == 3 * 4
+        assert browser.js("[...document.querySelectorAll('#plots img')].filter(i => i.naturalWidth > 500).length") == 4
         assert browser.js("document.scripts.length") == 1  # the image named <script>... stayed text
         assert EVIL_NAME in text
 
@@ -150,18 +216,34 @@ def test_report_renders_and_works_in_headless_chromium(tmp_path, synthetic, page
         browser.js("document.querySelector('#images th').click()")
         assert browser.js(first_image) == "img05.png"
 
+        browser.js("window.scrollTo(0, 0)")
+        browser.screenshot(tmp_path / "first-screen.png", full_page=False)
+        browser.screenshot(tmp_path / "report.png")
+        assert (tmp_path / "report.png").stat().st_size > 50_000
+        assert (tmp_path / "first-screen.png").stat().st_size > 20_000
+        assert not browser.problems()
+    finally:
+        browser.close()
+
+
+@pytest.mark.browser
+def test_visual_comparison_works_in_headless_chromium(tmp_path, chromium):
+    # crops need the run's bitstreams: a real run (the synthetic one has none, so it has no layers to switch)
+    run_dir = real_run(tmp_path / "real" / "run")
+    page = write_report(run_dir, n_boot=20)
+    browser = Browser(chromium, tmp_path / "profile")
+    try:
+        browser.open(page.as_uri())
         layers = "[...document.querySelectorAll('#cmp-0 + p + .cmp .wipe img.top')].map(i => i.hidden)"
-        assert browser.js(layers) == [False, True, True]
-        browser.js("document.querySelectorAll('#cmp-0 + p + .cmp input[type=radio]')[2].click()")
-        assert browser.js(layers) == [True, True, False]
+        assert browser.js(layers) == [False, True]
+        browser.js("document.querySelectorAll('#cmp-0 + p + .cmp input[type=radio]')[1].click()")
+        assert browser.js(layers) == [True, False]
         browser.js(
             "const r = document.querySelector('#cmp-0 + p + .cmp input[type=range]');"
             "r.value = 20; r.dispatchEvent(new Event('input'))"
         )
         assert browser.js("document.querySelector('#cmp-0 + p + .cmp .wipe').style.getPropertyValue('--pos')") == "20%"
-
-        browser.screenshot(tmp_path / "report.png")
-        assert (tmp_path / "report.png").stat().st_size > 50_000
+        assert browser.js("document.documentElement.scrollWidth") <= 1280
         assert not browser.problems()
     finally:
         browser.close()
@@ -172,4 +254,4 @@ def test_single_codec_run_still_reports(tmp_path, synthetic):
     results = pd.read_csv(run_dir / "results.csv")
     results[results["codec_id"].str.startswith("jpeg:")].to_csv(run_dir / "results.csv", index=False)
     text = text_of(write_report(run_dir, n_boot=5, comparisons=1).read_text(encoding="utf-8"))
-    assert "no codec besides the anchor JPEG" in text and "Rate–quality curves" in text
+    assert "Only one codec (JPEG) has results: nothing to compare." in text and "Rate–quality curves" in text

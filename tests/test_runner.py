@@ -203,27 +203,32 @@ def _qk(*args: str, **kw) -> subprocess.Popen:
 
 def _rows(cache: Path) -> tuple[int, int]:
     with sqlite3.connect(cache) as db:
-        return (db.execute("SELECT COUNT(*) FROM encodes").fetchone()[0],
-                db.execute("SELECT COUNT(*) FROM scores").fetchone()[0])  # fmt: skip
+        try:
+            return (db.execute("SELECT COUNT(*) FROM encodes").fetchone()[0],
+                    db.execute("SELECT COUNT(*) FROM scores").fetchone()[0])  # fmt: skip
+        except sqlite3.OperationalError:  # the file exists, its tables not yet (the run is starting)
+            return 0, 0
 
 
-def _slow_corpus(tmp_path: Path, astronaut: np.ndarray, n: int = 10) -> Path:
+def _slow_run(tmp_path: Path, cache: Path, astronaut: np.ndarray, speed: int, encodes: int) -> tuple[list[str], subprocess.Popen]:
+    """Start ``qk bench`` on 10 images × 3 slow AVIF points (30 items); return once ``encodes`` are cached."""
     corpus = tmp_path / "corpus"
     corpus.mkdir()
-    for i in range(n):
+    for i in range(10):
         Image.fromarray(np.roll(astronaut, 37 * i, axis=1)[:320, :320]).save(corpus / f"img{i}.png")
-    return corpus
+    args = ["bench", "--dataset", str(corpus), "--codecs", f"avif:speed={speed}:q=20/40/60", "--metrics", "psnr",
+            "--jobs", "2", "--cache", str(cache), "--out", str(tmp_path / "run")]  # fmt: skip
+    proc = _qk(*args, "--quiet")
+    deadline = time.time() + 120
+    while time.time() < deadline and (not cache.exists() or _rows(cache)[0] < encodes):
+        time.sleep(0.1)
+    return args, proc
 
 
 @pytest.mark.slow
 def test_killing_a_worker_mid_run_still_completes_every_item(tmp_path, cache, astronaut):
     psutil = pytest.importorskip("psutil")
-    corpus = _slow_corpus(tmp_path, astronaut)
-    proc = _qk("bench", "--dataset", str(corpus), "--codecs", "avif:speed=2:q=20/40/60", "--metrics", "psnr",
-               "--jobs", "2", "--cache", str(cache), "--out", str(tmp_path / "run"), "--quiet")  # fmt: skip
-    deadline = time.time() + 120
-    while time.time() < deadline and (not cache.exists() or _rows(cache)[0] < 3):
-        time.sleep(0.1)
+    _, proc = _slow_run(tmp_path, cache, astronaut, speed=2, encodes=3)
     workers = psutil.Process(proc.pid).children()
     assert workers, "the run had no worker processes"
     os.kill(workers[0].pid, signal.SIGKILL)
@@ -239,13 +244,7 @@ def test_killing_a_worker_mid_run_still_completes_every_item(tmp_path, cache, as
 @pytest.mark.slow
 def test_ctrl_c_stops_within_seconds_keeps_what_finished_and_leaves_no_process(tmp_path, cache, astronaut):
     psutil = pytest.importorskip("psutil")
-    corpus = _slow_corpus(tmp_path, astronaut)
-    args = ["bench", "--dataset", str(corpus), "--codecs", "avif:speed=1:q=20/40/60", "--metrics", "psnr",
-            "--jobs", "2", "--cache", str(cache), "--out", str(tmp_path / "run")]  # fmt: skip
-    proc = _qk(*args, "--quiet")
-    deadline = time.time() + 120
-    while time.time() < deadline and (not cache.exists() or _rows(cache)[0] < 2):
-        time.sleep(0.1)
+    args, proc = _slow_run(tmp_path, cache, astronaut, speed=1, encodes=2)
     workers = psutil.Process(proc.pid).children(recursive=True)
     t0 = time.time()
     proc.send_signal(signal.SIGINT)
@@ -266,13 +265,9 @@ def test_ctrl_c_stops_within_seconds_keeps_what_finished_and_leaves_no_process(t
 @pytest.mark.slow
 def test_a_killed_driver_takes_its_workers_with_it(tmp_path, cache, astronaut):
     psutil = pytest.importorskip("psutil")
-    corpus = _slow_corpus(tmp_path, astronaut)
-    proc = _qk("bench", "--dataset", str(corpus), "--codecs", "avif:speed=1:q=20/40/60", "--metrics", "psnr",
-               "--jobs", "2", "--cache", str(cache), "--out", str(tmp_path / "run"), "--quiet")  # fmt: skip
-    deadline = time.time() + 120
-    while time.time() < deadline and len(psutil.Process(proc.pid).children()) < 2:
-        time.sleep(0.1)
+    _, proc = _slow_run(tmp_path, cache, astronaut, speed=1, encodes=1)
     workers = psutil.Process(proc.pid).children()
+    assert len(workers) == 2
     proc.kill()
     proc.communicate(timeout=30)
     gone, alive = psutil.wait_procs(workers, timeout=5)
@@ -330,3 +325,19 @@ def test_unavailable_codec_is_reported_and_the_other_codecs_complete(small_corpu
     assert len(result.table) == 4 and result.table["psnr"].notna().all()
     assert "/nowhere/model.pth" in result.codecs_unavailable["missing-weights"]
     assert "missing-weights" not in codecs.names()  # the registry is left as it was
+
+
+def test_a_notebook_that_already_ran_pytorch_can_still_run_a_grid(small_corpus, cache, tmp_path):
+    """Forked workers of a process that already ran a multi-threaded PyTorch op must not hang
+    (GNU OpenMP is not fork-safe): before the fix this waited forever in the worker's first op."""
+    script = f"""
+import torch, qualitykit
+torch.set_num_threads(2)
+torch.nn.functional.conv2d(torch.rand(1, 3, 256, 256), torch.rand(3, 1, 11, 11), groups=3)
+res = qualitykit.bench({str(small_corpus)!r}, ["jpeg:q=50"], ["ssim"], out={str(tmp_path / "run")!r},
+                       jobs=1, cache={str(cache)!r}, report=False, progress=False)
+print("scored", int(res.table["ssim"].notna().sum()))
+"""
+    res = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr
+    assert "scored 4" in res.stdout

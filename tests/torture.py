@@ -82,6 +82,14 @@ def make(folder: str | os.PathLike[str], with_special_files: bool = True) -> Pat
     return root
 
 
+def add_outliers(folder: str | os.PathLike[str]) -> Path:
+    """Add images far outside an ordinary corpus: a 1×1 pixel (its file is nearly all header, so its
+    bpp is in the thousands). Kept out of :data:`CASES`: the analysis, not the reader, must cope."""
+    root = Path(folder)
+    Image.fromarray(photo(1)[:1, :1]).save(root / "tiny-1x1.png")
+    return root
+
+
 def _png16(path: Path, rgb16: np.ndarray) -> None:
     """A 16-bit-per-channel RGB PNG (Pillow cannot write one; PyPNG-free: imageio through Pillow's raw encoder)."""
     import zlib

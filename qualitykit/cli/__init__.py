@@ -17,10 +17,10 @@ import signal
 import sys
 import threading
 
-from .. import __version__
+from .._version import __version__
 from ..errors import Interrupted, QKError
 
-COMMANDS = ("bench", "compare", "codecs", "metrics", "weights", "datasets", "report", "bdrate", "baseline", "gate")
+COMMANDS = ("bench", "compare", "codecs", "metrics", "weights", "datasets", "report", "bdrate", "claim", "baseline", "gate")
 
 EPILOG = """examples:
   qk bench                                   # built-in corpus, jpeg,webp,avif, the default metrics

@@ -15,12 +15,14 @@ EXAMPLES = """examples:
   qk bench --codecs 'jpeg:q=10/30/50/70/90,avif:speed=4:subsampling=444' --jobs 2
   qk bench --codec-file codecs.toml --codecs jpeg,cjxl:q=4/2/1      # external encoder/decoder commands
   qk bench --dataset kodak --executor dask --scheduler tcp://headnode:8786   # on a Dask cluster (docs/cluster.md)
+  qk bench --codecs jpeg,webp,avif --target ms-ssim=0.98 --target vmaf=90   # + smallest file per image at a score
 
 A codec spec is NAME[:SETTING=VALUE...][:q=Q1/Q2/...]; `qk codecs` lists settings and default ladders.
 Results go to --out (default reports/<dataset>-<time>/, a new folder per run): results.csv (one row per
 image x codec point), manifest.json (versions, settings, image hashes) and index.html, the report
-(BD-rates against --anchor). Finished items are cached (--cache): a rerun, or a run restarted after a
-crash or Ctrl-C, recomputes nothing that is done.
+(every pair's BD-rate), and targets.csv with --target. Finished items are cached (--cache): a rerun, or a
+run restarted after a crash or Ctrl-C, recomputes nothing that is done. The output ends with the answer:
+a verdict, the pairwise BD-rate matrix (with speed per megapixel) and the conditions it holds under.
 """
 
 
@@ -71,7 +73,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("bench", help="encode, decode and score a corpus", epilog=EXAMPLES, formatter_class=HelpFormatter)
     add_grid_options(p)
-    p.add_argument("--anchor", default=None, help="codec the report compares the others with (default: jpeg, else the first)")
+    p.add_argument("--anchor", default=None, help="codec the report's detailed tables start from (default: jpeg, else the first)")
+    p.add_argument("--target", action="append", default=[], metavar="METRIC=VALUE",
+                   help="equal-quality target, e.g. ms-ssim=0.98 (repeatable, or comma-separated): per image and codec, "
+                        "the smallest file reaching it (docs/equal-quality.md)")  # fmt: skip
     p.add_argument("--no-report", action="store_true", help="skip the HTML report")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar, no summary")
     p.add_argument("--profile", action="store_true", help="print the time spent in each stage (hash, encode, decode, each metric, report)")
@@ -91,16 +96,27 @@ def print_problems(result: BenchResult, asked_metrics: bool) -> None:
         print(f"note: {note}", file=sys.stderr)
 
 
+def print_answer(result: BenchResult, width: int = 100) -> None:
+    """The verdict, the pairwise matrix and the caveats: the same answer as the report's first screen."""
+    from ..analysis.answer import render_text
+    from ..api import answer
+
+    if len(result.table) == 0:
+        return
+    ans = result.answer if result.answer is not None else answer(result.run())
+    print("\n" + "=" * width + "\n" + render_text(ans, width))
+
+
 def print_profile(profile: dict[str, float]) -> None:
     total = sum(profile.values()) or 1.0
     print("\ntime per stage (seconds; worker stages summed over workers):")
     for stage, seconds in sorted(profile.items(), key=lambda kv: -kv[1]):
-        print(f"  {stage:<24} {seconds:9.2f}  {seconds / total:6.1%}")
+        print(f"  {stage:<24} {seconds:9.3f}  {seconds / total:6.1%}")
 
 
 def run(args: argparse.Namespace) -> int:
     options = grid_options(args)
-    result = bench(**options, report=not args.no_report, anchor=args.anchor,
+    result = bench(**options, report=not args.no_report, anchor=args.anchor, targets=args.target or None,
                    progress=not args.quiet and sys.stderr.isatty())  # fmt: skip
     print_problems(result, args.metrics is not None)
     if not args.quiet:
@@ -115,6 +131,7 @@ def run(args: argparse.Namespace) -> int:
               f"the rest from the cache); results in {result.run_dir}/")  # fmt: skip
         if result.report:
             print(f"report: {result.report}")
+        print_answer(result)
     if args.profile:
         print_profile(result.profile)
     asked = args.metrics is not None

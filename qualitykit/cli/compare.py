@@ -48,8 +48,9 @@ def run(args: argparse.Namespace) -> int:
     print(f"{result['distorted']} vs {result['reference']} ({result['width']}x{result['height']})")
     width = max((len(n) for n in [*result["metrics"], *result["unavailable"]]), default=0)
     for name, value in result["metrics"].items():
-        better = "higher" if registry.get(name).higher_is_better else "lower"
-        print(f"  {name:<{width}}  {value:12.6f}  ({better} is better)")
+        cls = registry.get(name)
+        better = "higher" if cls.higher_is_better else "lower"
+        print(f"  {name:<{width}}  {value:12.6f} {cls.unit:<2}  ({better} is better)  {cls.description}")
     for name, why in result["unavailable"].items():
         print(f"  {name:<{width}}  unavailable: {why}")
     return 0

@@ -1,8 +1,11 @@
-"""``qk metrics``: the metrics this machine can compute, and why any cannot."""
+"""``qk metrics``: every metric with its conventions, whether it runs here (and why not), and what it equals."""
 
 from __future__ import annotations
 
 import argparse
+
+from tabulate import tabulate
+
 from ..errors import QKError
 from ..ffmpeg import describe
 from ..metrics import available_metrics, registry
@@ -14,15 +17,38 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=run)
 
 
+def _range(lo: float | None, hi: float | None) -> str:
+    return f"{'-inf' if lo is None else f'{lo:g}'} to {'inf' if hi is None else f'{hi:g}'}"
+
+
 def run(args: argparse.Namespace) -> int:
+    rows, reasons = [], []
     for name, why in available_metrics().items():
         try:
             cls = registry.get(name)
-        except QKError:
-            print(f"{name:10} UNAVAILABLE: {why}")
+        except QKError:  # a plugin that failed to load
+            rows.append([name, "UNAVAILABLE", "", "", "", "", ""])
+            reasons.append(f"{name}: {why}")
             continue
-        arrow = "higher is better" if cls.higher_is_better else "lower is better"
-        state = "available" if why is None else f"UNAVAILABLE: {why}"
-        print(f"{name:10} {state}  — {cls.description} ({arrow})")
+        rows.append([
+            name,
+            "available" if why is None else "UNAVAILABLE",
+            "higher is better" if cls.higher_is_better else "lower is better",
+            _range(*cls.range),
+            cls.unit,
+            "yes" if cls.default else "no (opt-in)",
+            cls.reference,
+        ])  # fmt: skip
+        if why is not None:
+            reasons.append(f"{name}: {why}")
+    headers = ["metric", "here", "direction", "range", "unit", "default set", "equals (tool, version, tolerance)"]
+    print(tabulate(rows, headers=headers, tablefmt="simple"))
+    print("\nconventions:")
+    for name in registry.names():
+        print(f"  {name}: {registry.get(name).description}")
+    if reasons:
+        print("\nunavailable here:")
+        for line in reasons:
+            print(f"  {line}")
     print("\n" + describe())
     return 0

@@ -163,6 +163,8 @@ class Codec(ABC):
     positional: ClassVar[str | None] = None
     #: Where compute runs, for codecs that use PyTorch (``auto``/``cpu``/``cuda``); not part of :attr:`id`.
     device: str = "auto"
+    #: Computes with PyTorch (honours ``device``); a run imports PyTorch only when something does.
+    uses_torch: ClassVar[bool] = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -234,9 +236,20 @@ class Codec(ABC):
         return ":".join([self.name, *(f"{k}={_format_value(self.options[k])}" for k in sorted(self.options))])
 
     @classmethod
+    def declare_assets(cls) -> None:
+        """Register the files this codec may need with :mod:`qualitykit.assets` (``qk weights`` calls
+        it); a codec whose module registers them at import, or that needs none, does nothing."""
+
+    @classmethod
     def available(cls) -> str | None:
         """``None`` when usable here, else the reason it is not (and how to fix it)."""
         return None
+
+    def fetch(self, ladder: tuple[float, ...]) -> None:
+        """Download what encoding ``ladder`` needs (model weights) when it is missing. The planner calls
+        it in the main process for codecs named in ``--codecs``, before any work; ``encode`` and
+        ``decode`` (in workers) must never download. No-op by default; raise
+        :class:`~qualitykit.errors.Unavailable` when it cannot."""
 
     @abstractmethod
     def encode(self, image: np.ndarray, quality: float) -> bytes:

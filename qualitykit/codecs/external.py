@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import difflib
 import functools
-import hashlib
 import os
 import shlex
 import shutil

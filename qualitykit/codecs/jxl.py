@@ -10,7 +10,6 @@ JPEG-style quality and does not say which libjxl it carries. imagecodecs is a la
 
 from __future__ import annotations
 
-from typing import Any
 
 import numpy as np
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import functools
+import importlib.util
 from pathlib import Path
-from typing import Any
+from types import SimpleNamespace
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -12,7 +15,14 @@ from ..device import resolve_device
 from ..errors import BadInput
 from .base import Codec, format_quality
 
-try:
+if TYPE_CHECKING:
+    import torch
+
+
+@functools.lru_cache(maxsize=None)
+def _lib() -> SimpleNamespace:
+    """CompressAI, PyTorch and qk's model loading, imported on first use: importing CompressAI takes
+    seconds, and a run without a neural codec never pays it."""
     import warnings
 
     with warnings.catch_warnings():  # compressai 1.2.8 uses torch.jit.script at import, deprecated in torch 2.14
@@ -21,13 +31,10 @@ try:
     import torch
     import torch.nn.functional as F
 
-    from ..neural import models
-    from ..neural.bitstream import Frame, pack, unpack
-    from ..neural.weights import ARCHITECTURES
-except ImportError as exc:  # torch or compressai missing: the codec reports it through available()
-    _MISSING: str | None = f"needs PyTorch and CompressAI ({exc}); pip install 'compressai>=1.2.8,<1.3'"
-else:
-    _MISSING = None
+    from ..neural import bitstream, models
+    from ..neural.checkpoint import ARCHITECTURES
+
+    return SimpleNamespace(compressai=compressai, torch=torch, F=F, models=models, bitstream=bitstream, ARCHITECTURES=ARCHITECTURES)
 
 
 @register
@@ -52,6 +59,8 @@ class Neural(Codec):
     differences between CPU and GPU can break the entropy decoder.
     """
 
+    uses_torch = True
+
     name = "neural"
     extension = "qkn"
     description = "learned image codecs (CompressAI; bundled qk-hyperprior-v1)"
@@ -62,6 +71,8 @@ class Neural(Codec):
 
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
+        lib = _lib()
+        models, ARCHITECTURES = lib.models, lib.ARCHITECTURES
         model, metric, ckpt, arch = (self.options[k] for k in ("model", "metric", "ckpt", "arch"))
         if ckpt:
             if model not in (self.settings["model"], "ckpt"):
@@ -70,45 +81,58 @@ class Neural(Codec):
                 raise BadInput(f"neural: ckpt= needs arch= one of {', '.join(ARCHITECTURES)}")
             if not Path(ckpt).is_file():
                 raise BadInput(f"neural: checkpoint ckpt={ckpt} is not a file")
-            self.weights = models.Weights("ckpt", arch, path=ckpt)
+            self.source = models.ModelSource("ckpt", arch, path=ckpt)
             self.options["model"] = "ckpt"
         elif model in ARCHITECTURES:
             if model not in models.ZOO_URLS or metric not in models.ZOO_URLS[model]:
                 raise BadInput(f"neural: CompressAI publishes no {metric} weights for {model}")
-            self.weights = models.Weights("zoo", model, name=model, metric=metric)
+            self.source = models.ModelSource("zoo", model, name=model, metric=metric)
         elif (models.MODELS_DIR / model / "model.json").is_file():
             manifest = models.bundled_manifest(model)
-            self.weights = models.Weights("bundled", manifest["arch"], name=model, metric=manifest["metric"])
+            self.source = models.ModelSource("bundled", manifest["arch"], name=model, metric=manifest["metric"])
         else:
             raise BadInput(f"neural: unknown model {model!r}; use {self.settings['model']} or one of {', '.join(models.ZOO_URLS)}")
-        if metric != self.weights.metric:
-            raise BadInput(f"neural: {model} has no metric={metric} variant (only {self.weights.metric})")
-        if arch and arch != self.weights.arch:
-            raise BadInput(f"neural: {model} is a {self.weights.arch}, not arch={arch}")
-        self.options["arch"] = self.weights.arch
+        if metric != self.source.metric:
+            raise BadInput(f"neural: {model} has no metric={metric} variant (only {self.source.metric})")
+        if arch and arch != self.source.arch:
+            raise BadInput(f"neural: {model} is a {self.source.arch}, not arch={arch}")
+        self.options["arch"] = self.source.arch
 
     @classmethod
     def available(cls) -> str | None:
-        return _MISSING
+        missing = [m for m in ("torch", "compressai") if importlib.util.find_spec(m) is None]
+        if missing:
+            return f"needs PyTorch and CompressAI ({', '.join(missing)} not installed); pip install 'compressai>=1.2.8,<1.3'"
+        return None
+
+    @classmethod
+    def declare_assets(cls) -> None:
+        if cls.available() is None:
+            _lib()  # qualitykit.neural.models registers the zoo and bundled checkpoints
+
+    def fetch(self, ladder: tuple[float, ...]) -> None:
+        """Download the zoo checkpoints these qualities need when they are missing (the planner calls
+        this in the main process; encoding and decoding never download)."""
+        self.source.fetch(int(q) for q in ladder)
 
     @classmethod
     def from_spec(cls, spec: str) -> tuple[Codec, tuple[float, ...]]:
         """As :meth:`Codec.from_spec`; a checkpoint's default ladder is its single point ``q=1``."""
         codec, ladder = super().from_spec(spec)
-        if codec.weights.kind == "ckpt" and ladder == cls.ladder:
-            ladder = tuple(float(q) for q in codec.weights.qualities)
+        if codec.source.kind == "ckpt" and ladder == cls.ladder:
+            ladder = tuple(float(q) for q in codec.source.qualities)
         for q in ladder:
             codec._check_quality(q)
         return codec, ladder
 
     def _check_quality(self, quality: float) -> None:
-        if quality not in self.weights.qualities:
+        if quality not in self.source.qualities:
             raise BadInput(
-                f"neural: quality {format_quality(quality)} not among {self.options['model']}'s {self.weights.qualities}"
+                f"neural: quality {format_quality(quality)} not among {self.options['model']}'s {self.source.qualities}"
             )
 
     def _model(self, quality: int) -> torch.nn.Module:
-        return models.load_model(self.weights, quality, resolve_device(self.device))
+        return _lib().models.load_model(self.source, quality, resolve_device(self.device))
 
     def encode(self, image: np.ndarray, quality: float) -> bytes:
         if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
@@ -117,18 +141,22 @@ class Neural(Codec):
         q = int(quality)
         model = self._model(q)
         height, width = image.shape[:2]
-        pad = (-height % self.weights.stride, -width % self.weights.stride)
+        pad = (-height % self.source.stride, -width % self.source.stride)
+        lib = _lib()
+        torch, bitstream = lib.torch, lib.bitstream
         x = torch.from_numpy(np.array(image)).permute(2, 0, 1)[None].float().div(255)
-        x = F.pad(x.to(next(model.parameters()).device), (0, pad[1], 0, pad[0]), mode="replicate")
+        x = lib.F.pad(x.to(next(model.parameters()).device), (0, pad[1], 0, pad[0]), mode="replicate")
         with torch.no_grad():
             out = model.compress(x)
         streams = tuple(strings[0] for strings in out["strings"])
-        return pack(Frame(self.weights.id, q, height, width, pad, tuple(out["shape"]), streams))
+        return bitstream.pack(bitstream.Frame(self.source.id, q, height, width, pad, tuple(out["shape"]), streams))
 
     def decode(self, data: bytes) -> np.ndarray:
-        frame = unpack(data)
-        if frame.model != self.weights.id:
-            raise BadInput(f"neural: file was encoded by {frame.model}, this codec is {self.weights.id}")
+        lib = _lib()
+        torch = lib.torch
+        frame = lib.bitstream.unpack(data)
+        if frame.model != self.source.id:
+            raise BadInput(f"neural: file was encoded by {frame.model}, this codec is {self.source.id}")
         with torch.no_grad():
             x_hat = self._model(frame.quality).decompress([[s] for s in frame.streams], frame.shape)["x_hat"]
         x_hat = x_hat[0, :, : frame.height, : frame.width].clamp(0, 1).mul(255).round()
@@ -136,8 +164,8 @@ class Neural(Codec):
 
     def versions(self) -> dict[str, str]:
         return {
-            "compressai": compressai.__version__,
-            "torch": torch.__version__,
-            "weights": self.weights.sha256(),
+            "compressai": _lib().compressai.__version__,
+            "torch": _lib().torch.__version__,
+            "weights": self.source.sha256(),
             "device": resolve_device(self.device),
         }

@@ -29,7 +29,7 @@ from typing import Any
 
 import pandas as pd
 
-from .. import __version__
+from .._version import __version__
 from ..errors import BadInput
 from ..fsutil import atomic_write_text
 from ..metrics.base import MetricInfo

@@ -20,7 +20,7 @@ import pandas as pd
 
 from ..analysis.aggregate import rd_points
 from ..analysis.bdrate import MIN_OVERLAP, Method, method_settings
-from ..analysis.bdtable import bootstrap_settings, compare_points
+from ..analysis.bdtable import Resampler, bootstrap_settings, compare_points
 from ..errors import Incomparable, QKError
 from ..rundir import Run
 from .baseline import Baseline
@@ -135,7 +135,7 @@ def gate(
         raise Incomparable(f"--max-bd-rate for {', '.join(unknown)}: not a metric of the baseline ({', '.join(baseline.metrics)})")
     matching, notes = check_comparable(baseline, current, allow_version_drift)
     images = list(baseline.images)
-    resamples = np.random.default_rng(seed).integers(0, len(images), size=(n_boot, len(images)))
+    resamples = Resampler(n_boot, seed)  # over the images each cell can use (an image a metric could not score is left out)
     cells = []
     for b in baseline.codecs:
         cur_id = matching[b.label]

@@ -25,8 +25,13 @@ registry: Registry[Metric] = Registry(
     builtins=(
         "qualitykit.metrics.psnr",
         "qualitykit.metrics.ssim",
+        "qualitykit.metrics.pyiqa_ssim",
         "qualitykit.metrics.libvmaf",
         "qualitykit.metrics.lpips",
+        "qualitykit.metrics.dists",
+        "qualitykit.metrics.butteraugli",
+        "qualitykit.metrics.psnr_hvsm",
+        "qualitykit.metrics.ssimulacra2",
     ),
 )
 register = registry.register
@@ -50,7 +55,9 @@ def ensure_available(name: str) -> str | None:
         return None
     try:
         cls.fetch()
-    except Exception as exc:  # offline, or the server refused: keep the actionable reason
+    except Unavailable as exc:  # assets.fetch: already says what is missing, why the download failed, what to do
+        return str(exc)
+    except Exception as exc:  # a plugin's own fetch: keep the actionable reason
         return f"{why} (download failed: {type(exc).__name__}: {exc})"
     return cls.available()
 
@@ -60,6 +67,13 @@ def available_metrics() -> dict[str, str | None]:
     out: dict[str, str | None] = {n: registry.get(n).available() for n in registry.names()}
     out.update(registry.broken())
     return out
+
+
+def default_metrics() -> dict[str, str | None]:
+    """:func:`available_metrics` for ``qk bench``'s default set: metrics whose ``default`` is true (and
+    broken plugins, to report them). Opt-in metrics (seconds per pair) run only when named."""
+    broken = registry.broken()
+    return {n: why for n, why in available_metrics().items() if n in broken or registry.get(n).default}
 
 
 def evaluate(
@@ -83,4 +97,4 @@ def evaluate(
     return out
 
 
-__all__ = ["Metric", "available_metrics", "ensure_available", "evaluate", "get_metric", "registry"]
+__all__ = ["Metric", "available_metrics", "default_metrics", "ensure_available", "evaluate", "get_metric", "registry"]

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, ClassVar
 
@@ -42,6 +42,15 @@ def group_by_shape(images: Sequence[np.ndarray]) -> dict[tuple[int, ...], list[i
     for i, image in enumerate(images):
         groups[image.shape].append(i)
     return dict(groups)
+
+
+def batches(images: Sequence[np.ndarray], max_pixels: int) -> Iterator[list[int]]:
+    """Indices of ``images`` in batches of one shape, each holding at most ``max_pixels`` pixels
+    (at least one image), so a metric can stack each batch and bound its memory."""
+    for (h, w, *_), indices in group_by_shape(images).items():
+        step = max(1, max_pixels // (h * w))
+        for start in range(0, len(indices), step):
+            yield indices[start : start + step]
 
 
 @dataclass(frozen=True)
@@ -99,6 +108,8 @@ class Metric(ABC):
     min_side: ClassVar[int] = 1
     family: ClassVar[str | None] = None
     memory_per_pixel: ClassVar[float] = 64.0
+    #: Computes with PyTorch (and honours ``device``); a run imports PyTorch only when something does.
+    uses_torch: ClassVar[bool] = False
 
     def __init__(self, device: str = "auto") -> None:
         self.device = device
@@ -121,12 +132,17 @@ class Metric(ABC):
         """Peak working memory, in bytes, to score pairs of ``pixels`` pixels in total (one batch)."""
         return cls.memory_per_pixel * pixels
 
+    @classmethod
+    def info_for(cls, version: str) -> MetricInfo:
+        """The metadata of this metric computed at ``version``, as a run's manifest records it."""
+        return MetricInfo(
+            cls.name, version, cls.higher_is_better, tuple(cls.range), cls.saturation, cls.unit,
+            cls.description, cls.reference,
+        )  # fmt: skip
+
     def info(self) -> MetricInfo:
         """This metric's metadata, as a run records it."""
-        return MetricInfo(
-            self.name, self.version, self.higher_is_better, tuple(self.range), self.saturation, self.unit,
-            self.description, self.reference,
-        )  # fmt: skip
+        return self.info_for(self.version)
 
     @abstractmethod
     def compute(self, refs: Sequence[np.ndarray], dists: Sequence[np.ndarray]) -> np.ndarray:
@@ -145,3 +161,14 @@ class Metric(ABC):
     def __call__(self, ref: np.ndarray, dist: np.ndarray) -> float:
         """Value for one pair."""
         return float(self.compute([ref], [dist])[0])
+
+
+class SharedPassMetric(Metric):
+    """A metric of a family whose values all come out of one shared pass (one tool run): subclasses
+    implement :meth:`Metric.compute_family`, and :meth:`compute` is that pass for this metric alone."""
+
+    def compute(self, refs: Sequence[np.ndarray], dists: Sequence[np.ndarray]) -> np.ndarray:
+        result = self.compute_family([self], refs, dists)[self.name]
+        if isinstance(result, Exception):
+            raise result
+        return result

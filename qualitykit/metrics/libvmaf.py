@@ -1,20 +1,21 @@
-"""Luma metrics computed by libvmaf through ffmpeg: ``psnr-y``, ``ssim-y``, ``ms-ssim-y``, ``vmaf``, ``vmaf-neg``.
+"""Metrics computed by libvmaf through ffmpeg: ``psnr-y``, ``ssim-y``, ``ms-ssim-y``, ``vmaf``, ``vmaf-neg``, ``vmaf-4k``.
 
-Conventions shared by all of them:
+Conventions shared by all of them — the numbers ``ffmpeg -i dist.png -i ref.png -lavfi libvmaf``
+and ``ffmpeg-quality-metrics dist.png ref.png -m vmaf`` print for the same two images:
 
-- Input: the full-range BT.601 luma plane of each RGB image
-  (:func:`qualitykit.metrics.color.rgb_to_y`), written as raw 8-bit ``yuv444p``
-  with neutral chroma (128) — a format ffmpeg passes to libvmaf unchanged (no
-  range conversion, no scaling). Reference and distorted share their size; no
-  resizing ever happens.
-- Every requested metric comes out of one libvmaf pass; all pairs of one size
-  are frames of one raw stream, scored frame by frame. Still images have no
-  motion: each VMAF model runs with ``motion.motion_force_zero=true``, so every
-  frame scores exactly what it scores alone (libvmaf gives a single frame
-  motion 0 anyway; without the option, consecutive unrelated frames would
-  produce motion and inflate the scores).
-- Values are libvmaf's own (printed to 6 decimals). ``psnr-y`` is capped by
-  libvmaf at 60 dB for 8-bit input (identical planes give 60).
+- Input: the RGB images go to ffmpeg as raw ``rgb24`` frames, and ffmpeg converts them to YUV
+  itself, exactly as it does for PNG files (the PNG decoder also yields ``rgb24``): the scaler it
+  auto-inserts before libvmaf picks :data:`PIX_FMT` (``yuv444p``: no chroma subsampling, so odd
+  widths and heights need no rounding) with swscale's default matrix, **BT.601, limited range**
+  (Y in 16–235). Tests prove the planes and the scores bit-identical to PNG input.
+- Reference and distorted share their size; nothing is ever resized.
+- Every requested metric comes out of one libvmaf pass; all pairs of one size are frames of one
+  raw stream, scored frame by frame. Still images have no motion: each VMAF model runs with
+  ``motion.motion_force_zero=true``, so every frame scores exactly what it scores alone (libvmaf
+  gives a single frame motion 0 anyway, as ffmpeg-quality-metrics on one image does; without the
+  option, consecutive unrelated frames would produce motion and inflate the scores).
+- Values are libvmaf's own (printed to 6 decimals). ``psnr-y`` is capped by libvmaf at 60 dB for
+  8-bit input (identical planes give 60).
 """
 
 from __future__ import annotations
@@ -33,8 +34,7 @@ import numpy as np
 from ..ffmpeg import find_ffmpeg
 from . import register
 from ..errors import BadInput, Unavailable
-from .base import Metric, group_by_shape
-from .color import rgb_to_y
+from .base import Metric, SharedPassMetric, group_by_shape
 
 
 def _ffmpeg() -> str:
@@ -51,12 +51,17 @@ def _unavailable(why: str) -> str:
     )
 
 
+#: The pixel format ffmpeg's auto-inserted scaler picks for libvmaf from ``rgb24`` input (ffmpeg 9).
+PIX_FMT = "yuv444p"
+#: How the RGB images become what libvmaf reads, as every ``-y`` metric and VMAF states it.
+CONVERSION = f"ffmpeg default RGB→YUV: BT.601 limited range, {PIX_FMT}"
+
+
 def _write_stream(path: Path, images: Sequence[np.ndarray]) -> None:
+    """The images as consecutive raw ``rgb24`` frames (what ffmpeg's PNG decoder hands on too)."""
     with open(path, "wb") as f:
         for image in images:
-            y = rgb_to_y(image)
-            f.write(y.tobytes())
-            f.write(np.full((2, *y.shape), 128, np.uint8).tobytes())
+            f.write(np.ascontiguousarray(image, dtype=np.uint8).tobytes())
 
 
 def run_libvmaf(
@@ -78,7 +83,7 @@ def run_libvmaf(
     tmp_root = "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
     for (h, w, _), indices in group_by_shape(refs).items():
         with tempfile.TemporaryDirectory(prefix="qk-vmaf-", dir=tmp_root) as tmp:
-            ref_path, dist_path, log_path = Path(tmp, "ref.yuv"), Path(tmp, "dist.yuv"), Path(tmp, "log.json")
+            ref_path, dist_path, log_path = Path(tmp, "ref.rgb"), Path(tmp, "dist.rgb"), Path(tmp, "log.json")
             _write_stream(ref_path, [refs[i] for i in indices])
             _write_stream(dist_path, [dists[i] for i in indices])
             options = ["log_fmt=json", f"log_path={log_path}", f"n_threads={threads}"]
@@ -90,7 +95,7 @@ def run_libvmaf(
                     + "|".join(f"version={m}\\:name={m}\\:motion.motion_force_zero=true" for m in models)
                     + "'"
                 )
-            raw = ["-f", "rawvideo", "-pix_fmt", "yuv444p", "-s", f"{w}x{h}"]
+            raw = ["-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{w}x{h}"]  # ffmpeg converts to PIX_FMT
             cmd = [ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "error",
                    *raw, "-i", str(dist_path), *raw, "-i", str(ref_path),
                    "-lavfi", "[0:v][1:v]libvmaf=" + ":".join(options), "-f", "null", "-"]  # fmt: skip
@@ -118,14 +123,14 @@ def _libvmaf_version(ffmpeg: str) -> str:  # keyed by the binary: run_libvmaf us
     return run_libvmaf([tiny], [tiny], ["psnr"])[0]["version"]  # type: ignore[return-value]
 
 
-class LibvmafMetric(Metric):
+class LibvmafMetric(SharedPassMetric):
     """A value read from libvmaf's per-frame log (see the module docstring for conventions)."""
 
     family = "libvmaf"
     feature: ClassVar[str | None] = None  # libvmaf feature to enable
     model: ClassVar[str | None] = None  # built-in VMAF model to run
     key: ClassVar[str]  # name of the value in libvmaf's log
-    base_version: ClassVar[str] = "1"
+    base_version: ClassVar[str] = "2"  # 2: ffmpeg's RGB→YUV (1: full-range BT.601 luma)
     memory_per_pixel = 16.0  # the frames go to ffmpeg through files in /dev/shm
 
     @classmethod
@@ -135,14 +140,8 @@ class LibvmafMetric(Metric):
 
     @property
     def version(self) -> str:  # type: ignore[override]
-        """``base_version``, the model (or feature) name and libvmaf's version, e.g. ``1+vmaf_v0.6.1+libvmaf-86da14d``."""
+        """``base_version``, the model (or feature) name and libvmaf's version, e.g. ``2+vmaf_v0.6.1+libvmaf-86da14d``."""
         return f"{self.base_version}+{self.model or self.feature}+libvmaf-{libvmaf_version()}"
-
-    def compute(self, refs: Sequence[np.ndarray], dists: Sequence[np.ndarray]) -> np.ndarray:
-        result = self.compute_family([self], refs, dists)[self.name]
-        if isinstance(result, Exception):
-            raise result
-        return result
 
     @classmethod
     def compute_family(
@@ -169,74 +168,86 @@ class LibvmafMetric(Metric):
 
 @register
 class PSNRY(LibvmafMetric):
-    """PSNR of full-range BT.601 luma, peak 255, in dB — libvmaf's ``psnr_y`` (capped at 60 dB)."""
+    """PSNR of the Y plane (ffmpeg's BT.601 limited-range conversion), peak 255, in dB — libvmaf's
+    ``psnr_y``, capped at 60 dB."""
 
     name = "psnr-y"
     higher_is_better = True
     feature = "psnr"
     key = "psnr_y"
-    description = "PSNR on BT.601 full-range luma, libvmaf psnr_y, dB"
+    description = f"PSNR of Y, libvmaf psnr_y, dB; {CONVERSION}"
     range = (0.0, 60.0)
     unit = "dB"
-    reference = "libvmaf psnr_y (ffmpeg 9 + libvmaf), equal to 1e-4 dB"
+    reference = "ffmpeg 9.0.2 + libvmaf psnr_y and ffmpeg-quality-metrics 3.13 on the PNG files, equal to 1e-6 dB"
 
 
 @register
 class SSIMY(LibvmafMetric):
-    """SSIM of full-range BT.601 luma — libvmaf's ``float_ssim``: Wang et al.'s reference
-    SSIM, which first downsamples by ``round(min(W, H) / 256)`` (2 on Kodak), 11×11
-    Gaussian window, σ = 1.5, mean over the valid region."""
+    """SSIM of the Y plane — libvmaf's ``float_ssim``: Wang et al.'s reference SSIM, which first
+    downsamples by ``round(min(W, H) / 256)`` (2 on Kodak), 11×11 Gaussian window, σ = 1.5, mean
+    over the valid region."""
 
     name = "ssim-y"
     higher_is_better = True
     feature = "float_ssim"
     key = "float_ssim"
     min_side = 32
-    description = "SSIM on BT.601 full-range luma, libvmaf float_ssim"
+    description = f"SSIM of Y, libvmaf float_ssim; {CONVERSION}"
     range = (-1.0, 1.0)
-    reference = "libvmaf float_ssim (ffmpeg 9 + libvmaf), equal to 1e-6"
+    reference = "ffmpeg 9.0.2 + libvmaf float_ssim and ffmpeg-quality-metrics 3.13 on the PNG files, equal to 1e-6"
 
 
 @register
 class MSSSIMY(LibvmafMetric):
-    """MS-SSIM of full-range BT.601 luma — libvmaf's ``float_ms_ssim`` (5 scales,
-    weights of Wang et al. 2003)."""
+    """MS-SSIM of the Y plane — libvmaf's ``float_ms_ssim`` (5 scales, weights of Wang et al. 2003)."""
 
     name = "ms-ssim-y"
     higher_is_better = True
     feature = "float_ms_ssim"
     key = "float_ms_ssim"
     min_side = 176
-    description = "MS-SSIM on BT.601 full-range luma, libvmaf float_ms_ssim"
+    description = f"MS-SSIM of Y, libvmaf float_ms_ssim; {CONVERSION}"
     range = (0.0, 1.0)
-    reference = "libvmaf float_ms_ssim (ffmpeg 9 + libvmaf), equal to 1e-6"
+    reference = "ffmpeg 9.0.2 + libvmaf float_ms_ssim and ffmpeg-quality-metrics 3.13 on the PNG files, equal to 1e-6"
+
+
+class _VMAF(LibvmafMetric):
+    higher_is_better = True
+    range = (0.0, 100.0)
+    saturation = 99.5
 
 
 @register
-class VMAF(LibvmafMetric):
-    """VMAF 0.6.1 (``vmaf_v0.6.1``, the built-in libvmaf model) on full-range BT.601 luma,
-    motion forced to 0 (still images). Range 0–100, higher is better."""
+class VMAF(_VMAF):
+    """VMAF 0.6.1 (``vmaf_v0.6.1``, the built-in libvmaf model ffmpeg-quality-metrics uses by
+    default), motion forced to 0 (still images). Range 0–100, higher is better."""
 
     name = "vmaf"
-    higher_is_better = True
     model = "vmaf_v0.6.1"
     key = "vmaf_v0.6.1"
-    description = "VMAF v0.6.1, luma, motion forced to 0"
-    range = (0.0, 100.0)
-    saturation = 99.5
-    reference = "ffmpeg 9 + libvmaf vmaf_v0.6.1, equal to 1e-4"
+    description = f"VMAF vmaf_v0.6.1, motion forced to 0; {CONVERSION}"
+    reference = "ffmpeg 9.0.2 + libvmaf vmaf_v0.6.1 and ffmpeg-quality-metrics 3.13 on the PNG files, equal to 1e-6"
 
 
 @register
-class VMAFNEG(LibvmafMetric):
-    """VMAF NEG (``vmaf_v0.6.1neg``, "no enhancement gain": discounts sharpening and
-    contrast boosts) — the variant codec evaluations report. Motion forced to 0."""
+class VMAFNEG(_VMAF):
+    """VMAF NEG (``vmaf_v0.6.1neg``, "no enhancement gain": discounts sharpening and contrast
+    boosts) — the variant codec evaluations report. Motion forced to 0."""
 
     name = "vmaf-neg"
-    higher_is_better = True
     model = "vmaf_v0.6.1neg"
     key = "vmaf_v0.6.1neg"
-    description = "VMAF NEG v0.6.1, luma, motion forced to 0"
-    range = (0.0, 100.0)
-    saturation = 99.5
-    reference = "ffmpeg 9 + libvmaf vmaf_v0.6.1neg, equal to 1e-4"
+    description = f"VMAF NEG vmaf_v0.6.1neg, motion forced to 0; {CONVERSION}"
+    reference = "ffmpeg 9.0.2 + libvmaf vmaf_v0.6.1neg and ffmpeg-quality-metrics 3.13 on the PNG files, equal to 1e-6"
+
+
+@register
+class VMAF4K(_VMAF):
+    """VMAF 4K (``vmaf_4k_v0.6.1``: trained for 4K TV viewing at 1.5 screen heights, where
+    artefacts are less visible than in the default 1080p/3H model). Motion forced to 0."""
+
+    name = "vmaf-4k"
+    model = "vmaf_4k_v0.6.1"
+    key = "vmaf_4k_v0.6.1"
+    description = f"VMAF 4K vmaf_4k_v0.6.1, motion forced to 0; {CONVERSION}"
+    reference = "ffmpeg 9.0.2 + libvmaf vmaf_4k_v0.6.1 and ffmpeg-quality-metrics 3.13 on the PNG files, equal to 1e-6"

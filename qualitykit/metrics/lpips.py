@@ -3,15 +3,17 @@
 Conventions: RGB uint8 scaled to [-1, 1] (``x / 127.5 - 1``), the v0.1 linear
 layers shipped inside ``lpips``, spatial mean of each layer's weighted squared
 feature difference, summed over layers. Lower is better; 0 for identical
-images. Pairs of one size run as one batch; one model per network and device is
-built per process and reused.
+images. Pairs of one size run in batches through the backbone layer by layer, huge
+images tile by tile, to float noise of ``lpips``'s own forward pass
+(:mod:`._lpips_compute`); one model per network and device is built per process and
+reused.
 
-The linear layers come with the package; the ImageNet backbone is torchvision's
-file (``alexnet-owt-7be5be79.pth``, ``vgg16-397923af.pth``), located through
-:mod:`qualitykit.weights` (``$QK_WEIGHTS_DIR``, then ``$TORCH_HOME/hub/checkpoints``)
-and downloaded on first use only when ``lpips`` is asked for by name (``--metrics
-lpips``; :meth:`_LPIPS.fetch`). Without it (offline) the metric is unavailable,
-saying which file to fetch and where to put it (``qk weights --download``).
+Two assets (:mod:`qualitykit.assets`): the linear layers, bundled in the ``lpips`` package, and the
+ImageNet backbone (:mod:`qualitykit.metrics.backbones`), recognised by the content of its feature
+tensors — torchvision's ``alexnet-owt-7be5be79.pth`` / ``vgg16-397923af.pth`` or a features-only
+file, in ``$QK_WEIGHTS_DIR`` or torch's hub cache. It is downloaded only when ``lpips`` is asked for
+by name (``--metrics lpips``; :meth:`_LPIPS.fetch`); without it (offline) the metric is unavailable,
+saying which file to fetch and where to put it (``qk weights``).
 
 >>> from qualitykit.metrics import get_metric
 >>> value = get_metric("lpips", device="cpu")(ref, dist)  # doctest: +SKIP
@@ -24,63 +26,56 @@ import re
 import warnings
 from collections.abc import Sequence
 from importlib.metadata import version as package_version
+from importlib.util import find_spec
 from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
-from .. import weights
-from ..weights import WeightFile
+from .. import assets
+from ..assets import Asset
+from . import _lpips_compute as _fast
 from . import register
 from ..device import resolve_device
-from ..errors import Unavailable
-from .base import Metric, group_by_shape
+from .backbones import ALEXNET, VGG16
+from .base import Metric, batches
 
 if TYPE_CHECKING:
     import torch
 
-BACKBONES = {
-    "alex": weights.register(
-        WeightFile(
-            "alexnet-owt-7be5be79.pth",
-            "https://download.pytorch.org/models/alexnet-owt-7be5be79.pth",
-            "lpips (AlexNet backbone, torchvision)",
-        )
-    ),
-    "vgg": weights.register(
-        WeightFile(
-            "vgg16-397923af.pth",
-            "https://download.pytorch.org/models/vgg16-397923af.pth",
-            "lpips-vgg (VGG16 backbone, torchvision)",
-        )
-    ),
+#: The v0.1 linear layers inside the ``lpips`` package (0.1.4), by network.
+LINEAR = {
+    net: Asset(
+        f"lpips-{net}-v0.1",
+        f"LPIPS v0.1 linear layers for {net} (bundled in the lpips package)",
+        sha256=sha,
+        bundled=assets.bundled_in("lpips", "weights", "v0.1", f"{net}.pth"),
+    )
+    for net, sha in (
+        ("alex", "df73285e35b22355a2df87cdb6b70b343713b667eddbda73e1977e0c860835c0"),
+        ("vgg", "a78928a0af1e5f0fcb1f3b9e8f8c3a2a5a3de244d830ad5c1feddc79b8432868"),
+    )
 }
+BACKBONES = {"alex": ALEXNET, "vgg": VGG16}
+for _net, _metric in (("alex", "lpips"), ("vgg", "lpips-vgg")):
+    assets.register(LINEAR[_net], used_by=_metric)
+    assets.register(BACKBONES[_net], used_by=_metric)
 
 
 def build_lpips(net: str) -> torch.nn.Module:
-    """An ``lpips.LPIPS`` v0.1 model for ``net`` (``alex``/``vgg``) with torchvision's ImageNet backbone, in eval mode.
+    """An ``lpips.LPIPS`` v0.1 model for ``net`` (``alex``/``vgg``) with the located ImageNet backbone, in eval mode.
 
-    The backbone is read from the located weight file (no download);
-    raises :class:`Unavailable` when it is missing.
+    Raises :class:`~qualitykit.errors.Unavailable` when an asset is missing; never downloads.
     """
     import lpips
-    import torch
 
-    path = weights.locate(BACKBONES[net])
-    if path is None:
-        raise Unavailable(weights.missing_message(BACKBONES[net]))
+    assets.require(LINEAR[net])
+    features = assets.load_part(BACKBONES[net])
     with warnings.catch_warnings():  # lpips passes torchvision's deprecated ``pretrained=False``
         warnings.simplefilter("ignore", UserWarning)
+        # pnet_rand: the backbone is built with weights=None (no download) and filled below
         model = lpips.LPIPS(pretrained=True, net=net, version="0.1", pnet_rand=True, verbose=False)
-    # lpips keeps torchvision's ``features[i]`` modules as ``slice<k>.<i>``.
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-        backbone = {key: state[re.sub(r"^slice\d+\.", "features.", key)] for key in model.net.state_dict()}
-        model.net.load_state_dict(backbone)
-    except Exception as exc:  # truncated download, another network's file, ...
-        raise Unavailable(
-            f"{path} is not torchvision's {BACKBONES[net].filename} ({type(exc).__name__}: {exc}); "
-            f"delete it and fetch {BACKBONES[net].url} again"
-        ) from None
+    # lpips keeps torchvision's ``features[i]`` modules as ``slice<k>.<i>``
+    model.net.load_state_dict({key: features[re.sub(r"^slice\d+\.", "", key)] for key in model.net.state_dict()})
     return model.eval()
 
 
@@ -97,11 +92,18 @@ class _LPIPS(Metric):
     and device and every instance shares it.
     """
 
+    uses_torch = True
+
     net: ClassVar[str]
     higher_is_better = False
     range = (0.0, None)
     #: Most pixels per batch (bounds memory: activations grow with batch × H × W).
     batch_pixels: ClassVar[int]
+    #: Pairs above this many pixels run tile by tile (memory bounded by one tile); at or below it,
+    #: whole (Kodak, 1080p for AlexNet): the untiled pass, ``memory_per_pixel`` applies.
+    tile_above: ClassVar[int]
+    #: Largest tile core, px per side; tiles add a 96-px margin (alex, vgg) on sides inside the image.
+    tile_core: ClassVar[int]
 
     def __init__(self, device: str = "auto", model: torch.nn.Module | None = None) -> None:
         super().__init__(device)
@@ -109,28 +111,32 @@ class _LPIPS(Metric):
 
     @classmethod
     def available(cls) -> str | None:
-        try:
-            import lpips  # noqa: F401
-        except ImportError as exc:
-            return f"the lpips package is missing ({exc}); pip install lpips"
-        backbone = BACKBONES[cls.net]
-        return None if weights.locate(backbone) else weights.missing_message(backbone)
+        if find_spec("lpips") is None:
+            return "the lpips package is missing; pip install lpips"
+        for asset in (LINEAR[cls.net], BACKBONES[cls.net]):
+            if assets.locate(asset) is None:
+                return assets.why_missing(asset)
+        return None
 
     @classmethod
     def fetch(cls) -> None:
         """Download the backbone into torch's hub cache when it is missing (needs the network)."""
-        weights.download(BACKBONES[cls.net])
+        assets.fetch(BACKBONES[cls.net])
 
     @property
     def version(self) -> str:  # type: ignore[override]
-        """``1+lpips-<package version>-v0.1+<backbone file>``, or ``…+custom`` for an injected model."""
-        backbone = "custom" if self.model is not None else BACKBONES[self.net].filename
-        return f"1+lpips-{package_version('lpips')}-v0.1+{backbone}"
+        """``2+lpips-<package version>-v0.1+<backbone asset>-<tensor sha256 prefix>``, or ``…+custom``
+        for an injected model."""
+        backbone = BACKBONES[self.net]
+        which = "custom" if self.model is not None else f"{backbone.name}-{backbone.sha256[:8]}"
+        return f"2+lpips-{package_version('lpips')}-v0.1+{which}"
 
     def _network(self, device: str) -> torch.nn.Module:
         return self.model.to(device) if self.model is not None else _shared_model(self.net, device)
 
     def compute(self, refs: Sequence[np.ndarray], dists: Sequence[np.ndarray]) -> np.ndarray:
+        """Pairs of one size run in backbone batches of at most :attr:`batch_pixels` pixels of
+        pairs; a pair above :attr:`tile_above` pixels runs tile by tile. See :mod:`._lpips_compute`."""
         import torch
 
         for r, d in zip(refs, dists):
@@ -138,23 +144,30 @@ class _LPIPS(Metric):
         device = resolve_device(self.device)
         model = self._network(device)
         out = np.empty(len(refs), dtype=np.float64)
-        for (h, w, _), indices in group_by_shape(refs).items():
-            step = max(1, self.batch_pixels // (h * w))
-            for start in range(0, len(indices), step):
-                chunk = indices[start : start + step]
-                x = _to_unit_range([refs[i] for i in chunk], device)
-                y = _to_unit_range([dists[i] for i in chunk], device)
-                with torch.no_grad():
-                    out[chunk] = model(x, y).flatten().double().cpu().numpy()
+        if not _fast.supported(model):  # not an lpips v0.1 model with linear heads: run it as it is
+            for i in range(len(refs)):
+                x, y = (_to_unit_range([a[i]], device) for a in (refs, dists))
+                with torch.inference_mode():
+                    out[i] = float(model(x, y).mean())
+            return out
+        table = _fast.input_table(model)
+        tileable = _fast.geometry(model) is not None
+        for chunk in batches(refs, self.batch_pixels):
+            h, w = refs[chunk[0]].shape[:2]
+            if tileable and h * w > self.tile_above:
+                for i in chunk:
+                    out[i] = _fast.tiled_value(model, refs[i], dists[i], table, device, self.tile_core)
+                continue
+            pairs = [refs[i] for i in chunk], [dists[i] for i in chunk]
+            out[chunk] = _fast.batch_values(model, *pairs, table, device)
         return out
 
 
 def _to_unit_range(images: Sequence[np.ndarray], device: str) -> torch.Tensor:
-    """``(N, 3, H, W)`` float32 in [-1, 1] from uint8 RGB."""
+    """``(N, 3, H, W)`` float32 in [-1, 1] from uint8 RGB, as ``lpips.im2tensor``."""
     import torch
 
-    x = torch.from_numpy(np.stack(images)).to(device).permute(0, 3, 1, 2).float()
-    return x / 127.5 - 1.0
+    return torch.from_numpy((np.stack(images).transpose(0, 3, 1, 2) / 127.5 - 1.0).astype(np.float32)).to(device)
 
 
 @register
@@ -164,10 +177,14 @@ class LPIPSAlex(_LPIPS):
     name = "lpips"
     net = "alex"
     min_side = 32
-    batch_pixels = 8 * 768 * 512
+    batch_pixels = 768 * 512  # larger batches ran slower on the CPU (activations leave the caches)
+    tile_above = 4_000_000
+    tile_core = 1536
     description = "LPIPS v0.1, AlexNet, RGB in [-1, 1]"
-    reference = "lpips 0.1.4 LPIPS(net='alex', version='0.1'), equal to 1e-6"
-    memory_per_pixel = 400.0
+    reference = "lpips 0.1.4 LPIPS(net='alex', version='0.1') on the same backbone, equal to 1e-6"
+    #: Measured 82-91 B/px untiled (768x512, 2048x1536; lpips.LPIPS itself: 290). Above ``tile_above``
+    #: (4 MP) tiles of at most 1728x1728 px bound a pair to ~0.5 GiB (459 MiB measured on 6000x4000).
+    memory_per_pixel = 96.0
 
 
 @register
@@ -177,7 +194,12 @@ class LPIPSVGG(_LPIPS):
     name = "lpips-vgg"
     net = "vgg"
     min_side = 16
-    batch_pixels = 2 * 768 * 512
+    default = False  # seconds of CPU per Kodak pair (benchmarks/bench_metrics.py)
+    batch_pixels = 768 * 512
+    tile_above = 600_000
+    tile_core = 768
     description = "LPIPS v0.1, VGG16, RGB in [-1, 1]"
-    reference = "lpips 0.1.4 LPIPS(net='vgg', version='0.1'), equal to 1e-6"
-    memory_per_pixel = 2400.0
+    reference = "lpips 0.1.4 LPIPS(net='vgg', version='0.1') on the same backbone, equal to 1e-6"
+    #: Measured 1071 B/px untiled (768x512; lpips.LPIPS itself: 2689). Above ``tile_above`` (0.6 MP)
+    #: tiles of at most 960x960 px bound a pair to ~0.6 GiB (576 MiB measured on 1536x1024).
+    memory_per_pixel = 1100.0

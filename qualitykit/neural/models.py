@@ -1,14 +1,20 @@
 """Where a neural codec's weights come from, and one cached model per process.
 
-Three kinds of :class:`Weights`:
+Three kinds of :class:`ModelSource`:
 
-- ``bundled``: the model shipped in ``qualitykit/models/<name>/`` (``model.json``
-  lists its rate points, their λ and the SHA-256 of each weight file);
-- ``zoo``: CompressAI's pre-trained models, downloaded on first use into torch's
-  hub cache (``$TORCH_HOME/hub/checkpoints``), quality = the zoo's index;
+- ``bundled``: the model shipped in ``qualitykit/models/<name>/`` (``model.json`` lists its rate
+  points, their λ and the SHA-256 of each file);
+- ``zoo``: CompressAI's pre-trained models, quality = the zoo's index; one checkpoint per
+  architecture, training metric and quality;
 - ``ckpt``: one local checkpoint of a CompressAI architecture (one rate point).
 
-Every weight file is read with ``torch.load(weights_only=True)``.
+Bundled files and zoo checkpoints are assets (:mod:`qualitykit.assets`), registered here at
+import: ``qk weights`` lists them, and a zoo checkpoint is downloaded only by :meth:`ModelSource.fetch`,
+which the planner calls in the main process for a codec named in ``--codecs``. Loading a model
+(in worker processes) never downloads: a missing file raises
+:class:`~qualitykit.errors.Unavailable` naming the file, its URL and where to put it.
+
+Every file is read with ``torch.load(weights_only=True)``.
 """
 
 from __future__ import annotations
@@ -16,18 +22,19 @@ from __future__ import annotations
 import functools
 import json
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.error import URLError
 
 import torch
 from compressai.models import CompressionModel
 from compressai.zoo.image import cfgs as ZOO_QUALITIES
 from compressai.zoo.image import model_urls as ZOO_URLS
 
-from ..errors import Unavailable
+from .. import assets
+from ..assets import Asset
 from ..fsutil import sha256_file
-from .weights import build_model, load_state_dict
+from .checkpoint import build_model, load_state_dict
 
 MODELS_DIR = Path(__file__).resolve().parents[1] / "models"
 #: Total downsampling of the analysis transform; inputs are padded to a multiple of it.
@@ -46,12 +53,49 @@ def zoo_url(arch: str, metric: str, quality: int) -> str:
 
 
 def zoo_cache_path(url: str) -> Path:
-    """Where ``torch.hub`` keeps the file downloaded from ``url`` (honours ``TORCH_HOME``)."""
-    return Path(torch.hub.get_dir()) / "checkpoints" / os.path.basename(url)
+    """Where a download of ``url`` lands: torch's hub cache (honours ``TORCH_HOME``), named after the URL."""
+    return assets.hub_checkpoints() / os.path.basename(url)
+
+
+def _zoo_asset(arch: str, metric: str, quality: int) -> Asset:
+    url = zoo_url(arch, metric, quality)
+    return Asset(
+        f"{arch}/{metric}/q{quality}",
+        f"CompressAI zoo {arch}, metric {metric}, quality {quality}",
+        filename=os.path.basename(url),
+        url=url,
+        group=f"{arch}/{metric}",
+    )
+
+
+def _bundled_asset(name: str, quality: int) -> Asset:
+    entry = bundled_manifest(name)["qualities"][str(quality)]
+    return Asset(
+        f"{name}/q{quality}",
+        f"bundled neural model {name}, quality {quality}",
+        sha256=entry["sha256"],
+        bundled=str(MODELS_DIR / name / entry["file"]),
+        group=name,
+    )
+
+
+def _register_assets() -> None:
+    for arch, by_metric in ZOO_URLS.items():
+        for metric, urls in by_metric.items():
+            spec = f"neural:{arch}" + ("" if metric == "mse" else f":metric={metric}")
+            for quality in urls:
+                assets.register(_zoo_asset(arch, metric, quality), used_by=spec)
+    for folder in sorted(MODELS_DIR.iterdir()):
+        if (folder / "model.json").is_file():
+            for quality in bundled_manifest(folder.name)["qualities"]:
+                assets.register(_bundled_asset(folder.name, int(quality)), used_by=f"neural:{folder.name}")
+
+
+_register_assets()
 
 
 @dataclass(frozen=True)
-class Weights:
+class ModelSource:
     """One family of rate points: ``kind`` is ``bundled``, ``zoo`` or ``ckpt``.
 
     ``name`` is the bundled model's name or the zoo architecture; ``path`` the
@@ -95,20 +139,26 @@ class Weights:
         urls = ZOO_URLS[self.arch][self.metric]
         return "prefixes " + " ".join(f"{q}:{url.rsplit('-', 1)[1].split('.')[0]}" for q, url in sorted(urls.items()))
 
-    def state_dict(self, quality: int) -> dict[str, torch.Tensor]:
-        """The state dict of rate point ``quality`` (downloading zoo weights if needed)."""
+    def asset(self, quality: int) -> Asset | None:
+        """The registered asset holding rate point ``quality`` (``None`` for a local checkpoint)."""
+        if self.kind == "zoo":
+            return _zoo_asset(self.arch, self.metric, quality)
         if self.kind == "bundled":
-            return load_state_dict(MODELS_DIR / self.name / bundled_manifest(self.name)["qualities"][str(quality)]["file"])
-        if self.kind == "ckpt":
-            return load_state_dict(self.path)
-        url = zoo_url(self.arch, self.metric, quality)
-        try:
-            return torch.hub.load_state_dict_from_url(url, map_location="cpu", progress=False, weights_only=True)
-        except (URLError, OSError) as exc:
-            raise Unavailable(
-                f"neural: weights of {self.arch} (metric {self.metric}, quality {quality}) are not cached and "
-                f"could not be downloaded ({exc}). Download {url} and save it as {zoo_cache_path(url)}"
-            ) from exc
+            return _bundled_asset(self.name, quality)
+        return None
+
+    def fetch(self, qualities: Iterable[int]) -> None:
+        """Download the zoo checkpoints of ``qualities`` that are missing (main process, plan time);
+        raises :class:`~qualitykit.errors.Unavailable` when one cannot be had."""
+        for quality in qualities:
+            asset = self.asset(quality)
+            if asset is not None:
+                assets.fetch(asset)
+
+    def state_dict(self, quality: int) -> dict[str, torch.Tensor]:
+        """The state dict of rate point ``quality``; never downloads (see the module docstring)."""
+        asset = self.asset(quality)
+        return load_state_dict(self.path if asset is None else assets.require(asset))
 
 
 @functools.lru_cache(maxsize=None)
@@ -117,13 +167,13 @@ def _ckpt_sha256(path: str) -> str:
 
 
 @functools.lru_cache(maxsize=None)
-def load_model(weights: Weights, quality: int, device: str) -> CompressionModel:
-    """The model of ``weights`` at ``quality`` on ``device``, built once per process.
+def load_model(source: ModelSource, quality: int, device: str) -> CompressionModel:
+    """The model of ``source`` at ``quality`` on ``device``, built once per process.
 
-    Entropy-model tables are computed on the CPU (:func:`~qualitykit.neural.weights.build_model`)
+    Entropy-model tables are computed on the CPU (:func:`~qualitykit.neural.checkpoint.build_model`)
     before the model moves to ``device``; cuDNN runs in deterministic mode.
     """
     if device == "cuda":
         torch.backends.cudnn.deterministic = True
         torch.backends.cudnn.benchmark = False
-    return build_model(weights.arch, weights.state_dict(quality)).to(device)
+    return build_model(source.arch, source.state_dict(quality)).to(device)

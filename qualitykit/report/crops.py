@@ -9,6 +9,7 @@ the most detailed region of the reference and kept as PNG (lossless), so the rep
 
 from __future__ import annotations
 
+import hashlib
 import io
 from dataclasses import dataclass, field
 
@@ -22,6 +23,7 @@ from ..fsutil import sha256_file
 from ..imageio import load_rgb
 from ..rundir import SourceImage
 from ..store import Store
+from .assets import AssetCache
 
 
 @dataclass
@@ -67,7 +69,7 @@ def detail_box(image: np.ndarray, size: int) -> tuple[int, int, int, int]:
 def png(pixels: np.ndarray) -> bytes:
     """``pixels`` as a PNG file."""
     buf = io.BytesIO()
-    Image.fromarray(pixels).save(buf, format="PNG", optimize=True)
+    Image.fromarray(np.ascontiguousarray(pixels)).save(buf, format="PNG", optimize=True)
     return buf.getvalue()
 
 
@@ -81,34 +83,49 @@ def closest_rows(rows: pd.DataFrame, codec_ids: list[str], target_bpp: float) ->
     return out
 
 
-def compare_image(source: SourceImage, rows: dict[str, dict], store: Store | None, size: int = 256) -> Comparison:
+def compare_image(
+    source: SourceImage, rows: dict[str, dict], store: Store | None, size: int = 256, assets: AssetCache | None = None
+) -> Comparison:
     """The comparison of one image from its manifest entry and the chosen row per codec id.
 
-    ``store`` is the run's cache (``None`` when it is gone): each crop decodes the row's bitstream from it.
+    ``store`` is the run's cache (``None`` when it is gone): each crop decodes the row's bitstream
+    from it. ``assets`` keeps finished crops under the bitstream's key and the crop box, so a
+    report of the same results draws nothing again (the bitstream must still be in ``store``).
     """
+    assets = assets or AssetCache(None)
     cmp = Comparison(source.image)
     try:
         if sha256_file(source.path) != source.sha256:
             cmp.note = f"The source image {source.path} changed since the run (sha256 differs), so no visual comparison."
             return cmp
-        ref = load_rgb(source.path)
+        ref: list[np.ndarray] = []
+
+        def reference() -> np.ndarray:
+            if not ref:
+                ref.append(load_rgb(source.path))
+            return ref[0]
+
+        box = assets.get(f"box-{source.sha256[:32]}-{size}", lambda: ",".join(map(str, detail_box(reference(), size))).encode())
+        cmp.box = x, y, w, h = tuple(int(v) for v in box.decode().split(","))  # type: ignore[assignment]
+        cmp.reference = assets.get(f"ref-{source.sha256[:32]}-{x}-{y}-{w}-{h}", lambda: png(reference()[y : y + h, x : x + w]))
     except (OSError, QKError):
         cmp.note = f"The source image {source.path} is gone, so no visual comparison could be made."
         return cmp
-    cmp.box = x, y, w, h = detail_box(ref, size)
-    cmp.reference = png(ref[y : y + h, x : x + w])
     for cid, row in rows.items():
         crop = Crop(row["codec_label"], row)
-        encode = store.get_encode(row["encode_key"]) if store is not None and row.get("encode_key") else None
+        key = row.get("encode_key") if isinstance(row.get("encode_key"), str) else None
+        encode = store.get_encode(key) if store is not None and key else None
         if encode is None:
             crop.note = "the run's bitstream is no longer in the cache, so no crop"
         else:
+            def draw(encode=encode, cid=cid) -> bytes:
+                return png(codec_from_spec(cid)[0].decode(encode.bitstream)[y : y + h, x : x + w])
+
             try:
-                decoded = codec_from_spec(cid)[0].decode(encode.bitstream)
+                crop.png = assets.get(f"crop-{hashlib.sha256(key.encode()).hexdigest()[:32]}-{x}-{y}-{w}-{h}", draw)
             except Exception as exc:  # a codec missing here, or one that fails to decode its own file
                 crop.note = f"could not decode the run's bitstream here ({type(exc).__name__}: {exc})"
             else:
-                crop.png = png(decoded[y : y + h, x : x + w])
                 crop.note = f"decoded from the run's {encode.bytes}-byte bitstream"
         cmp.crops.append(crop)
     return cmp

@@ -18,10 +18,12 @@ from typing import Any
 import pandas as pd
 
 from ..analysis import BDTable
+from ..analysis.answer import Answer, Cell, Row, pct, speed_ratio
+from ..analysis.targets import TargetSummary
 from ..rundir import Run
 from .crops import Comparison
 
-Cell = str | tuple[str, float | None]  # HTML, or (HTML, sort key)
+Cell_ = str | tuple[str, float | None]  # HTML, or (HTML, sort key)
 
 
 def esc(value: Any) -> str:
@@ -30,16 +32,16 @@ def esc(value: Any) -> str:
 
 def display_codec(label: str) -> str:
     """``avif`` → ``AVIF``; labels with settings (``avif:speed=4``) stay as written."""
-    return label if ":" in label else label.upper()
+    return label if ":" in label else label.upper()  # the same rule as qualitykit.analysis.answer.display
 
 
-def _num(value: float | None, fmt: str = "{:.1f}") -> Cell:
+def _num(value: float | None, fmt: str = "{:.1f}") -> Cell_:
     if value is None or pd.isna(value):
         return ("—", None)
     return (esc(fmt.format(value)), float(value))
 
 
-def table(headers: Sequence[str], rows: Iterable[Sequence[Cell]], sortable: bool = False) -> str:
+def table(headers: Sequence[str], rows: Iterable[Sequence[Cell_]], sortable: bool = False) -> str:
     """An HTML table; ``headers`` are plain text, cells are HTML or ``(HTML, sort key)`` (right-aligned numbers)."""
     head = "".join(f"<th>{esc(h)}</th>" for h in headers)
     body = []
@@ -67,109 +69,154 @@ def _swatch(color: str) -> str:
     return f'<span class="swatch" style="background:{esc(color)}"></span>'
 
 
-def _bytes_phrase(v: float) -> str:
-    if round(abs(v)) == 0:
-        return "about as many bytes as"
-    return f"{abs(v):.0f} % {'fewer' if v < 0 else 'more'} bytes than"
+def _cls_of(c: Cell) -> str:
+    if not c.ok:
+        return "na"
+    return {-1: "good", 1: "bad", 0: "even"}[c.sign]
 
 
-def _ci_phrase(lo: float, hi: float, confidence: float) -> str:
-    level = f"{confidence:.0%} CI"
-    if hi < 0:
-        return f"{level} {-hi:.0f}–{-lo:.0f} % fewer"
-    if lo > 0:
-        return f"{level} {lo:.0f}–{hi:.0f} % more"
-    return f"{level} from {-lo:.0f} % fewer to {hi:.0f} % more"
+def matrix_cell(c: Cell, unit: str = " %") -> str:
+    """One colour-coded matrix cell: value (with † when partial), interval below, conditions in the tooltip."""
+    if not c.ok:
+        why = f"{c.reason}: {c.detail}" if c.detail else c.reason
+        return f'<td class="cell na" title="{esc(why)}">n/a<small>{esc(c.reason)}</small></td>'
+    tip = "; ".join(x for x in (f"over {c.over}" + (" only" if c.partial else "") if c.over else "", c.images) if x)
+    return (f'<td class="cell {_cls_of(c)}" title="{esc(tip)}" data-v="{c.value:.6g}">{esc(c.text(unit))}'
+            f"<small>{esc(c.interval())}</small></td>")  # fmt: skip
 
 
-def headline(bd: BDTable, colors: Mapping[str, str]) -> str:
-    """One plain-words sentence per test codec and metric."""
-    anchor = display_codec(bd.settings["anchor_label"])
-    confidence = bd.settings["bootstrap"]["confidence"]
-    items = []
-    for r in bd.summary.itertuples():
-        codec, metric = display_codec(r.codec_label), r.metric.upper()
-        style = f' style="--c:{esc(colors[r.codec_label])}"'
-        if pd.isna(r.bd_rate):
-            text = f"{codec} vs {anchor} on {metric}: no BD-rate, {r.reason} ({r.detail})."
-            items.append(f'<li class="na"{style}>{esc(text)}</li>')
-            continue
-        text = (
-            f"<b>{esc(codec)}</b> needs <b>{esc(_bytes_phrase(r.bd_rate))}</b> {esc(anchor)} for the same {esc(metric)}"
-        )
-        if not pd.isna(r.ci_low):
-            text += f" ({esc(_ci_phrase(r.ci_low, r.ci_high, confidence))})"
-        items.append(f"<li{style}>{text}.</li>")
-    return '<ul class="headline">' + "".join(items) + "</ul>"
+def first_screen(ans: Answer, colors: Mapping[str, str]) -> str:
+    """The verdict, the caveats and the pairwise matrix: what a reader sees before scrolling."""
+    verdict = "".join(f"<p>{esc(s)}</p>" for s in ans.verdict)
+    caveats = ""
+    if ans.caveats:
+        caveats = '<ul class="caveats">' + "".join(f"<li>{esc(c)}</li>" for c in ans.caveats) + "</ul>"
+    return f'<div class="verdict">{verdict}</div>{caveats}{matrix(ans, colors)}'
 
 
-def _reason_cell(value: float | None, reason: str | None, detail: str, fmt: str = "{:+.1f} %") -> Cell:
+#: Value columns (metrics and targets) per matrix table; more are split over several tables so that none overflows.
+MATRIX_COLUMNS = 8
+
+
+def matrix(ans: Answer, colors: Mapping[str, str]) -> str:
+    """Pairs × metrics (and targets): BD-rate of the first codec against the second, with speed per megapixel."""
+    if not ans.rows:
+        return ""
+    columns = [("m", m) for m in ans.metrics] + [("t", t) for t in ans.target_names]
+    chunks = [columns[i : i + MATRIX_COLUMNS] for i in range(0, len(columns), MATRIX_COLUMNS)] or [[]]
+    tables = []
+    for n, chunk in enumerate(chunks):
+        last = n == len(chunks) - 1
+        head = ["<th>Pair (first vs second)</th>"]
+        head += [f"<th>{esc(name.upper())}<small>BD-rate</small></th>" if kind == "m" else
+                 f"<th>{esc(name)}<small>Δ bytes per image</small></th>" for kind, name in chunk]  # fmt: skip
+        if last:
+            head += ["<th>Encode<small>ms / MP</small></th>", "<th>Decode<small>ms / MP</small></th>"]
+        body = []
+        for r in ans.rows:
+            pair = (f"{_swatch(colors.get(r.codec, '#888'))}{esc(display_codec(r.codec))} <span class=vs>vs</span> "
+                    f"{_swatch(colors.get(r.other, '#888'))}{esc(display_codec(r.other))}")  # fmt: skip
+            cells = [f'<th scope="row">{pair}</th>']
+            cells += [matrix_cell(r.cells[name] if kind == "m" else r.targets[name]) for kind, name in chunk]
+            for sp in (r.encode, r.decode) if last else ():
+                if sp is None:
+                    cells.append('<td class="num">—</td>')
+                else:
+                    cells.append(f'<td class="num speed">{sp[0]:.0f} vs {sp[1]:.0f}<small>{esc(speed_ratio(*sp))}</small></td>')
+            body.append("<tr>" + "".join(cells) + "</tr>")
+        tables.append(f'<table class="matrix"><thead><tr>{"".join(head)}</tr></thead><tbody>{"".join(body)}</tbody></table>')
+    legend = (
+        "Each cell: how many more (+) or fewer (−) bytes the first codec of the pair needs than the second at equal "
+        f"quality — BD-rate over the corpus-mean curves, with its {pct(ans.confidence)} bootstrap interval over images "
+        "below; green: fewer bytes (the whole interval below 0), red: more, grey: the interval straddles 0. "
+        "† = over part of the quality range only (hover a cell for the range, the overlap and the images used). "
+        "Δ bytes per image: the smallest file reaching the target, per image, totalled over the images both reach. "
+        "Encode/decode: median milliseconds per megapixel, first vs second codec."
+    )
+    return "".join(tables) + f'<p class="note">{esc(legend)}</p>'
+
+
+def _reason_cell(value: float | None, reason: str | None, detail: str, fmt: str = "{:+.1f} %") -> Cell_:
     if value is None or pd.isna(value):
         return (f'<span title="{esc(detail)}">n/a: {esc(reason)}</span>', None)
     return _num(value, fmt)
 
 
-def bd_section(bd: BDTable, colors: Mapping[str, str]) -> str:
-    """The BD-rate table, with reasons for missing cells and the method line."""
+def _over(r: Any) -> str:
+    """HTML: the range a number holds over, and the overlap (of the narrower range, of both)."""
+    if pd.isna(r.range_lo):
+        return "—"
+    unit = f" {r.unit}" if r.unit else ""
+    text = f'<span class="nw">{esc(f"{r.range_lo:.4g}–{r.range_hi:.4g}{unit}")}</span>'
+    return text + f"<small>{r.overlap:.0%} of narrower · {r.union:.0%} of both{' · only' if r.partial else ''}</small>"
+
+
+def bd_section(bd: BDTable, rows: Sequence[Row], anchor: str | None, colors: Mapping[str, str]) -> str:
+    """Every pair (as oriented in the matrix, the anchor's pairs first) × metric, with range, images and method."""
     s = bd.settings
-    rows = []
-    for r in bd.summary.itertuples():
-        ci = "—" if pd.isna(r.ci_low) else f"{r.ci_low:+.1f} … {r.ci_high:+.1f} %"
-        notes = "; ".join(n for n in (r.detail, r.ci_note if pd.isna(r.bd_rate) else f"CI from {r.ci_note}") if n)
-        rows.append(
-            [
-                _swatch(colors[r.codec_label]) + esc(r.codec_label),
+    order = sorted(rows, key=lambda r: (anchor not in (r.codec, r.other), 0))
+    by = {(r.anchor_label, r.codec_label, r.metric): r for r in bd.summary.itertuples()}
+    out = []
+    for pair in order:
+        test, ref = (pair.other, pair.codec) if pair.codec == anchor else (pair.codec, pair.other)
+        for m in s["metrics"]:
+            r = by.get((ref, test, m))
+            if r is None:
+                continue
+            ci = "—" if pd.isna(r.ci_low) else f"{r.ci_low:+.1f} … {r.ci_high:+.1f} %"
+            notes = "; ".join(n for n in (r.detail, r.ci_note if pd.isna(r.bd_rate) else f"CI from {r.ci_note}",
+                                           f"per-image {r.images_note}") if n)  # fmt: skip
+            out.append([
+                '<span class="nw">' + _swatch(colors.get(test, "#888")) + esc(display_codec(test)) + " <span class=vs>vs</span> "
+                + esc(display_codec(ref)) + "</span>",
                 esc(r.metric),
                 _reason_cell(r.bd_rate, r.reason, r.detail),
                 (esc(ci), None if pd.isna(r.ci_low) else r.ci_low),
+                _over(r),
+                esc(r.excluded_note),
                 _reason_cell(r.image_mean, "none computed", r.images_note),
-                esc(r.images_note),
                 _reason_cell(r.bd_metric, r.bd_metric_reason, r.bd_metric_detail, "{:+.4g}"),
-                "—" if pd.isna(r.bd_rate) else esc(f"{r.points_anchor} / {r.points_test}"),
                 f'<span class="note">{esc(notes)}</span>',
-            ]
-        )
-    head = [
-        "Codec",
-        "Metric",
-        "BD-rate (mean curves)",
-        f"{s['bootstrap']['confidence']:.0%} CI",
-        "Mean of per-image",
-        "Images",
-        "BD-metric",
-        "Points (anchor / test)",
-        "Notes",
-    ]
+            ])  # fmt: skip
+    head = ["Pair", "Metric", "BD-rate", f"{s['bootstrap']['confidence']:.0%} CI", "Over (overlap)", "Images",
+            "Mean of per-image", "BD-metric", "Notes"]  # fmt: skip
     b = s["bootstrap"]
     method = (
-        f"Anchor {esc(s['anchor_label'])} (<code>{esc(s['anchor_id'])}</code>). BD-rate: {esc(s['interpolation'])} of "
-        f"log{esc(s['log_base'])}(bpp) against quality, {esc(s['integration'])}; {esc(s['range_rule'])}; at least "
-        f"{esc(s['min_points'])} points per curve; saturated points ({esc(json.dumps(s['saturation']))}) left out. "
-        f"{esc(s['aggregation'])}. CI: {esc(b['interval'])} bootstrap over {esc(b['resampling'])}, "
-        f"{esc(b['resamples'])} resamples, seed {esc(b['seed'])}. Negative BD-rate: fewer bytes than the anchor; "
-        "BD-metric is test minus anchor in the metric's units (for lower-is-better metrics, negative is better)."
+        f"BD-rate: {esc(s['interpolation'])} of log{esc(s['log_base'])}(bpp) against quality, {esc(s['integration'])}; "
+        f"{esc(s['range_rule'])}; at least {esc(s['min_points'])} points per curve; saturated points "
+        f"({esc(json.dumps(s['saturation']))}) left out. {esc(s['aggregation'])}; {esc(s['outliers'])}. CI: "
+        f"{esc(b['interval'])} bootstrap over {esc(b['resampling'])}, {esc(b['resamples'])} resamples, seed "
+        f"{esc(b['seed'])}. Negative BD-rate: fewer bytes than the second codec; BD-metric is first minus second in "
+        "the metric's units (for lower-is-better metrics, negative is better). SSIM-family scores are on their own "
+        "scale here (the plots show them in dB). bdrate.json has every ordered pair."
     )
-    return table(head, rows, sortable=True) + f'<p class="note">{method}</p>'
+    return table(head, out, sortable=True) + f'<p class="note">{method}</p>'
 
 
-def per_image_section(bd: BDTable, comparisons: Mapping[str, int], images: Sequence[str]) -> str:
-    """Sortable table: one row per image × test codec, BD-rate per metric, link to the visual comparison."""
+def per_image_section(bd: BDTable, anchor: str, comparisons: Mapping[str, int], images: Sequence[str]) -> str:
+    """Sortable table: one row per image × codec (against the anchor), BD-rate per metric, link to the visual comparison."""
     metrics = list(bd.settings["metrics"])
-    wide = bd.per_image.set_index(["image", "codec_label", "metric"])
+    rows_of = bd.per_image[bd.per_image["anchor_label"] == anchor] if len(bd.per_image) else bd.per_image
+    if rows_of.empty:
+        return f'<p class="note">No codec besides {esc(display_codec(anchor))}.</p>'
+    wide = {(r.image, r.codec_label, r.metric): r for r in rows_of.itertuples(index=False)}
     rows = []
     for image in images:
-        for codec in dict.fromkeys(bd.summary["codec_label"]):
+        out = image in bd.outliers
+        for codec in dict.fromkeys(rows_of["codec_label"]):
             link = (
-                f'<a href="#cmp-{comparisons[image]}">compare</a>'
-                if image in comparisons
-                else '<span class="note">—</span>'
+                f'<a href="#cmp-{comparisons[image]}">compare</a>' if image in comparisons else '<span class="note">—</span>'
             )
-            cells: list[Cell] = [esc(image), esc(codec)]
+            name = esc(image) + (' <span class="flag" title="' + esc(bd.outliers[image]) + '">rate outlier</span>' if out else "")
+            cells: list[Cell_] = [name, esc(display_codec(codec))]
             for m in metrics:
-                r = wide.loc[(image, codec, m)]
-                cells.append(_reason_cell(r["bd_rate"], r["reason"], r["detail"]))
+                r = wide[(image, codec, m)]
+                cell = _reason_cell(r.bd_rate, r.reason, r.detail)
+                if not r.in_corpus and not out:
+                    cell = (cell[0] + ' <span class="flag" title="left out of the corpus curves for this metric">excluded</span>', cell[1])
+                cells.append(cell)
             rows.append(cells + [link])
-    head = ["Image", "Codec", *(f"BD-rate {m}" for m in metrics), "Visual"]
+    head = ["Image", f"Codec (vs {display_codec(anchor)})", *(f"BD-rate {m}" for m in metrics), "Visual"]
     return table(head, rows, sortable=True)
 
 
@@ -177,8 +224,9 @@ def speed_section(speed: pd.DataFrame, labels: Mapping[str, str], colors: Mappin
     rows = [
         [
             _swatch(colors[labels[r.codec_id]]) + esc(labels[r.codec_id]),
-            esc(r.codec_id),
             _num(r.points, "{:.0f}"),
+            _num(r.encode_ms_mpx, "{:.1f}"),
+            _num(r.decode_ms_mpx, "{:.1f}"),
             _num(r.encode_s * 1000, "{:.1f}"),
             _num(r.decode_s * 1000, "{:.1f}"),
             _num(r.encode_mpx_s, "{:.2f}"),
@@ -186,8 +234,66 @@ def speed_section(speed: pd.DataFrame, labels: Mapping[str, str], colors: Mappin
         ]
         for r in speed.itertuples()
     ]
-    head = ["Codec", "Id", "Points", "Encode ms (median)", "Decode ms (median)", "Encode Mpx/s", "Decode Mpx/s"]
-    return table(head, rows, sortable=True) + '<p class="note">Per image, wall-clock, as measured by the run.</p>'
+    head = ["Codec", "Points", "Encode ms/MP", "Decode ms/MP", "Encode ms (median)", "Decode ms (median)",
+            "Encode MP/s", "Decode MP/s"]  # fmt: skip
+    return table(head, rows, sortable=True) + (
+        '<p class="note">Medians over every encode of the run, wall-clock, per image and per megapixel, as measured by '
+        "the run (a cached item keeps the time of its first computation; machine and load are in Run details).</p>"
+    )
+
+
+def _short_list(not_reached: str) -> str:
+    """``a.png (why); b.png (why)`` → the same when short, else the names only (reasons are in the per-image table)."""
+    if not not_reached:
+        return "—"
+    items = not_reached.split("; ")
+    if len(items) <= 3:
+        return not_reached
+    return ", ".join(i.split(" (", 1)[0] for i in items) + " (reasons in the per-image table below)"
+
+
+def targets_section(ts: TargetSummary, rows: Sequence[Row], colors: Mapping[str, str], confidence: float) -> str:
+    """Per target: bytes per codec, savings of each pair with intervals, the per-image choices."""
+    parts = [
+        '<p class="note">For each image and codec, the smallest file whose score reaches the target, searched over the '
+        "codec's quality setting (bisection on its own scale and direction; discrete learned-codec qualities: the "
+        "nearest setting at or above the target). Totals are over the images every codec reaches; Δ bytes over the "
+        "images both codecs of a pair reach.</p>"
+    ]
+    for target in dict.fromkeys(ts.totals["target"]):
+        tot = ts.totals[ts.totals["target"] == target]
+        parts.append(f"<h3>{esc(target)}</h3>")
+        parts.append(table(
+            ["Codec", "Reached", "Total bytes (common images)", "Mean bpp (reached)", "Not reached"],
+            [['<span class="nw">' + _swatch(colors.get(r.codec_label, "#888")) + esc(display_codec(r.codec_label)) + "</span>",
+              esc(f"{r.reached} of {r.images}"),
+              _num(r.total_bytes, "{:,.0f}"), _num(r.mean_bpp, "{:.3f}"),
+              f'<span class="note">{esc(_short_list(r.not_reached))}</span>'] for r in tot.itertuples()],
+        ))  # fmt: skip
+        sav = []
+        for r in rows:
+            s = ts.saving(target, r.codec, r.other)
+            if s is None:
+                continue
+            ci = "—" if pd.isna(s["ci_low"]) else f"{s['ci_low']:+.1f} … {s['ci_high']:+.1f} %"
+            sav.append([
+                '<span class="nw">' + esc(display_codec(r.codec)) + " <span class=vs>vs</span> " + esc(display_codec(r.other)) + "</span>",
+                _num(s["delta"], "{:+.1f} %"), (esc(ci), None if pd.isna(s["ci_low"]) else s["ci_low"]),
+                _num(s["image_median"], "{:+.1f} %"), f'<span class="note">{esc(s["note"])}</span>',
+            ])  # fmt: skip
+        parts.append(table(["Pair", "Δ bytes (totals)", f"{confidence:.0%} CI", "Median per image", "Images"], sav))
+        per = ts.table[ts.table["target"] == target]
+        parts.append(
+            "<details><summary>Per image: chosen q, bytes and score</summary>"
+            + table(
+                ["Image", "Codec", "q", "Bytes", "bpp", "Score", "Reached", "Probes", "Note"],
+                [[esc(r.image), esc(display_codec(r.codec_label)), _num(r.q, "{:g}"), _num(r.bytes, "{:,.0f}"),
+                  _num(r.bpp, "{:.3f}"), _num(r.score, "{:.4g}"), esc("yes" if r.reached else "no"),
+                  _num(r.probes, "{:.0f}"), f'<span class="note">{esc(r.note)}</span>'] for r in per.itertuples()],
+                sortable=True,
+            ) + "</details>"
+        )  # fmt: skip
+    return "".join(parts)
 
 
 def comparison_section(cmp: Comparison, index: int, metrics: Sequence[str]) -> str:
@@ -269,11 +375,12 @@ def manifest_section(run: Run, bd: BDTable) -> str:
         _dl(bd.settings),
         "<h3>Dataset images</h3>",
         table(
-            ["Image", "Size", "Converted", "SHA-256"],
+            ["Image", "Size", "Converted", "Flag", "SHA-256"],
             [
-                [esc(i.image), esc(f"{i.width}×{i.height}"), esc(i.conversion or "—"), f"<code>{esc(i.sha256)}</code>"]
+                [esc(i.image), esc(f"{i.width}×{i.height}"), esc(i.conversion or "—"), esc(bd.outliers.get(i.image, "")),
+                 f"<code>{esc(i.sha256)}</code>"]
                 for i in ds.images
-            ],
+            ],  # fmt: skip
             sortable=True,
         ),
     ]
@@ -293,9 +400,9 @@ def manifest_section(run: Run, bd: BDTable) -> str:
 
 def render(title: str, sections: Sequence[tuple[str, str, str]], intro: str) -> str:
     """Fill the page template: ``sections`` are ``(id, heading, HTML)``; ``intro`` is HTML under the title."""
-    nav = "<nav>" + "".join(f'<a href="#{sid}">{esc(head)}</a>' for sid, head, _ in sections) + "</nav>"
-    body = f"<h1>{esc(title)}</h1>{intro}{nav}" + "".join(
-        f'<section id="{sid}"><h2>{esc(head)}</h2>{content}</section>' for sid, head, content in sections
-    )
+    nav = "<nav>" + "".join(f'<a href="#{sid}">{esc(head)}</a>' for sid, head, _ in sections[1:]) + "</nav>"
+    first, rest = sections[0], sections[1:]
+    body = f"<h1>{esc(title)}</h1>{intro}" + f'<section id="{first[0]}"><h2>{esc(first[1])}</h2>{first[2]}</section>'
+    body += nav + "".join(f'<section id="{sid}"><h2>{esc(head)}</h2>{content}</section>' for sid, head, content in rest)
     template = Template(files("qualitykit.report").joinpath("templates/report.html").read_text(encoding="utf-8"))
     return template.substitute(title=esc(title), body=body)

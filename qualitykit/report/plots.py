@@ -1,53 +1,196 @@
-"""Rate–quality plots with matplotlib, drawn on bare ``Figure`` objects (Agg; no pyplot state, no display).
+"""Plots with matplotlib, drawn on bare ``Figure`` objects (Agg; no pyplot state, no display).
 
-Each plot shows the corpus-mean curve of every codec (mean bpp and mean metric over the
-images at each codec point). A codec keeps one colour across every plot of a report.
+* RD plots: the corpus-mean curve of every codec (mean bpp and mean score over the images at each
+  codec point), rate on a **log** axis (BD-rate integrates log-rate, so equal horizontal gaps mean
+  equal rate ratios), units on both axes. SSIM-family scores (SSIM, MS-SSIM and their luma
+  versions) are drawn in dB, −10·log10(1 − x), which spreads the top of the scale where codecs
+  differ (0.99 → 20 dB, 0.999 → 30 dB); the tables and BD-rates keep the metric's own scale.
+* The per-image BD-rate strip plot: one dot per image for every pair and metric, with the
+  corpus value as a bar, so that one image driving a corpus mean is visible.
+
+Colours are fixed per codec **family** (JPEG is always the same blue in every report); several
+codecs of one family get shades of it and their own marker.
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
 import re
+import zlib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import matplotlib
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
 Curve = tuple[np.ndarray, np.ndarray]
 
+#: One colour per codec family, the same in every report.
+FAMILY_COLORS = {
+    "jpeg": "#1f5fbf",
+    "mozjpeg": "#17a2b8",
+    "jpegli": "#5b3fb0",
+    "webp": "#2e9d3a",
+    "avif": "#d62728",
+    "jxl": "#8e44ad",
+    "heic": "#ff8c1a",
+    "jpeg2000": "#8c564b",
+    "neural": "#e0479e",
+    "learned": "#b5a300",
+}
+_FALLBACK = ["#7f7f7f", "#17becf", "#bcbd22", "#393b79", "#637939", "#843c39", "#7b4173", "#3182bd"]
+MARKERS = ["o", "s", "^", "D", "v", "P"]
+#: Metrics drawn in dB, −10·log10(1 − x).
+DB_METRICS = ("ssim", "ms-ssim", "ssim-y", "ms-ssim-y")
+#: Bump when the drawing changes: cached plots made by older code are not reused.
+PLOT_VERSION = "2"
 
-def codec_colors(labels: Sequence[str]) -> dict[str, str]:
-    """A fixed colour per codec label, in order, from matplotlib's ``tab10`` cycle."""
-    palette = matplotlib.colormaps["tab10"].colors
-    return {label: matplotlib.colors.to_hex(palette[i % len(palette)]) for i, label in enumerate(labels)}
+
+def family_color(family: str) -> str:
+    """The colour of a codec family; unknown families get a stable colour from their name."""
+    return FAMILY_COLORS.get(family) or _FALLBACK[zlib.crc32(family.encode()) % len(_FALLBACK)]
+
+
+def _shade(color: str, k: int) -> str:
+    """The ``k``-th variant of ``color``: the colour itself, then darker and lighter shades."""
+    if k == 0:
+        return color
+    r, g, b = matplotlib.colors.to_rgb(color)
+    f = [0.6, 1.35, 0.4, 1.6][(k - 1) % 4]
+    mix = (lambda c: c * f) if f < 1 else (lambda c: c + (1 - c) * (f - 1))
+    return matplotlib.colors.to_hex(tuple(min(1.0, max(0.0, mix(c))) for c in (r, g, b)))
+
+
+def codec_colors(codecs: Sequence[tuple[str, str]] | Sequence[str]) -> dict[str, str]:
+    """Label → colour for ``(label, family)`` pairs (a bare label is its own family), fixed by family."""
+    seen: dict[str, int] = {}
+    out = {}
+    for item in codecs:
+        label, family = (item, item.split(":")[0]) if isinstance(item, str) else item
+        k = seen.get(family, 0)
+        seen[family] = k + 1
+        out[label] = _shade(family_color(family), k)
+    return out
+
+
+def codec_markers(codecs: Sequence[tuple[str, str]] | Sequence[str]) -> dict[str, str]:
+    """Label → marker: the n-th codec of a family gets the n-th marker."""
+    seen: dict[str, int] = {}
+    out = {}
+    for item in codecs:
+        label, family = (item, item.split(":")[0]) if isinstance(item, str) else item
+        k = seen.get(family, 0)
+        seen[family] = k + 1
+        out[label] = MARKERS[k % len(MARKERS)]
+    return out
+
+
+def to_db(values: np.ndarray) -> np.ndarray:
+    """−10·log10(1 − x): SSIM-family scores in dB (1.0 → inf, kept out of the plot)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return -10 * np.log10(1 - np.asarray(values, dtype=np.float64))
+
+
+def axis_label(metric: str, unit: str, higher_is_better: bool) -> str:
+    """``PSNR (dB, higher is better)``; SSIM-family metrics name their dB transform."""
+    better = "higher is better" if higher_is_better else "lower is better"
+    if metric in DB_METRICS:
+        return f"{metric.upper()} in dB, −10·log10(1 − {metric.upper()}) ({better})"
+    return f"{metric.upper()} ({unit + ', ' if unit else 'score, '}{better})"
+
+
+def _log_rate_axis(ax: object) -> None:
+    ax.set_xscale("log")  # type: ignore[attr-defined]
+    ax.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))  # type: ignore[attr-defined]
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))  # type: ignore[attr-defined]
+    ax.xaxis.set_minor_formatter(NullFormatter())  # type: ignore[attr-defined]
 
 
 def rd_figure(
-    curves: Mapping[str, Curve], metric: str, higher_is_better: bool, colors: Mapping[str, str], n_images: int
+    curves: Mapping[str, Curve],
+    metric: str,
+    higher_is_better: bool,
+    colors: Mapping[str, str],
+    n_images: int,
+    unit: str = "",
+    markers: Mapping[str, str] | None = None,
 ) -> Figure:
-    """One RD plot: bpp on x, ``metric`` on y, a line with markers per codec label."""
-    fig = Figure(figsize=(6.4, 4.2), dpi=100, layout="constrained")
+    """One RD plot: bpp on a log x axis, ``metric`` on y (in dB for the SSIM family), a line per codec label."""
+    fig = Figure(figsize=(6.0, 4.0), dpi=96, layout="constrained")
     ax = fig.add_subplot()
     for label, (bpp, value) in curves.items():
-        keep = np.isfinite(bpp) & np.isfinite(value)
+        y = to_db(value) if metric in DB_METRICS else np.asarray(value, dtype=np.float64)
+        keep = np.isfinite(bpp) & np.isfinite(y) & (bpp > 0)
         order = np.argsort(bpp[keep])
-        ax.plot(bpp[keep][order], value[keep][order], "o-", color=colors[label], label=label, ms=4, lw=1.6)
-    ax.set_xlabel("bits per pixel (bpp)")
-    ax.set_ylabel(f"{metric.upper()} ({'higher' if higher_is_better else 'lower'} is better)")
-    ax.set_title(f"{metric.upper()} vs rate, mean over {n_images} image{'s' * (n_images != 1)}")
-    ax.grid(True, alpha=0.3)
-    ax.legend(frameon=False)
+        ax.plot(bpp[keep][order], y[keep][order], "-", marker=(markers or {}).get(label, "o"), color=colors[label],
+                label=label, ms=4, lw=1.6)  # fmt: skip
+    _log_rate_axis(ax)
+    ax.set_xlabel("rate: bits per pixel (bpp, log scale)")
+    ax.set_ylabel(axis_label(metric, unit, higher_is_better))
+    ax.set_title(f"{metric.upper()} vs rate, mean over {n_images} image{'s' * (n_images != 1)}", fontsize=11)
+    ax.grid(True, which="both", alpha=0.25)
+    ax.legend(frameon=False, fontsize=9)
     return fig
 
 
-def save_figure(fig: Figure, out_dir: Path, stem: str) -> bytes:
-    """Write ``stem.png`` and ``stem.svg`` under ``out_dir``; return the PNG bytes (for embedding)."""
+def strip_figure(values: Mapping[str, Mapping[str, tuple[np.ndarray, float | None]]], metrics: Sequence[str]) -> Figure:
+    """Per-image BD-rates: one panel per metric, one row per pair (``values[pair][metric] = (per-image, corpus)``).
+
+    Dots are images (jittered vertically), the bar is the corpus-curve BD-rate; values beyond
+    ±150 % are drawn at the edge as open markers so the panel stays readable.
+    """
+    pairs = list(values)
+    n = len(metrics)
+    fig = Figure(figsize=(min(2.6 * n + 1.8, 12.0), 0.45 * len(pairs) + 1.3), dpi=96, layout="constrained")
+    axes = fig.subplots(1, n, sharey=True, squeeze=False)[0]
+    rng = np.random.default_rng(0)
+    lim = 150.0
+    for ax, metric in zip(axes, metrics):
+        for y, pair in enumerate(pairs):
+            each, corpus = values[pair].get(metric, (np.array([]), None))
+            each = np.asarray(each, dtype=np.float64)
+            each = each[np.isfinite(each)]
+            jitter = y + rng.uniform(-0.18, 0.18, each.size)
+            inside = np.abs(each) <= lim
+            ax.plot(each[inside], jitter[inside], "o", ms=3.2, alpha=0.6, color="#1d2330", mec="none")
+            ax.plot(np.clip(each[~inside], -lim, lim), jitter[~inside], "o", ms=4, mfc="none", color="#c0392b")
+            if corpus is not None and np.isfinite(corpus):
+                ax.plot([np.clip(corpus, -lim, lim)] * 2, [y - 0.32, y + 0.32], "-", color="#d62728", lw=2.2)
+        ax.axvline(0, color="#888", lw=0.8)
+        ax.set_title(metric.upper(), fontsize=10)
+        ax.set_xlabel("BD-rate per image (%)", fontsize=9)
+        ax.grid(True, axis="x", alpha=0.25)
+    axes[0].set_yticks(range(len(pairs)), pairs, fontsize=9)
+    axes[0].set_ylim(len(pairs) - 0.5, -0.5)
+    return fig
+
+
+def figure_key(*parts: object) -> str:
+    """A content hash for a plot's inputs (arrays by value), to reuse a cached drawing."""
+    h = hashlib.sha256(PLOT_VERSION.encode())
+    for p in parts:
+        if isinstance(p, np.ndarray):
+            h.update(np.ascontiguousarray(p, dtype=np.float64).tobytes())
+        else:
+            h.update(repr(p).encode())
+        h.update(b"|")
+    return h.hexdigest()[:32]
+
+
+def save_figure(fig: Figure, out_dir: Path, stem: str, svg: bool = True) -> bytes:
+    """Write ``stem.png`` (and ``stem.svg``) under ``out_dir``; return the PNG bytes (for embedding)."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", stem)
+    stem = safe_stem(stem)
     buf = io.BytesIO()
     fig.savefig(buf, format="png")
     (out_dir / f"{stem}.png").write_bytes(buf.getvalue())
-    fig.savefig(out_dir / f"{stem}.svg", format="svg")
+    if svg:
+        fig.savefig(out_dir / f"{stem}.svg", format="svg")
     return buf.getvalue()
+
+
+def safe_stem(stem: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", stem)

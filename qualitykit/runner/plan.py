@@ -26,7 +26,7 @@ from ..device import check_device
 from ..errors import BadInput, QKError, Unavailable
 from ..fsutil import sha256_file
 from ..imageio import read_header
-from ..metrics import Metric, available_metrics, ensure_available, registry
+from ..metrics import Metric, default_metrics, ensure_available, registry
 from ..metrics.base import MetricInfo
 from ..rundir import CodecEntry, ItemError, SourceImage
 from ..store import Store, encode_key
@@ -120,6 +120,7 @@ def resolve_codecs(specs: Sequence[str], device: str) -> tuple[list[CodecEntry],
     for spec in specs:
         try:
             codec, ladder = codec_from_spec(spec)
+            codec.fetch(ladder)  # zoo weights: downloaded now if missing, never in the workers
         except Unavailable as exc:  # e.g. weights missing offline: the other codecs still run
             unavailable[spec] = str(exc)
             continue
@@ -139,14 +140,13 @@ def resolve_metrics(names: Sequence[str] | None, device: str) -> tuple[dict[str,
     """Metric objects to run and metrics left out with the reason.
 
     ``None`` means qk's default set (every metric with ``default = True`` that can run here).
-    Unknown names raise; a metric asked for by name first gets a chance to fetch its weights.
+    Unknown names raise; a metric asked for by name first gets a chance to fetch its assets —
+    here, in the main process, and nowhere else (:mod:`qualitykit.assets`).
     """
     unavailable: dict[str, str] = {}
     if names is None:
         chosen = []
-        for name, why in available_metrics().items():
-            if name in registry.names() and not registry.get(name).default:
-                continue  # opt-in: costs seconds per pair
+        for name, why in default_metrics().items():
             if why is None:
                 chosen.append(name)
             else:
@@ -244,9 +244,13 @@ def make_plan(
     """
     if jobs < 1:
         raise BadInput(f"--jobs {jobs}: give at least 1 worker process")
-    device = device_check(device)
     entries, codec_objects, codecs_unavailable = resolve_codecs(codecs, device)
     metric_objects, metrics_unavailable = resolve_metrics(metrics, device)
+    # PyTorch (seconds to import) is asked where to run only when something in the plan uses it
+    uses_torch = any(o.uses_torch for o in (*codec_objects.values(), *metric_objects.values()))
+    device = device_check(device) if uses_torch or device == "cuda" else "cpu"
+    for obj in (*codec_objects.values(), *metric_objects.values()):
+        obj.device = device
     images, errors = scan_images(corpus, store, max_pixels, progress)
     limit = memory_limit or default_memory_limit()
     worker_budget = limit / jobs

@@ -120,9 +120,23 @@ class LocalPool:
         self.memory_limit = memory_limit
         self._ctx = multiprocessing.get_context(context)
         self._queue: collections.deque[Task] = collections.deque()
-        self._workers: list[_Worker] = []
-        for _ in range(jobs):
-            self._workers.append(self._start())
+        self._workers: list[_Worker] = []  # started at the first task: a run with nothing to do starts none
+
+    @classmethod
+    def for_device(cls, jobs: int, device: str, memory_limit: float) -> LocalPool:
+        """A pool of ``jobs`` workers running PyTorch on ``device``, sharing the cores between them.
+
+        Workers are forked (they start in milliseconds and inherit the codecs and metrics
+        registered in this process), except for CUDA, which cannot run in a forked child: spawned.
+        A forked child hangs in its first multi-threaded PyTorch operation when this process has
+        already run one (GNU OpenMP is not fork-safe), so when PyTorch is already imported here
+        (a notebook, a test session) each forked worker runs PyTorch on one thread.
+        """
+        context = "spawn" if device == "cuda" else "fork"
+        threads = max(1, (os.cpu_count() or 1) // jobs)
+        if context == "fork" and "torch" in sys.modules:
+            threads = 1
+        return cls(jobs, WorkerInit(device, threads), memory_limit, context)
 
     def describe(self) -> dict[str, object]:
         return {"kind": self.kind, "workers": self.jobs, "start_method": self._ctx.get_start_method(),
@@ -139,6 +153,8 @@ class LocalPool:
 
     def submit(self, task: Task) -> None:
         """Queue ``task``; a task that already killed a worker goes first and runs alone."""
+        if not self._workers:
+            self._workers = [self._start() for _ in range(self.jobs)]
         if task.deaths:
             self._queue.appendleft(task)
         else:

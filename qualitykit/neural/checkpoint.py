@@ -1,6 +1,6 @@
-"""Compact, safely loadable weight files for CompressAI models.
+"""Checkpoint files of CompressAI models: compact, safely loadable state dicts, and building a model from one.
 
-A weight file is a plain ``torch.save`` of a state dict: 4-D floating tensors
+A checkpoint is a plain ``torch.save`` of a state dict: 4-D floating tensors
 (convolution kernels, the bulk of the bytes) in float16, everything else as
 trained. It holds only tensors, so it loads with ``torch.load(weights_only=True)``.
 The entropy coder's CDF tables are not stored; :func:`build_model` recomputes them
@@ -15,6 +15,8 @@ import torch
 from compressai.models import CompressionModel
 from compressai.zoo.image import model_architectures
 from compressai.zoo.pretrained import load_pretrained
+
+from ..errors import BadInput
 
 #: Architecture names accepted by ``arch=``: CompressAI's zoo names.
 ARCHITECTURES = model_architectures
@@ -53,5 +55,5 @@ def load_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
     if isinstance(obj, dict) and isinstance(obj.get("state_dict"), dict):
         obj = obj["state_dict"]
     if not isinstance(obj, dict) or not all(isinstance(v, torch.Tensor) for v in obj.values()):
-        raise ValueError(f"{path}: not a state dict (a mapping of names to tensors)")
+        raise BadInput(f"{path}: not a state dict (a mapping of names to tensors)")
     return obj
