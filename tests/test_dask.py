@@ -69,14 +69,13 @@ def test_a_worker_with_other_versions_refuses_to_compute(small_corpus):
 
 
 def test_gpu_work_is_known_by_codec_and_metric():
+    """GPU routing reads ``uses_torch``: right for the built-in codecs and metrics."""
     from qualitykit.codecs import codec_from_spec
     from qualitykit.metrics import registry as metrics
-    from qualitykit.runner.dask import uses_gpu
 
-    assert uses_gpu(metrics.get("ssim")()) and uses_gpu(metrics.get("ms-ssim")()) and uses_gpu(metrics.get("lpips")())
-    assert not uses_gpu(metrics.get("psnr")()) and not uses_gpu(metrics.get("vmaf")())
-    assert uses_gpu(codec_from_spec("neural")[0]) and not uses_gpu(codec_from_spec("jpeg")[0])
-    assert uses_gpu(GPUJpeg())  # a plugin says so itself
+    assert all(metrics.get(n).uses_torch for n in ("ssim", "ms-ssim", "lpips"))
+    assert not any(metrics.get(n).uses_torch for n in ("psnr", "vmaf"))
+    assert codec_from_spec("neural")[0].uses_torch and not codec_from_spec("jpeg")[0].uses_torch
 
 
 # --- on a real Dask cluster ----------------------------------------------------------------------
@@ -166,7 +165,7 @@ class GPUJpeg(JPEG):
     """JPEG that declares itself PyTorch work (it runs on the CPU all the same)."""
 
     name = "gpujpeg"
-    uses_gpu = True
+    uses_torch = True
 
 
 @pytest.fixture

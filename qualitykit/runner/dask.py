@@ -23,7 +23,7 @@ under one task (qk's own local cluster sets 1, as the local pool retries once), 
 A worker whose qualitykit, codec library or metric versions differ from the driver's would store
 results under the wrong cache keys: the run stops at its first task with the difference named.
 
-GPU: with device ``cuda``, tasks whose codec or metrics compute with PyTorch (:func:`uses_gpu`)
+GPU: with device ``cuda``, tasks whose codec or metrics compute with PyTorch (their ``uses_torch`` attribute)
 are submitted with ``resources={"GPU": 1}``, so only workers started with ``--resources GPU=1``
 run them; the rest run anywhere.
 """
@@ -69,22 +69,6 @@ def import_distributed() -> Any:
     except ImportError as exc:
         raise Unavailable(f"--executor dask needs Dask's distributed scheduler ({exc}); install it with {EXTRA}") from None
     return distributed
-
-
-def uses_gpu(obj: object) -> bool:
-    """Whether a codec or metric object computes with PyTorch on its ``device`` (a GPU when the
-    run's device is ``cuda``): the neural codec family, SSIM/MS-SSIM (``pytorch_msssim``), LPIPS.
-
-    A plugin class says so itself with a class attribute ``uses_gpu = True`` (or ``False``).
-    """
-    declared = getattr(type(obj), "uses_gpu", None)
-    if declared is not None:
-        return bool(declared)
-    from ..codecs.neural import Neural
-    from ..metrics.lpips import _LPIPS
-    from ..metrics.ssim import _TorchRGB
-
-    return isinstance(obj, (Neural, _LPIPS, _TorchRGB))
 
 
 # --------------------------------------------------------------------------------------------
@@ -365,8 +349,8 @@ class DaskPool:
             {m.name: m.version for m in plan.metrics}, tuple(definitions), dict(hosts), _process(),
         )  # fmt: skip
         if plan.device == "cuda":
-            self._gpu_codecs = {cid for cid, c in plan.codec_objects.items() if uses_gpu(c)}
-            self._gpu_metrics = {name for name, m in plan.metric_objects.items() if uses_gpu(m)}
+            self._gpu_codecs = {cid for cid, c in plan.codec_objects.items() if c.uses_torch}
+            self._gpu_metrics = {name for name, m in plan.metric_objects.items() if m.uses_torch}
 
     def needs_gpu(self, task: Task) -> bool:
         """Whether ``task`` must run on a worker with the ``GPU`` resource."""
