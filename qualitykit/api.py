@@ -22,6 +22,7 @@ Each ``qk`` command parses its arguments, makes one call here and prints the res
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shlex
 import sys
@@ -41,6 +42,7 @@ from .store import Store
 
 DEFAULT_CODECS = ("jpeg", "webp", "avif")
 DEFAULT_ANCHOR = "jpeg"
+EXECUTORS = ("local", "dask")
 
 
 @dataclass
@@ -161,6 +163,8 @@ def bench(
     progress: bool | Callable[[int, int], None] = False,
     command: str | None = None,
     codec_files: Sequence[str | os.PathLike[str]] = (),
+    executor: str = "local",
+    scheduler: object = None,
     targets: Sequence[str] | str | None = None,
 ) -> BenchResult:
     """Encode every image of ``dataset`` with every codec point, decode, score, write the run and its report.
@@ -181,6 +185,10 @@ def bench(
     progress : ``True`` for a progress bar on stderr, or a function ``(done, total)``.
     codec_files : TOML/YAML files defining external-command codecs (``docs/external-codecs.md``),
         loaded before ``codecs`` are resolved.
+    executor : ``local`` (worker processes on this machine) or ``dask`` (a Dask cluster, ``pip install
+        'qualitykit[dask]'``; ``docs/cluster.md``): same units, same results.
+    scheduler : with ``executor="dask"``: the scheduler's address, a ``distributed.Client`` or a
+        cluster object; ``None`` starts a local Dask cluster of ``jobs`` worker processes.
     targets : equal-quality targets, e.g. ``["ms-ssim=0.98", "vmaf=90"]``: for every image and
         codec, the smallest file reaching each target is searched over the codec's ``q`` (every
         probe cached) and written to ``targets.csv`` (:mod:`qualitykit.equal_quality`); their
@@ -201,6 +209,11 @@ def bench(
     from .runner import LocalPool, Outcome, collect, execute, make_plan
     from .runner.plan import workers_for
 
+    if executor not in EXECUTORS:
+        raise BadInput(f"--executor {executor!r}: use one of {', '.join(EXECUTORS)}")
+    if scheduler is not None and executor != "dask":
+        raise BadInput("--scheduler is the address of a Dask scheduler: give it with --executor dask")
+    jobs_given = jobs is not None
     jobs = workers_for(jobs)
     if jobs < 1:
         raise BadInput(f"--jobs {jobs}: give at least 1 worker process")
@@ -219,27 +232,48 @@ def bench(
     corpus = datasets.resolve(dataset)
     cache_path = Path(cache) if cache else None
     timings: dict[str, float] = {}
-    with Store(cache_path) as store:
+    with Store(cache_path) as store, contextlib.ExitStack() as cleanup:
         notes = [store.recovered] if store.recovered else []
+        memory_limit = int(max_memory_gb * 2**30) if max_memory_gb else None
+        plan_options: dict[str, Any] = {"jobs": jobs}
+        if executor == "dask":  # connect first: the device and the memory plan are the workers'
+            from .runner.dask import DaskPool
+
+            t0 = time.perf_counter()
+            pool: Any = DaskPool(scheduler, jobs)
+            cleanup.callback(pool.close, True)
+            timings["connect to Dask"] = time.perf_counter() - t0
+            worker_memory, worker_threads = pool.memory_plan()
+            plan_options = {"jobs": worker_threads, "device_check": pool.check_device}
+            memory_limit = memory_limit or worker_memory
+            if scheduler is None:
+                notes.append(f"no --scheduler: started a local Dask cluster of {jobs} worker processes on this machine")
+            elif jobs_given:
+                notes.append(f"--jobs {jobs} ignored: the Dask cluster at {pool.address} has its own workers")
         t0 = time.perf_counter()
         plan = make_plan(
-            corpus, codecs, metrics, device, store=store, jobs=jobs, max_pixels=max_pixels,
-            memory_limit=int(max_memory_gb * 2**30) if max_memory_gb else None,
+            corpus, codecs, metrics, device, store=store, max_pixels=max_pixels, memory_limit=memory_limit,
+            **plan_options,
         )  # fmt: skip
         missing = [t.metric for t in target_list if t.metric not in plan.metric_objects]
         if missing:  # the default metric set lacks a target's metric: plan again with it added
             first = plan
             plan = make_plan(
-                corpus, codecs, [*plan.metric_objects, *dict.fromkeys(missing)], device, store=store, jobs=jobs,
-                max_pixels=max_pixels, memory_limit=int(max_memory_gb * 2**30) if max_memory_gb else None,
+                corpus, codecs, [*plan.metric_objects, *dict.fromkeys(missing)], device, store=store,
+                max_pixels=max_pixels, memory_limit=memory_limit, **plan_options,
             )  # fmt: skip
             plan.metrics_unavailable = {**first.metrics_unavailable, **plan.metrics_unavailable}
         timings["plan (hash images)"] = time.perf_counter() - t0
         anchor_label, anchor_note = _anchor(plan, anchor) if report and plan.codecs else (None, None)
         notes += [anchor_note] if anchor_note else []
         run_dir = new_run_dir(out, corpus.name, overwrite)
-        pool = LocalPool.for_device(jobs, plan.device, plan.memory_limit)
+        if executor == "dask":
+            pool.bind(plan)
+        else:
+            pool = LocalPool.for_device(jobs, plan.device, plan.memory_limit)
         manifest = _manifest(plan, command, store.path, pool.describe())
+        if executor == "dask" and plan.device == "cuda":
+            manifest.gpu = pool.gpu_name()
         write_manifest(run_dir, manifest)
         bar = _Bar(progress, plan.n_items, corpus.name)
         outcome = Outcome()
@@ -260,6 +294,7 @@ def bench(
             manifest.status = "failed"
             raise
         finally:
+            manifest.executor = pool.describe()  # the workers seen during the run, tasks per worker
             pool.close(kill=manifest.status != "complete")
             bar.close()
             manifest.work = Work(outcome.encoded, outcome.scored)

@@ -28,6 +28,7 @@ naming the file and the problem.
 
 from __future__ import annotations
 
+import io
 import os
 import stat
 import warnings
@@ -81,9 +82,9 @@ def check_regular_file(path: str | os.PathLike[str]) -> Path:
     return path
 
 
-def _open(path: Path) -> Image.Image:
+def _open(path: Path, data: bytes | None = None) -> Image.Image:
     try:
-        return Image.open(path)
+        return Image.open(path if data is None else io.BytesIO(data))
     except PermissionError:
         raise BadInput(f"{path}: permission denied") from None
     except UnidentifiedImageError:
@@ -92,15 +93,17 @@ def _open(path: Path) -> Image.Image:
         raise BadInput(f"{path}: unreadable image ({exc})") from None
 
 
-def read_header(path: str | os.PathLike[str], max_pixels: int | None = None) -> Header:
+def read_header(path: str | os.PathLike[str], max_pixels: int | None = None, data: bytes | None = None) -> Header:
     """Size (as displayed, after EXIF orientation), mode and orientation of an image file, without decoding it.
 
+    ``data``, when given, is the file's content (read elsewhere, e.g. by the driver of a
+    cluster run); ``path`` then only names the file in messages.
     Raises :class:`BadInput` when the file is not a readable image or exceeds ``max_pixels``.
     """
-    path = check_regular_file(path)
+    path = check_regular_file(path) if data is None else Path(path)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-        with _guard_bomb(), _open(path) as im:
+        with _guard_bomb(), _open(path, data) as im:
             try:
                 orientation = int(im.getexif().get(0x0112, 1) or 1)
             except Exception:  # a broken EXIF block: the pixels are still usable
@@ -128,20 +131,23 @@ class _guard_bomb:
         Image.MAX_IMAGE_PIXELS = self.saved
 
 
-def load_image(path: str | os.PathLike[str], max_pixels: int | None = None) -> SourcePixels:
-    """Decode ``path`` to 8-bit RGB by the module's policy; return the pixels and what was converted."""
-    header = read_header(path, max_pixels)
+def load_image(path: str | os.PathLike[str], max_pixels: int | None = None, data: bytes | None = None) -> SourcePixels:
+    """Decode ``path`` to 8-bit RGB by the module's policy; return the pixels and what was converted.
+
+    ``data``, when given, is the file's content; ``path`` then only names the file in messages.
+    """
+    header = read_header(path, max_pixels, data)
     path = Path(path)
     notes = []
     with _guard_bomb():
         try:
-            with _open(path) as im:
+            with _open(path, data) as im:
                 wide = any(";16" in str(t.args) for t in getattr(im, "tile", []) or [])
                 im.load()
                 if header.orientation != 1:
                     im = ImageOps.exif_transpose(im)
                     notes.append(f"EXIF orientation {header.orientation} applied")
-                pixels = _to_rgb(im, notes, wide)
+                pixels = _to_rgb(im, notes, wide, str(path))
         except BadInput:
             raise
         except (OSError, SyntaxError, ValueError) as exc:
@@ -154,7 +160,7 @@ def load_rgb(path: str | os.PathLike[str], max_pixels: int | None = None) -> np.
     return load_image(path, max_pixels).pixels
 
 
-def _to_rgb(im: Image.Image, notes: list[str], wide: bool = False) -> np.ndarray:
+def _to_rgb(im: Image.Image, notes: list[str], wide: bool = False, name: str | None = None) -> np.ndarray:
     mode = im.mode
     if mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
         arr = np.asarray(im)
@@ -166,7 +172,7 @@ def _to_rgb(im: Image.Image, notes: list[str], wide: bool = False) -> np.ndarray
     if wide:  # 16-bit RGB(A): Pillow keeps the high byte of each sample while decoding
         notes.append("16-bit → 8-bit, high byte (v >> 8)")
     if mode == "F":
-        raise BadInput(f"{getattr(im, 'filename', 'image')}: 32-bit float pixels (mode F) have no defined 8-bit scale; convert to 8-bit RGB first")
+        raise BadInput(f"{name or getattr(im, 'filename', '') or 'image'}: 32-bit float pixels (mode F) have no defined 8-bit scale; convert to 8-bit RGB first")
     if mode == "P":
         im = im.convert("RGBA" if "transparency" in im.info else "RGB")
         notes.append("palette expanded to RGB")

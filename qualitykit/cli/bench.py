@@ -14,6 +14,7 @@ EXAMPLES = """examples:
   qk bench --dataset ../shared/datasets/kodak --codecs jpeg,webp --metrics psnr,ms-ssim
   qk bench --codecs 'jpeg:q=10/30/50/70/90,avif:speed=4:subsampling=444' --jobs 2
   qk bench --codec-file codecs.toml --codecs jpeg,cjxl:q=4/2/1      # external encoder/decoder commands
+  qk bench --dataset kodak --executor dask --scheduler tcp://headnode:8786   # on a Dask cluster (docs/cluster.md)
   qk bench --codecs jpeg,webp,avif --target ms-ssim=0.98 --target vmaf=90   # + smallest file per image at a score
 
 A codec spec is NAME[:SETTING=VALUE...][:q=Q1/Q2/...]; `qk codecs` lists settings and default ladders.
@@ -31,6 +32,11 @@ def add_grid_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--codecs", default=None, help=f"comma-separated codec specs (default: {','.join(DEFAULT_CODECS)})")
     p.add_argument("--metrics", default=None, help="comma-separated metric names (default: qk's default set; see qk metrics)")
     p.add_argument("--jobs", "-j", type=int, default=None, help="worker processes (default: every core)")
+    p.add_argument("--executor", default="local", choices=["local", "dask"],
+                   help="where the work runs: local worker processes, or a Dask cluster (pip install 'qualitykit[dask]'; "
+                        "without --scheduler, a local Dask cluster of --jobs workers is started; docs/cluster.md)")
+    p.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                   help="with --executor dask: the Dask scheduler's address, e.g. tcp://headnode:8786")  # fmt: skip
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="where PyTorch work runs")
     p.add_argument("--cache", default=None, help="SQLite cache file (default: $QK_CACHE or ~/.cache/qualitykit/cache.sqlite)")
     p.add_argument("--ffmpeg", default=None, help="ffmpeg built with libvmaf for the libvmaf metrics (sets $QK_FFMPEG)")
@@ -51,7 +57,7 @@ def grid_options(args: argparse.Namespace) -> dict[str, object]:
     options: dict[str, object] = {
         "jobs": args.jobs, "device": args.device, "cache": args.cache, "max_pixels": args.max_pixels,
         "max_memory_gb": args.max_memory, "out": args.out, "overwrite": args.overwrite, "command": None,
-        "codec_files": args.codec_file,
+        "codec_files": args.codec_file, "executor": args.executor, "scheduler": args.scheduler,
     }  # fmt: skip
     if args.dataset is not None:
         options["dataset"] = args.dataset

@@ -5,6 +5,8 @@
 * :mod:`.work` — what a worker does for one unit (one image × one codec), reported as events;
 * :mod:`.pool` — :class:`LocalPool`, the local executor: worker processes that survive each
   other's deaths, admitted under a memory limit;
+* :mod:`.dask` — :class:`~qualitykit.runner.dask.DaskPool`, the same interface on a Dask cluster
+  (``--executor dask``; imported only when used, Dask being an extra);
 * :mod:`.execute` — :func:`execute`, the driver: cache look-ups, leases shared with other runs,
   retries, the only writer of the store; :func:`collect` reads the results table back.
 """

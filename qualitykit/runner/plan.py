@@ -233,12 +233,14 @@ def make_plan(
     memory_limit: int | None = None,
     max_pixels: int | None = None,
     progress: Callable[[int], None] | None = None,
+    device_check: Callable[[str], str] = check_device,
 ) -> Plan:
     """Resolve, validate and size everything a run will do (see the module docstring).
 
     ``jobs`` is the number of worker processes; ``memory_limit`` bytes for the whole run
     (default :func:`default_memory_limit`); ``max_pixels`` the largest image accepted
-    (default: Pillow's decompression-bomb limit).
+    (default: Pillow's decompression-bomb limit). ``device_check`` resolves ``device`` where the
+    work will run (default: this machine; the Dask executor asks its cluster's workers).
     """
     if jobs < 1:
         raise BadInput(f"--jobs {jobs}: give at least 1 worker process")
@@ -246,7 +248,7 @@ def make_plan(
     metric_objects, metrics_unavailable = resolve_metrics(metrics, device)
     # PyTorch (seconds to import) is asked where to run only when something in the plan uses it
     uses_torch = any(o.uses_torch for o in (*codec_objects.values(), *metric_objects.values()))
-    device = check_device(device) if uses_torch or device == "cuda" else "cpu"
+    device = device_check(device) if uses_torch or device == "cuda" else "cpu"
     for obj in (*codec_objects.values(), *metric_objects.values()):
         obj.device = device
     images, errors = scan_images(corpus, store, max_pixels, progress)

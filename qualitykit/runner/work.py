@@ -57,6 +57,9 @@ class Task:
     max_pixels: int | None = None
     #: Times this task's worker died under it (the driver retries once, alone).
     deaths: int = 0
+    #: The image file's bytes, for workers that cannot read ``path`` (another machine: the Dask
+    #: executor sends them); ``None``: the worker reads ``path``. ``path`` names the file in messages.
+    data: bytes | None = field(default=None, repr=False)
 
     @property
     def n_items(self) -> int:
@@ -93,7 +96,7 @@ def run_task(task: Task, state: WorkerState, emit: Emit) -> None:
 
     t0 = time.perf_counter()
     try:
-        source = load_image(task.path, task.max_pixels)
+        source = load_image(task.path, task.max_pixels, task.data)
         codec = state.codec(task.codec_id)
     except QKError as exc:
         error("load", str(exc))
