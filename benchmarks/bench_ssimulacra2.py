@@ -7,7 +7,8 @@ Pairs: the first ``--images`` Kodak images, each against its Pillow JPEG at q=50
 median (and range) of ``--repeats`` runs, plus the CPU time of this process. qk runs
 batched (``compute`` on all pairs: same-size pairs share batches) and one pair per call.
 The PyPI port takes file paths, so it is timed on the pairs written as PNG files (its
-time includes decoding two PNGs, ~10 ms). Nothing is written to RESULTS.md.
+time includes decoding two PNGs, ~10 ms). ``--write`` replaces the "ssimulacra2-cost" section of
+RESULTS.md.
 
 ``--threads`` defaults to 1, what qk's runner gives each worker on a 2-core machine
 (``cpu_count // jobs``). On a machine that other jobs keep busy, more torch threads make
@@ -30,7 +31,7 @@ from pathlib import Path
 import torch
 from PIL import Image
 
-from _results import machine
+from _results import machine, write_section
 from bench_metrics import kodak_pairs
 
 from qualitykit.metrics import get_metric
@@ -53,6 +54,7 @@ def main() -> None:
     parser.add_argument("--images", type=int, default=24)
     parser.add_argument("--threads", type=int, default=1, help="torch threads (0: torch's default)")
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--write", action="store_true", help="replace the ssimulacra2-cost section of benchmarks/RESULTS.md")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -107,6 +109,8 @@ def main() -> None:
         *[f"- {note}" for note in notes],
     ]
     print("\n".join(lines))
+    if args.write:
+        write_section("ssimulacra2-cost", "\n".join(lines))
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ MS-SSIM on RGB, then ``qualitykit.analysis.bd_table(Run.load(run_dir), anchor="j
 a Markdown table: BD-rate (mean curves, 95 % bootstrap CI) per codec × metric, and speed per
 codec (median ms per image and Mpx/s for encode and decode; one thread per encode, ``--jobs``
 images at a time on a shared machine, so speeds are indicative). Unavailable codecs are listed
-with the reason and skipped. It does not write RESULTS.md.
+with the reason and skipped. ``--write`` replaces the "codecs-kodak" section of RESULTS.md.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _results import KODAK, machine
+from _results import KODAK, machine, write_section
 
 import qualitykit
 from qualitykit.analysis import Run, bd_table
@@ -45,6 +45,7 @@ def main() -> None:
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--out", type=Path, default=None, help="run directory (default: a temporary one)")
     ap.add_argument("--cache", type=Path, default=None, help="SQLite cache (default: a fresh temporary one, so speeds are measured)")
+    ap.add_argument("--write", action="store_true", help="replace the codecs-kodak section of benchmarks/RESULTS.md")
     args = ap.parse_args()
     out = args.out or Path(tempfile.mkdtemp()) / "codecs-kodak"
     cache = args.cache or Path(tempfile.mkdtemp()) / "cache.sqlite"
@@ -58,7 +59,7 @@ def main() -> None:
     labels = {c: run.label(c) for c in run.codec_ids}
     lines = [
         f"Machine: {machine()}. Date: {time.strftime('%Y-%m-%d', time.gmtime())}. "
-        f"Command: `python benchmarks/codecs_kodak.py --jobs {args.jobs}` ({wall / 60:.1f} min, {len(df)} encodes, cold cache). "
+        f"Command: `python benchmarks/codecs_kodak.py --jobs {args.jobs} --write` ({wall / 60:.1f} min, {len(df)} encodes, cold cache). "
         f"Run directory: `{out}`.",
         "",
         "| codec | id | " + " | ".join(f"BD-rate {m} (95 % CI)" for m in metrics) + " | bpp range | PSNR range |",
@@ -94,6 +95,8 @@ def main() -> None:
     lines += ["", f"BD settings: {table.settings['method']}, anchor `{table.settings['anchor_id']}`, "
               f"bootstrap {table.settings['bootstrap']['resamples']} resamples over images (seed {table.settings['bootstrap']['seed']})."]  # fmt: skip
     print("\n".join(lines))
+    if args.write:
+        write_section("codecs-kodak", "## Codec breadth on Kodak: BD-rate against JPEG, speed (issue 14)\n\n" + "\n".join(lines))
 
 
 if __name__ == "__main__":

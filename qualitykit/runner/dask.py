@@ -155,7 +155,7 @@ def _check_versions(setup: Setup, task: Task, state: WorkerState, address: str) 
     A codec or metric that cannot be built here is left to :func:`run_task`, which reports it
     per unit as the local executor does.
     """
-    from .. import __version__
+    from .._version import __version__
 
     if __version__ != setup.qualitykit_version:
         raise EnvironmentMismatch(
@@ -337,7 +337,7 @@ class DaskPool:
 
     def bind(self, plan: Plan) -> None:
         """Learn what every task of ``plan`` carries (versions, device) and which need a GPU."""
-        from .. import __version__
+        from .._version import __version__
         from ..codecs.external import ENV, read_codec_file
 
         definitions = []
