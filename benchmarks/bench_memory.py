@@ -106,7 +106,7 @@ def main() -> None:
         [
             "## Peak memory of a run (whole process tree)",
             "",
-            f"Command (repository root): `python benchmarks/bench_memory.py --jobs {args.jobs} --metrics {args.metrics}{' --write' if args.write else ''}`  ",
+            f"Command (repository root): `QK_WEIGHTS_DIR=../shared/weights python benchmarks/bench_memory.py --jobs {args.jobs} --metrics {args.metrics}{' --write' if args.write else ''}`  ",
             f"Date: {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC  ",
             f"Machine: {machine()}, {psutil.virtual_memory().total / 2**30:.0f} GiB",
             "",

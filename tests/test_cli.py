@@ -78,3 +78,22 @@ def test_default_bench_on_the_builtin_corpus(tmp_path):
 
 def test_parser_builds():
     assert build_parser().prog == "qk"
+
+
+@pytest.mark.slow
+def test_bench_with_the_perceptual_metrics_works_offline(small_corpus, tmp_path, shared_weights):
+    """``qk bench --metrics ssimulacra2,butteraugli,dists,lpips`` in a fresh process with no network
+    (an empty torch hub cache; the backbones from ``$QK_WEIGHTS_DIR``): every metric scores every item."""
+    import shutil
+
+    import pandas as pd
+
+    if not shutil.which("butteraugli_main"):
+        pytest.skip("butteraugli_main not installed (Debian: apt-get install libjxl-devtools; .ci/run installs it)")
+    res = qk("bench", "--dataset", str(small_corpus), "--codecs", "jpeg:q=40/80", "--metrics", "ssimulacra2,butteraugli,dists,lpips",
+             "--jobs", "1", "--cache", str(tmp_path / "c.sqlite"), "--out", str(tmp_path / "run"), "--no-report", "-q")  # fmt: skip
+    assert res.returncode == 0, res.stdout + res.stderr
+    table = pd.read_csv(tmp_path / "run" / "results.csv")
+    assert len(table) == 8
+    for metric in ("ssimulacra2", "butteraugli", "dists", "lpips"):
+        assert table[metric].notna().all(), metric
