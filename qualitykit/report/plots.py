@@ -64,28 +64,25 @@ def _shade(color: str, k: int) -> str:
     return matplotlib.colors.to_hex(tuple(min(1.0, max(0.0, mix(c))) for c in (r, g, b)))
 
 
-def codec_colors(codecs: Sequence[tuple[str, str]] | Sequence[str]) -> dict[str, str]:
-    """Label → colour for ``(label, family)`` pairs (a bare label is its own family), fixed by family."""
+def _family_ranks(codecs: Sequence[tuple[str, str]] | Sequence[str]) -> dict[str, tuple[str, int]]:
+    """Label → (family, n): the label is the n-th codec of its family (from 0); a bare label is its own family."""
     seen: dict[str, int] = {}
     out = {}
     for item in codecs:
         label, family = (item, item.split(":")[0]) if isinstance(item, str) else item
-        k = seen.get(family, 0)
-        seen[family] = k + 1
-        out[label] = _shade(family_color(family), k)
+        out[label] = (family, seen.get(family, 0))
+        seen[family] = out[label][1] + 1
     return out
+
+
+def codec_colors(codecs: Sequence[tuple[str, str]] | Sequence[str]) -> dict[str, str]:
+    """Label → colour for ``(label, family)`` pairs (a bare label is its own family), fixed by family."""
+    return {label: _shade(family_color(family), k) for label, (family, k) in _family_ranks(codecs).items()}
 
 
 def codec_markers(codecs: Sequence[tuple[str, str]] | Sequence[str]) -> dict[str, str]:
     """Label → marker: the n-th codec of a family gets the n-th marker."""
-    seen: dict[str, int] = {}
-    out = {}
-    for item in codecs:
-        label, family = (item, item.split(":")[0]) if isinstance(item, str) else item
-        k = seen.get(family, 0)
-        seen[family] = k + 1
-        out[label] = MARKERS[k % len(MARKERS)]
-    return out
+    return {label: MARKERS[k % len(MARKERS)] for label, (_, k) in _family_ranks(codecs).items()}
 
 
 def to_db(values: np.ndarray) -> np.ndarray:
