@@ -43,15 +43,19 @@ GRID = ["--codecs", "jpeg,webp,avif", "--metrics", "psnr,ssim,ms-ssim,vmaf,lpips
 PEER_SCRIPT = r"""
 import sys, time
 from pathlib import Path
-import numpy as np, torch, lpips
+sys.path.insert(0, sys.argv[3])
+import numpy as np, torch
 from PIL import Image
+from bench_torch_metrics import lpips_model
+from imageio_ffmpeg import get_ffmpeg_exe
+ffmpeg = get_ffmpeg_exe()  # the ffmpeg with libvmaf that qk uses too
 from ffmpeg_quality_metrics import FfmpegQualityMetrics
 from pytorch_msssim import ssim, ms_ssim
 pairs = [(Path(sys.argv[1]) / p.name, p) for p in sorted(Path(sys.argv[2]).glob("*.png"))]
 t0 = time.perf_counter()
-net = lpips.LPIPS(net="alex", verbose=False)
+net, _ = lpips_model("alex")  # lpips.LPIPS with the ImageNet backbone of ../shared/weights
 for ref, dist in pairs:
-    FfmpegQualityMetrics(str(ref), str(dist)).calculate(["vmaf", "psnr", "ssim"])
+    FfmpegQualityMetrics(str(ref), str(dist), ffmpeg_path=ffmpeg).calculate(["vmaf", "psnr", "ssim"])
     x, y = (torch.from_numpy(np.asarray(Image.open(p).convert("RGB"))).permute(2, 0, 1)[None].float() for p in (ref, dist))
     with torch.no_grad():
         ssim(x, y, data_range=255); ms_ssim(x, y, data_range=255); net(x / 127.5 - 1, y / 127.5 - 1)
@@ -67,6 +71,13 @@ def qk(*args: str, profile: bool = False) -> tuple[float, str]:
     if res.returncode != 0:
         sys.exit(f"qk bench {' '.join(args)} failed:\n{res.stdout}\n{res.stderr}")
     return took, res.stdout + res.stderr
+
+
+def peers(decoded: Path) -> None:
+    res = subprocess.run([sys.executable, "-c", PEER_SCRIPT, str(KODAK), str(decoded), str(Path(__file__).parent)],
+                         capture_output=True, text=True)  # fmt: skip
+    if res.returncode:
+        sys.exit(f"the peers' script failed:\n{res.stderr[-3000:]}")
 
 
 def large_corpus(folder: Path, n: int = 6) -> Path:
@@ -115,7 +126,7 @@ def main() -> None:
         times["metrics"].append(qk(*kodak, "--codecs", "jpeg:q=50", "--metrics", "psnr,ssim,ms-ssim,vmaf,lpips", "--jobs", "2",
                                    "--cache", str(tmp / f"m{r}.sqlite"), "--out", str(tmp / f"m-{r}"), "--no-report")[0])  # fmt: skip
         t0 = time.perf_counter()
-        subprocess.run([sys.executable, "-c", PEER_SCRIPT, str(KODAK), str(decoded)], check=True, capture_output=True)
+        peers(decoded)
         times["peers"].append(time.perf_counter() - t0)
         times["large"].append(qk(*big, *GRID, "--jobs", "2", "--cache", str(tmp / f"l{r}.sqlite"), "--out", str(tmp / f"l-{r}"), "--no-report")[0])
     med = {k: statistics.median(v) for k, v in times.items()}
