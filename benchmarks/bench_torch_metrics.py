@@ -35,6 +35,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from bench_metrics import kodak_pairs  # the 24 Kodak images against their Pillow JPEG at q=50
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 SHARED = ROOT.parent / "shared"
@@ -47,18 +49,6 @@ def jpeg(image: np.ndarray, quality: int = 50) -> np.ndarray:
     Image.fromarray(image).save(buf, "JPEG", quality=quality)
     with Image.open(buf) as im:
         return np.asarray(im.convert("RGB"))
-
-
-def kodak_pairs(n: int) -> list[tuple[np.ndarray, np.ndarray]]:
-    files = sorted(KODAK.glob("kodim*.png"))[:n]
-    if not files:
-        sys.exit(f"Kodak not found at {KODAK}")
-    pairs = []
-    for f in files:
-        with Image.open(f) as im:
-            ref = np.asarray(im.convert("RGB"))
-        pairs.append((ref, jpeg(ref)))
-    return pairs
 
 
 def photographic(height: int, width: int) -> tuple[np.ndarray, np.ndarray]:

@@ -172,3 +172,21 @@ class SharedPassMetric(Metric):
         if isinstance(result, Exception):
             raise result
         return result
+
+    @staticmethod
+    def checked(
+        metrics: Sequence[Metric], refs: Sequence[np.ndarray], dists: Sequence[np.ndarray]
+    ) -> tuple[list[Metric], dict[str, Exception]]:
+        """The metrics whose input checks pass on every pair, and each other metric's check error
+        (e.g. images too small for MS-SSIM: the rest of the family still runs)."""
+        passed: list[Metric] = []
+        failed: dict[str, Exception] = {}
+        for m in metrics:
+            try:
+                for r, d in zip(refs, dists):
+                    m.check(r, d)
+            except BadInput as exc:
+                failed[m.name] = exc
+            else:
+                passed.append(m)
+        return passed, failed

@@ -148,16 +148,8 @@ class LibvmafMetric(SharedPassMetric):
         cls, metrics: Sequence[Metric], refs: Sequence[np.ndarray], dists: Sequence[np.ndarray]
     ) -> dict[str, np.ndarray | Exception]:
         """One libvmaf pass for every metric whose input checks pass; the others get their check's error."""
-        out: dict[str, np.ndarray | Exception] = {}
-        group: list[LibvmafMetric] = []
-        for m in metrics:
-            try:
-                for r, d in zip(refs, dists):
-                    m.check(r, d)
-            except BadInput as exc:  # e.g. too small for MS-SSIM: PSNR and VMAF still run
-                out[m.name] = exc
-            else:
-                group.append(m)  # type: ignore[arg-type]
+        group, errors = cls.checked(metrics, refs, dists)  # e.g. too small for MS-SSIM: PSNR and VMAF still run
+        out: dict[str, np.ndarray | Exception] = dict(errors)
         if group:
             features = sorted({m.feature for m in group if m.feature})
             models = sorted({m.model for m in group if m.model})

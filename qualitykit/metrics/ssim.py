@@ -39,7 +39,6 @@ import numpy as np
 
 from . import register
 from ..device import resolve_device
-from ..errors import BadInput
 from .base import Metric, SharedPassMetric
 
 if TYPE_CHECKING:
@@ -288,16 +287,8 @@ class _SSIMFamily(SharedPassMetric):
     ) -> dict[str, np.ndarray | Exception]:
         """One pass per pair for every metric whose input checks pass; the others get their check's
         error (e.g. images too small for MS-SSIM still get SSIM)."""
-        out: dict[str, np.ndarray | Exception] = {}
-        group: list[Metric] = []
-        for m in metrics:
-            try:
-                for r, d in zip(refs, dists):
-                    m.check(r, d)
-            except BadInput as exc:
-                out[m.name] = exc
-            else:
-                group.append(m)
+        group, errors = cls.checked(metrics, refs, dists)
+        out: dict[str, np.ndarray | Exception] = dict(errors)
         if not group:
             return out
         want_ssim = any(m.name == SSIM.name for m in group)
