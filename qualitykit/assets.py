@@ -32,15 +32,17 @@ main process, before any work starts. Everything else (``available()``, worker p
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .errors import Unavailable
-from .fsutil import sha256_file
+from .errors import QKError, Unavailable
+from .fsutil import atomic_write_text, cache_home, sha256_file
 
 if TYPE_CHECKING:
     import torch
@@ -106,10 +108,15 @@ def users(asset: Asset) -> list[str]:
 
 
 def hub_checkpoints() -> Path:
-    """PyTorch's download cache (``$TORCH_HOME/hub/checkpoints``), where downloads go."""
-    import torch.hub
+    """PyTorch's download cache (``$TORCH_HOME/hub/checkpoints``), where downloads go.
 
-    return Path(torch.hub.get_dir()) / "checkpoints"
+    Found as ``torch.hub.get_dir()`` finds it (``$TORCH_HOME``, else ``$XDG_CACHE_HOME/torch``,
+    else ``~/.cache/torch``), without importing torch (seconds) when no one has; once torch is
+    imported, ``torch.hub.get_dir()`` itself answers (it honours ``torch.hub.set_dir``)."""
+    if "torch.hub" in sys.modules:
+        return Path(sys.modules["torch.hub"].get_dir()) / "checkpoints"
+    home = os.environ.get("TORCH_HOME") or os.path.join(os.environ.get("XDG_CACHE_HOME") or "~/.cache", "torch")
+    return Path(home).expanduser() / "hub" / "checkpoints"
 
 
 def search_dirs() -> list[Path]:
@@ -162,24 +169,59 @@ def _load(path: Path) -> Mapping[str, torch.Tensor]:
     return obj
 
 
-_content_cache: dict[tuple[str, str, int, int], str | None] = {}
+def content_hash_cache() -> Path:
+    """The JSON file remembering :func:`content_sha256` results between processes:
+    ``<cache home>/asset-content-hashes.json`` (:func:`~qualitykit.fsutil.cache_home`)."""
+    return cache_home() / "asset-content-hashes.json"
+
+
+_content_cache: dict[str, list] | None = None
+
+
+def _content_entries() -> dict[str, list]:
+    """``"path\0part"`` → ``[size, mtime_ns, inode, tensor sha256 or None]``, read once per process;
+    an unreadable or malformed file counts as empty (it is only a cache)."""
+    global _content_cache
+    if _content_cache is None:
+        try:
+            loaded = json.loads(content_hash_cache().read_text())
+            _content_cache = {k: v for k, v in loaded.items() if isinstance(v, list) and len(v) == 4}
+        except (OSError, ValueError, AttributeError):
+            _content_cache = {}
+    return _content_cache
 
 
 def content_sha256(path: Path, part: str) -> str | None:
     """:func:`tensor_sha256` of the ``part`` tensors in ``path``; ``None`` if it is not a state dict
-    holding them. Cached per file path, size and modification time."""
+    holding them.
+
+    Remembered per file path, size, modification time and inode, in this process and in
+    :func:`content_hash_cache` for the next ones (as the store remembers image hashes): hashing
+    means importing PyTorch and reading the file, seconds that a rerun on a filled cache would
+    otherwise spend before any work. Saving the cache is best effort (a read-only home only
+    makes the next process hash again)."""
     try:
         st = path.stat()
     except OSError:
         return None
-    key = (str(path), part, st.st_size, st.st_mtime_ns)
-    if key not in _content_cache:
-        try:
-            selected = select_part(_load(path), part)
-            _content_cache[key] = tensor_sha256(selected) if selected else None
-        except Exception:  # not a torch file, truncated, another format
-            _content_cache[key] = None
-    return _content_cache[key]
+    entries = _content_entries()
+    key, stamp = f"{path.resolve()}\0{part}", [st.st_size, st.st_mtime_ns, st.st_ino]
+    known = entries.get(key)
+    if known is not None and known[:3] == stamp:
+        return known[3]
+    try:
+        selected = select_part(_load(path), part)
+        found = tensor_sha256(selected) if selected else None
+    except Exception:  # not a torch file, truncated, another format
+        found = None
+    entries[key] = [*stamp, found]
+    for gone in [k for k in entries if not os.path.exists(k.split("\0")[0])]:
+        del entries[gone]  # files deleted since (a test's temporary folders, an old hub cache)
+    try:
+        atomic_write_text(content_hash_cache(), json.dumps(entries, indent=0, sort_keys=True))
+    except QKError:  # full disk, read-only home: the next process hashes again
+        pass
+    return found
 
 
 _bundled_ok: dict[tuple[str, int, int], str] = {}
@@ -291,6 +333,6 @@ def load_part(asset: Asset) -> dict[str, torch.Tensor]:
 
 
 __all__ = [
-    "ENV", "Asset", "bundled_in", "content_sha256", "fetch", "hub_checkpoints", "load_part", "locate", "register",
+    "ENV", "Asset", "bundled_in", "content_hash_cache", "content_sha256", "fetch", "hub_checkpoints", "load_part", "locate", "register",
     "registered", "require", "search_dirs", "select_part", "tensor_sha256", "users", "why_missing",
 ]  # fmt: skip

@@ -40,6 +40,31 @@ def test_tensor_hash_is_the_published_one() -> None:
         assert assets.content_sha256(WEIGHTS / name, "features") == expected
 
 
+def test_a_content_hash_is_remembered_between_processes(tmp_path, monkeypatch) -> None:
+    """The next process finds a recognised file without importing PyTorch (seconds of every rerun);
+    a changed file is hashed again."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "home-cache"))
+    monkeypatch.setattr(assets, "_content_cache", None)
+    path = tmp_path / "features.pth"
+    torch.manual_seed(0)
+    torch.save(torchvision.models.alexnet(weights=None).features.state_dict(), path)
+    expected = assets.content_sha256(path, "features")
+    assert expected is not None and assets.content_hash_cache().is_file()
+    probe = (
+        "import sys; from pathlib import Path; from qualitykit import assets; "
+        f"print(assets.content_sha256(Path({str(path)!r}), 'features'), 'torch' in sys.modules)"
+    )
+    env = {**__import__("os").environ, "XDG_CACHE_HOME": str(tmp_path / "home-cache")}
+    run = lambda: subprocess.run([sys.executable, "-c", probe], cwd=ROOT, env=env, capture_output=True, text=True, check=True)
+    assert run().stdout.split() == [expected, "False"]
+    with torch.no_grad():
+        state = torch.load(path, weights_only=True)
+        state["0.bias"][0] += 1
+    torch.save(state, path)
+    changed = run().stdout.split()
+    assert changed[0] != expected and changed[1] == "True"
+
+
 def test_both_layouts_select_the_same_part() -> None:
     full = torchvision.models.alexnet(weights=None).state_dict()
     features_only = {k.removeprefix("features."): v for k, v in full.items() if k.startswith("features.")}
@@ -84,8 +109,9 @@ def _imports(module: str) -> set[str]:
 
 def test_layers_point_down() -> None:
     """The asset module imports no codec or metric; the neural model code imports no codec."""
-    assert _imports("qualitykit.assets") == {"qualitykit.errors", "qualitykit.errors.Unavailable",
-                                             "qualitykit.fsutil", "qualitykit.fsutil.sha256_file"}  # fmt: skip
+    assert _imports("qualitykit.assets") == {"qualitykit.errors", "qualitykit.errors.QKError", "qualitykit.errors.Unavailable",
+                                             "qualitykit.fsutil", "qualitykit.fsutil.atomic_write_text",
+                                             "qualitykit.fsutil.cache_home", "qualitykit.fsutil.sha256_file"}  # fmt: skip
     for module in ("qualitykit.neural.models", "qualitykit.neural.checkpoint"):
         assert not {n for n in _imports(module) if n.startswith(("qualitykit.codecs", "qualitykit.metrics"))}, module
     assert "qualitykit.assets" in _imports("qualitykit.neural.models")
