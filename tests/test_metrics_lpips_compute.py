@@ -91,6 +91,39 @@ def test_batch_equals_one_by_one(alex, photo_pairs) -> None:
     np.testing.assert_allclose(batched, [direct(alex, r, d) for r, d in pairs], rtol=1e-6, atol=0)
 
 
+def test_each_reference_runs_once_for_all_its_distorted_images(alex, photo_pairs, monkeypatch) -> None:
+    """References shared by several pairs (the same array object, as the runner passes a ladder)
+    run through the backbone once, kept across batches, mixed with other references in a batch;
+    every value still equals lpips's own."""
+    a, b, c = (r[:96, :128].copy() for r, _ in photo_pairs[:3])
+    refs = [a, a, b, a, c, c, b]
+    dists = [jpeg(r, q) for r, q in zip(refs, (10, 30, 20, 60, 15, 40, 80))]
+    metric = registry.get("lpips")(device="cpu", model=alex)
+    monkeypatch.setattr(type(metric), "batch_pixels", 2 * 96 * 128)  # batches: (a, a), (a, b), (b, c), (c)
+    runs = []
+    real = fast.reference_features
+    monkeypatch.setattr(fast, "reference_features", lambda model, x: runs.append(x.shape[0]) or real(model, x))
+    ours = metric.compute(refs, dists)
+    np.testing.assert_allclose(ours, [direct(alex, r, d) for r, d in zip(refs, dists)], rtol=1e-6, atol=0)
+    assert sum(runs) == 3, f"references through the backbone: {runs}"
+
+
+def test_tiles_of_a_reference_run_once_for_all_its_distorted_images(alex, astronaut, monkeypatch) -> None:
+    ref = photographic(517, 803, astronaut)
+    dists = [jpeg(ref, q) for q in (20, 50, 80)]
+    cls = registry.get("lpips")
+    metric = cls(device="cpu", model=alex)
+    monkeypatch.setattr(cls, "tile_above", 10**12)
+    whole = [metric(ref, d) for d in dists]
+    monkeypatch.setattr(cls, "tile_above", 0)
+    monkeypatch.setattr(cls, "tile_core", 256)
+    runs = []
+    real = fast.reference_features
+    monkeypatch.setattr(fast, "reference_features", lambda model, x: runs.append(x.shape[0]) or real(model, x))
+    np.testing.assert_allclose(metric.compute([ref] * 3, dists), whole, rtol=1e-6, atol=0)
+    assert len(runs) == len(list(fast.tiles(517, 803, 256, alex))) == 12
+
+
 def tiled_and_untiled(name: str, model: torch.nn.Module, ref: np.ndarray, dist: np.ndarray, core: int,
                       monkeypatch: pytest.MonkeyPatch) -> tuple[float, float]:  # fmt: skip
     cls = registry.get(name)

@@ -7,11 +7,14 @@ What differs from calling the model, and why the value does not:
   ``lpips.im2tensor``), then lpips's ``ScalingLayer`` ``(x − shift) / scale`` in float32 — both
   precomputed for the 256 values per channel, so the input is one table lookup, bit for bit
   what lpips feeds its backbone.
-* **Layer by layer**: the backbone runs slice by slice on the references and on the distorted
-  images (channels-last: oneDNN's convolutions and pooling are faster on it here); each slice's
-  outputs are normalised, differenced, passed through its linear head and summed as soon as
-  they exist, so one layer's activations are alive at a time (lpips keeps all five,
-  normalised, for both images). The same operations as ``lpips.normalize_tensor`` and
+* **Each reference once**: a reference's normalised slice outputs are computed once and every
+  distorted image of it is compared with them (a codec's ladder of one image costs one backbone
+  pass per rung plus one, not two per rung); ``lpips`` runs both images of every pair.
+* **Layer by layer**: the distorted images run slice by slice (channels-last: oneDNN's
+  convolutions and pooling are faster on it here); each slice's outputs are normalised,
+  differenced with the reference's, passed through its linear head and summed as soon as they
+  exist, so one layer's activations of the distorted images are alive at a time (lpips keeps all
+  five, normalised, for both images). The same operations as ``lpips.normalize_tensor`` and
   ``NetLinLayer``; spatial sums accumulate in float64.
 * **Tiles** (above a size threshold, see :func:`tile_plan`): the image is cut into tiles whose
   cores partition it, each grown by a margin ≥ the backbone's receptive field on every side
@@ -168,28 +171,41 @@ def to_input(images: Sequence[np.ndarray], table: np.ndarray, device: torch.devi
     return torch.from_numpy(out).to(device)
 
 
-def layer_sums(
-    model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor,
-    regions: Sequence[tuple[int, int, int, int]] | None = None,
-) -> np.ndarray:  # fmt: skip
-    """Per pair and layer, the float64 sum of the linear head's output over the whole map or over
-    ``regions[k] = (row0, row1, col0, col1)`` of layer ``k``'s map; ``x``, ``y``: the backbone
-    inputs of the references and of the distorted images. Shape ``(n, L)``."""
+def reference_features(model: torch.nn.Module, x: torch.Tensor) -> list[torch.Tensor]:
+    """Each slice's normalised output (``lpips.normalize_tensor``) for the references' backbone
+    input ``x``, channels-last: what every distorted image of those references is compared with."""
     import torch
 
-    sums = np.zeros((x.shape[0], model.L))
-    # channels-last activations: oneDNN's convolutions and max-pooling run faster on them here;
-    # references and distorted images as two batches: faster here than one batch of both
-    hx, hy = (t.contiguous(memory_format=torch.channels_last) for t in (x, y))
+    features = []
+    h = x.contiguous(memory_format=torch.channels_last)  # oneDNN's convolutions and pooling: faster on it here
+    for sl in _slices(model):
+        h = sl(h)
+        features.append(h / (torch.sqrt(torch.sum(h**2, dim=1, keepdim=True)) + 1e-10))
+    return features
+
+
+def layer_sums(
+    model: torch.nn.Module, reference: Sequence[torch.Tensor], y: torch.Tensor, which: torch.Tensor | None = None,
+    regions: Sequence[tuple[int, int, int, int]] | None = None,
+) -> np.ndarray:  # fmt: skip
+    """Per distorted image and layer, the float64 sum of the linear head's output over the whole
+    map or over ``regions[k] = (row0, row1, col0, col1)`` of layer ``k``'s map. ``reference``:
+    :func:`reference_features` of the references; ``y``: the distorted images' backbone input;
+    ``which[i]``: the row of ``reference`` that image ``i`` is compared with (``None``: one
+    reference, every image). Shape ``(n, L)``."""
+    import torch
+
+    sums = np.zeros((y.shape[0], model.L))
+    hy = y.contiguous(memory_format=torch.channels_last)
     for k, sl in enumerate(_slices(model)):
-        hx, hy = sl(hx), sl(hy)
-        # lpips.normalize_tensor, then (f0 - f1) ** 2 and the layer's linear head (1×1 conv)
-        fx = hx / (torch.sqrt(torch.sum(hx**2, dim=1, keepdim=True)) + 1e-10)
-        fy = hy / (torch.sqrt(torch.sum(hy**2, dim=1, keepdim=True)) + 1e-10)
-        diff = fx.sub_(fy).pow_(2)
-        del fy
+        hy = sl(hy)
+        fx = reference[k] if which is None else reference[k].index_select(0, which)
+        # lpips.normalize_tensor, then (f0 - f1) ** 2 (the same square either way round) and the
+        # layer's linear head (1×1 conv)
+        diff = (hy / (torch.sqrt(torch.sum(hy**2, dim=1, keepdim=True)) + 1e-10)).sub_(fx).pow_(2)
+        del fx
         head = model.lins[k](diff)
-        del diff, fx
+        del diff
         if regions is not None:
             r0, r1, c0, c1 = regions[k]
             head = head[..., r0:r1, c0:c1]
@@ -197,16 +213,46 @@ def layer_sums(
     return sums
 
 
-def batch_values(model: torch.nn.Module, refs: Sequence[np.ndarray], dists: Sequence[np.ndarray],
-                 table: np.ndarray, device: torch.device | str) -> np.ndarray:  # fmt: skip
-    """LPIPS of same-size pairs, untiled."""
+def _means(model: torch.nn.Module, sums: np.ndarray, height: int, width: int) -> np.ndarray:
+    """LPIPS from per-layer sums over whole ``height`` × ``width`` images: each layer's spatial mean, summed."""
+    sizes = zip(output_sizes(model, height), output_sizes(model, width))
+    return sum(sums[:, k] / (rows * cols) for k, (rows, cols) in enumerate(sizes))
+
+
+def untiled_values(model: torch.nn.Module, refs: Sequence[np.ndarray], dists: Sequence[np.ndarray],
+                   table: np.ndarray, device: torch.device | str, batch_pixels: int) -> np.ndarray:  # fmt: skip
+    """LPIPS of same-size pairs, untiled, distorted images in batches of at most ``batch_pixels``.
+
+    Each reference runs through the backbone once however many distorted images it has (a
+    ladder of one image: half the work of running every pair): references are told apart by
+    identity (the same array object), pairs of one reference are batched next to each other, and
+    a reference's features are kept from one batch to the next."""
     import torch
 
     h, w = refs[0].shape[:2]
+    first: dict[int, int] = {}
+    order = sorted(range(len(refs)), key=lambda i: first.setdefault(id(refs[i]), i))
+    step = max(1, batch_pixels // (h * w))
+    sums = np.empty((len(refs), model.L))
+    kept: dict[int, tuple[list[torch.Tensor], int]] = {}  # id(ref) -> (features of a batch of refs, row)
     with torch.inference_mode():
-        sums = layer_sums(model, to_input(refs, table, device), to_input(dists, table, device))
-    sizes = zip(output_sizes(model, h), output_sizes(model, w))
-    return sum(sums[:, k] / (rows * cols) for k, (rows, cols) in enumerate(sizes))
+        for start in range(0, len(order), step):
+            chunk = order[start : start + step]
+            ids = list(dict.fromkeys(id(refs[i]) for i in chunk))
+            new = [r for r in ids if r not in kept]
+            if new:
+                features = reference_features(model, to_input([refs[first[r]] for r in new], table, device))
+                kept = {r: kept[r] for r in ids if r in kept} | {r: (features, row) for row, r in enumerate(new)}
+            # usually one group: the images of one reference, or of references computed together
+            groups: dict[int, list[int]] = {}
+            for i in chunk:
+                groups.setdefault(id(kept[id(refs[i])][0]), []).append(i)
+            for part in groups.values():
+                features = kept[id(refs[part[0]])][0]
+                rows = [kept[id(refs[i])][1] for i in part]
+                which = None if features[0].shape[0] == 1 else torch.tensor(rows, device=features[0].device)
+                sums[part] = layer_sums(model, features, to_input([dists[i] for i in part], table, device), which)
+    return _means(model, sums, h, w)
 
 
 def tiles(height: int, width: int, core: int, model: torch.nn.Module) -> Iterator[tuple[Span, Span]]:
@@ -219,15 +265,16 @@ def tiles(height: int, width: int, core: int, model: torch.nn.Module) -> Iterato
             yield r, c
 
 
-def tiled_value(model: torch.nn.Module, ref: np.ndarray, dist: np.ndarray, table: np.ndarray,
-                device: torch.device | str, core: int) -> float:  # fmt: skip
-    """LPIPS of one pair computed tile by tile (see the module docstring)."""
+def tiled_values(model: torch.nn.Module, ref: np.ndarray, dists: Sequence[np.ndarray], table: np.ndarray,
+                 device: torch.device | str, core: int) -> np.ndarray:  # fmt: skip
+    """LPIPS of distorted images of one reference, computed tile by tile (see the module docstring);
+    each reference tile runs through the backbone once for all of them, one distorted tile at a time."""
     import torch
 
     layers = geometry(model)
     assert layers is not None
     height, width = ref.shape[:2]
-    total = np.zeros(model.L)
+    total = np.zeros((len(dists), model.L))
     with torch.inference_mode():
         for r, c in tiles(height, width, core, model):
             regions = []
@@ -236,7 +283,7 @@ def tiled_value(model: torch.nn.Module, ref: np.ndarray, dist: np.ndarray, table
                 oy, ox = r.start // ly.stride, c.start // ly.stride
                 regions.append((a - oy, b - oy, p - ox, q - ox))
             crop = (slice(r.start, r.stop), slice(c.start, c.stop))
-            x, y = (to_input([image[crop]], table, device) for image in (ref, dist))
-            total += layer_sums(model, x, y, regions)[0]
-    sizes = zip(output_sizes(model, height), output_sizes(model, width))
-    return float(sum(total[k] / (rows * cols) for k, (rows, cols) in enumerate(sizes)))
+            reference = reference_features(model, to_input([ref[crop]], table, device))
+            for i, dist in enumerate(dists):
+                total[i] += layer_sums(model, reference, to_input([dist[crop]], table, device), regions=regions)[0]
+    return _means(model, total, height, width)

@@ -3,8 +3,8 @@
 Conventions: RGB uint8 scaled to [-1, 1] (``x / 127.5 - 1``), the v0.1 linear
 layers shipped inside ``lpips``, spatial mean of each layer's weighted squared
 feature difference, summed over layers. Lower is better; 0 for identical
-images. Pairs of one size run in batches through the backbone layer by layer, huge
-images tile by tile, to float noise of ``lpips``'s own forward pass
+images. Each reference runs through the backbone once for all its distorted images, those
+in batches layer by layer, huge images tile by tile, to float noise of ``lpips``'s own forward pass
 (:mod:`._lpips_compute`); one model per network and device is built per process and
 reused.
 
@@ -37,7 +37,7 @@ from . import _lpips_compute as _fast
 from . import register
 from ..device import resolve_device
 from .backbones import ALEXNET, VGG16
-from .base import Metric, batches
+from .base import Metric, group_by_shape
 
 if TYPE_CHECKING:
     import torch
@@ -135,8 +135,9 @@ class _LPIPS(Metric):
         return self.model.to(device) if self.model is not None else _shared_model(self.net, device)
 
     def compute(self, refs: Sequence[np.ndarray], dists: Sequence[np.ndarray]) -> np.ndarray:
-        """Pairs of one size run in backbone batches of at most :attr:`batch_pixels` pixels of
-        pairs; a pair above :attr:`tile_above` pixels runs tile by tile. See :mod:`._lpips_compute`."""
+        """Distorted images of one size run in backbone batches of at most :attr:`batch_pixels`
+        pixels, each reference (the same array object) once for all its distorted images; pairs
+        above :attr:`tile_above` pixels run tile by tile. See :mod:`._lpips_compute`."""
         import torch
 
         for r, d in zip(refs, dists):
@@ -152,14 +153,16 @@ class _LPIPS(Metric):
             return out
         table = _fast.input_table(model)
         tileable = _fast.geometry(model) is not None
-        for chunk in batches(refs, self.batch_pixels):
-            h, w = refs[chunk[0]].shape[:2]
-            if tileable and h * w > self.tile_above:
-                for i in chunk:
-                    out[i] = _fast.tiled_value(model, refs[i], dists[i], table, device, self.tile_core)
+        for (h, w, *_), idx in group_by_shape(refs).items():
+            if not (tileable and h * w > self.tile_above):
+                out[idx] = _fast.untiled_values(model, [refs[i] for i in idx], [dists[i] for i in idx], table, device,
+                                                self.batch_pixels)  # fmt: skip
                 continue
-            pairs = [refs[i] for i in chunk], [dists[i] for i in chunk]
-            out[chunk] = _fast.batch_values(model, *pairs, table, device)
+            by_reference: dict[int, list[int]] = {}
+            for i in idx:
+                by_reference.setdefault(id(refs[i]), []).append(i)
+            for same in by_reference.values():
+                out[same] = _fast.tiled_values(model, refs[same[0]], [dists[i] for i in same], table, device, self.tile_core)
         return out
 
 
