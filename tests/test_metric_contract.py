@@ -23,8 +23,18 @@ from qualitykit.errors import BadInput
 from qualitykit.metrics import registry
 from qualitykit.metrics.base import MetricInfo
 
+from .conftest import WEIGHTS
+
 ROOT = Path(__file__).resolve().parents[1]
 NAMES = registry.names()
+
+
+@pytest.fixture(autouse=True)
+def imagenet_backbones(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The deep metrics (LPIPS, DISTS) find their backbones in ../shared/weights when it is there
+    (nothing downloads in tests); without it they skip, saying which file is missing."""
+    if (WEIGHTS / "vgg16-features-imagenet1k-v1.pth").is_file():
+        monkeypatch.setenv("QK_WEIGHTS_DIR", str(WEIGHTS))
 
 
 def metric(name: str):

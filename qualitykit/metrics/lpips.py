@@ -22,8 +22,6 @@ saying which file to fetch and where to put it (``qk weights``).
 from __future__ import annotations
 
 import functools
-import re
-import warnings
 from collections.abc import Sequence
 from importlib.metadata import version as package_version
 from importlib.util import find_spec
@@ -62,21 +60,18 @@ for _net, _metric in (("alex", "lpips"), ("vgg", "lpips-vgg")):
 
 
 def build_lpips(net: str) -> torch.nn.Module:
-    """An ``lpips.LPIPS`` v0.1 model for ``net`` (``alex``/``vgg``) with the located ImageNet backbone, in eval mode.
+    """The LPIPS v0.1 network for ``net`` (``alex``/``vgg``): lpips's linear layers and the located
+    ImageNet backbone in the modules of :mod:`._lpips_network` (``lpips.LPIPS``'s, built without
+    importing torchvision), in eval mode.
 
     Raises :class:`~qualitykit.errors.Unavailable` when an asset is missing; never downloads.
     """
-    import lpips
+    import torch
 
-    assets.require(LINEAR[net])
-    features = assets.load_part(BACKBONES[net])
-    with warnings.catch_warnings():  # lpips passes torchvision's deprecated ``pretrained=False``
-        warnings.simplefilter("ignore", UserWarning)
-        # pnet_rand: the backbone is built with weights=None (no download) and filled below
-        model = lpips.LPIPS(pretrained=True, net=net, version="0.1", pnet_rand=True, verbose=False)
-    # lpips keeps torchvision's ``features[i]`` modules as ``slice<k>.<i>``
-    model.net.load_state_dict({key: features[re.sub(r"^slice\d+\.", "", key)] for key in model.net.state_dict()})
-    return model.eval()
+    from ._lpips_network import LPIPSNetwork
+
+    linear = torch.load(assets.require(LINEAR[net]), map_location="cpu", weights_only=True)
+    return LPIPSNetwork(net, assets.load_part(BACKBONES[net]), linear)
 
 
 @functools.lru_cache(maxsize=None)
