@@ -180,8 +180,10 @@ class LPIPSAlex(_LPIPS):
     tile_core = 1536
     description = "LPIPS v0.1, AlexNet, RGB in [-1, 1]"
     reference = "lpips 0.1.4 LPIPS(net='alex', version='0.1') on the same backbone, equal to 1e-6"
-    #: Measured 82-91 B/px untiled (768x512, 2048x1536; lpips.LPIPS itself: 290). Above ``tile_above``
-    #: (4 MP) tiles of at most 1728x1728 px bound a pair to ~0.5 GiB (459 MiB measured on 6000x4000).
+    #: Measured 82-91 B/px untiled (768x512, 2048x1536; lpips.LPIPS itself: 290); keeping a reference's
+    #: features for all its distorted images: peak RSS 47 B/px above the images and the model for
+    #: 4 images of one 2048x1536 reference (29 B/px without). Above ``tile_above`` (4 MP) tiles of at
+    #: most 1728x1728 px bound the work: 302 MiB above the images for 2 images of a 6000x4000 one.
     memory_per_pixel = 96.0
 
 
