@@ -71,6 +71,26 @@ def test_equal_to_dists_pytorch_on_photos(shared_weights, photo_pairs, monkeypat
     assert metric.version == f"1+dists-pytorch-0.1+vgg16-features-{qk_dists.VGG16.sha256[:8]}"
 
 
+def test_a_reference_with_several_distorted_images_runs_once(shared_weights, photo_pairs, monkeypatch) -> None:
+    """A ladder (one reference object, several distorted images, in batches of 2): VGG16 runs on the
+    reference once, and every value equals the package's own on that pair."""
+    from .conftest import jpeg_roundtrip
+
+    ref = photo_pairs[0][0]
+    dists = [jpeg_roundtrip(ref, q) for q in (10, 30, 60)]
+    metric = get_metric("dists", device="cpu")
+    monkeypatch.setattr(qk_dists.DISTS, "batch_pixels", 2 * ref.shape[0] * ref.shape[1])
+    model = qk_dists._shared_model("cpu")
+    batch_sizes = []
+    real = model.forward_once
+    monkeypatch.setattr(model, "forward_once", lambda x: batch_sizes.append(x.shape[0]) or real(x))
+    ours = metric.compute([ref] * 3, dists)
+    assert batch_sizes == [1, 2, 1], "the reference once, then the distorted images two by two"
+    reference = reference_dists(shared_weights, monkeypatch)
+    np.testing.assert_allclose(ours, [direct(reference, ref, d) for d in dists], rtol=0, atol=1e-6)
+    assert ours[0] > ours[1] > ours[2] > 0
+
+
 @pytest.mark.slow
 def test_equal_to_dists_pytorch_on_kodak(shared_weights, kodak_pairs, monkeypatch) -> None:
     pairs = [kodak_pairs[i] for i in (0, 3, 7)]  # kodim04 is portrait

@@ -112,11 +112,11 @@ class DISTS(Metric):
     higher_is_better = False
     range = (0.0, 1.0)
     min_side = 32
-    default = False  # ~9 s of CPU per Kodak pair, like lpips-vgg (VGG16 on both images; benchmarks/bench_metrics.py)
+    default = False  # seconds of CPU per Kodak pair, like lpips-vgg (VGG16; benchmarks/bench_metrics.py)
     description = "DISTS, VGG16 + α/β of dists-pytorch, RGB in [0, 1], no resizing"
     reference = "dists-pytorch 0.1 DISTS() on the same backbone, equal to 1e-6"
     memory_per_pixel = 2400.0
-    #: Most pixels per batch (bounds memory: VGG16 activations of both images).
+    #: Most pixels of distorted images per batch (bounds memory: their VGG16 features, beside the reference's).
     batch_pixels: ClassVar[int] = 2 * 768 * 512
 
     def __init__(self, device: str = "auto", model: torch.nn.Module | None = None) -> None:
@@ -144,6 +144,9 @@ class DISTS(Metric):
         return f"1+dists-pytorch-{package_version('dists-pytorch')}+{which}"
 
     def compute(self, refs: Sequence[np.ndarray], dists: Sequence[np.ndarray]) -> np.ndarray:
+        """Each reference (the same array object) runs through VGG16 once for all its distorted
+        images, those in batches of at most :attr:`batch_pixels` pixels; then ``DISTS.forward``'s
+        formula (:func:`_scores`)."""
         import torch
 
         for r, d in zip(refs, dists):
@@ -151,11 +154,41 @@ class DISTS(Metric):
         device = resolve_device(self.device)
         model = self.model.to(device) if self.model is not None else _shared_model(device)
         out = np.empty(len(refs), dtype=np.float64)
-        for chunk in batches(refs, self.batch_pixels):
-            x, y = (_to_unit(np.stack([images[i] for i in chunk]), device) for images in (refs, dists))
-            with torch.no_grad():
-                out[chunk] = model(x, y).reshape(-1).double().cpu().numpy()
+        by_reference: dict[int, list[int]] = {}
+        for i, r in enumerate(refs):
+            by_reference.setdefault(id(r), []).append(i)
+        with torch.no_grad():
+            for same in by_reference.values():
+                reference = model.forward_once(_to_unit(refs[same[0]][None], device))
+                for chunk in batches([dists[i] for i in same], self.batch_pixels):
+                    idx = [same[j] for j in chunk]
+                    distorted = model.forward_once(_to_unit(np.stack([dists[i] for i in idx]), device))
+                    out[idx] = _scores(model, reference, distorted).double().cpu().numpy()
         return out
+
+
+def _scores(model: torch.nn.Module, reference: Sequence[torch.Tensor], distorted: Sequence[torch.Tensor]) -> torch.Tensor:
+    """``DISTS_pytorch.DISTS.forward``'s score from ``forward_once`` features, in its arithmetic and
+    order: one reference (batch 1) against ``n`` distorted images; shape ``(n,)``."""
+    import torch
+
+    c1 = c2 = 1e-6
+    w_sum = model.alpha.sum() + model.beta.sum()
+    alpha = torch.split(model.alpha / w_sum, model.chns, dim=1)
+    beta = torch.split(model.beta / w_sum, model.chns, dim=1)
+    dist1 = dist2 = 0
+    for k in range(len(model.chns)):
+        x, y = reference[k], distorted[k]
+        x_mean = x.mean([2, 3], keepdim=True)
+        y_mean = y.mean([2, 3], keepdim=True)
+        s1 = (2 * x_mean * y_mean + c1) / (x_mean**2 + y_mean**2 + c1)
+        dist1 = dist1 + (alpha[k] * s1).sum(1, keepdim=True)
+        x_var = ((x - x_mean) ** 2).mean([2, 3], keepdim=True)
+        y_var = ((y - y_mean) ** 2).mean([2, 3], keepdim=True)
+        xy_cov = (x * y).mean([2, 3], keepdim=True) - x_mean * y_mean
+        s2 = (2 * xy_cov + c2) / (x_var + y_var + c2)
+        dist2 = dist2 + (beta[k] * s2).sum(1, keepdim=True)
+    return 1 - (dist1 + dist2).reshape(-1)
 
 
 def _to_unit(images: np.ndarray, device: str) -> torch.Tensor:
