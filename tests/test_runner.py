@@ -343,3 +343,18 @@ print("scored", int(res.table["ssim"].notna().sum()))
     res = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, res.stderr
     assert "scored 4" in res.stdout
+
+
+def test_workers_share_the_cpus_they_may_use_and_honour_omp_num_threads(monkeypatch) -> None:
+    from qualitykit.runner.pool import LocalPool
+    from qualitykit.runner.work import torch_threads
+
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(8)), raising=False)
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    assert [torch_threads(n) for n in (1, 3, 8, 16)] == [8, 2, 1, 1]
+    monkeypatch.setenv("OMP_NUM_THREADS", "2")
+    assert torch_threads(1) == 2 and torch_threads(8) == 1
+    monkeypatch.setenv("OMP_NUM_THREADS", "many")
+    assert torch_threads(2) == 4
+    # PyTorch already imported here (this test session): forked workers get one thread each
+    assert LocalPool.for_device(1, "cpu", 2**30).init.torch_threads == 1

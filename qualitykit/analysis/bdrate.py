@@ -53,9 +53,9 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import asdict, dataclass
+from importlib.metadata import version as package_version
 from typing import Any, Literal
 
-import bjontegaard
 import numpy as np
 
 Method = Literal["pchip", "cubic"]
@@ -372,6 +372,8 @@ def _group(
         it = pchip_integral(xt[k], yt[k], lo[k], hi[k])
         avg = (it - ia) / (hi[k] - lo[k])
     else:  # VCEG-M33's cubic fit: rare, done by the package itself, row by row
+        import bjontegaard
+
         fn = bjontegaard.bd_linear
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -410,6 +412,8 @@ def _delta(
         keep = [k & ((q < saturation) if higher_is_better else (q > saturation)) for k, q in zip(keep, (qa, qt))]
     (ra, qa), (rt, qt) = ((r[k][np.argsort(r[k], kind="stable")], q[k][np.argsort(r[k], kind="stable")])
                           for (r, q), k in zip(((ra, qa), (rt, qt)), keep))  # fmt: skip
+    import bjontegaard  # here, not at the top: it imports matplotlib.pyplot and scipy.interpolate (0.9 s)
+
     fn = bjontegaard.bd_rate if kind == "rate" else bjontegaard.bd_psnr
     if kind == "rate" and not higher_is_better:  # the package wants its x axis (quality here) ascending
         ra, qa, rt, qt = ra[::-1], qa[::-1], rt[::-1], qt[::-1]
@@ -485,7 +489,7 @@ def method_settings(method: Method, min_overlap: float = MIN_OVERLAP, saturation
         "integration": "exact integral of the interpolant: for PCHIP in NumPy over every curve at once (corpus, "
         "per image, bootstrap), equal to the bjontegaard package on the same points (to 1e-9 relative, tested); "
         "the cubic method and qk bdrate on two curves call the package itself",
-        "bjontegaard_version": bjontegaard.__version__,
+        "bjontegaard_version": package_version("bjontegaard"),
         "rate": "bpp",
         "log_base": LOG_BASE,
         "range_rule": range_rule(min_overlap),

@@ -21,10 +21,13 @@ import zlib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-import matplotlib
+from typing import TYPE_CHECKING
+
+import matplotlib.colors
 import numpy as np
-from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+if TYPE_CHECKING:  # matplotlib's figure and axes modules: imported only when a plot is drawn (0.5 s)
+    from matplotlib.figure import Figure
 
 Curve = tuple[np.ndarray, np.ndarray]
 
@@ -100,6 +103,8 @@ def axis_label(metric: str, unit: str, higher_is_better: bool) -> str:
 
 
 def _log_rate_axis(ax: object) -> None:
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
     ax.set_xscale("log")  # type: ignore[attr-defined]
     ax.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))  # type: ignore[attr-defined]
     ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))  # type: ignore[attr-defined]
@@ -116,6 +121,8 @@ def rd_figure(
     markers: Mapping[str, str] | None = None,
 ) -> Figure:
     """One RD plot: bpp on a log x axis, ``metric`` on y (in dB for the SSIM family), a line per codec label."""
+    from matplotlib.figure import Figure
+
     fig = Figure(figsize=(6.0, 4.0), dpi=96, layout="constrained")
     ax = fig.add_subplot()
     for label, (bpp, value) in curves.items():
@@ -141,6 +148,8 @@ def strip_figure(values: Mapping[str, Mapping[str, tuple[np.ndarray, float | Non
     """
     pairs = list(values)
     n = len(metrics)
+    from matplotlib.figure import Figure
+
     fig = Figure(figsize=(min(2.6 * n + 1.8, 12.0), 0.45 * len(pairs) + 1.3), dpi=96, layout="constrained")
     axes = fig.subplots(1, n, sharey=True, squeeze=False)[0]
     rng = np.random.default_rng(0)

@@ -47,7 +47,7 @@ from ..errors import BadInput, Unavailable
 from ..imageio import check_regular_file
 from ..rundir import ItemError
 from .plan import Plan
-from .work import Event, Task, WorkerState, run_task
+from .work import Event, Task, WorkerState, run_task, torch_threads
 
 #: The Dask worker resource a GPU task asks for (``dask worker ... --resources GPU=1``).
 GPU = "GPU"
@@ -140,7 +140,7 @@ def _prepare(setup: Setup, worker: Any) -> WorkerState:
             try:
                 import torch
 
-                torch.set_num_threads(max(1, (os.cpu_count() or 1) // max(1, share)))
+                torch.set_num_threads(torch_threads(share))
             except ImportError:
                 pass
     state = getattr(_local, "state", None)

@@ -30,7 +30,7 @@ from dataclasses import dataclass, replace
 from multiprocessing.connection import Connection, wait
 
 from .plan import WORKER_BASE_BYTES
-from .work import Event, Task, WorkerState, run_task
+from .work import Event, Task, WorkerState, run_task, torch_threads
 
 
 @dataclass(frozen=True)
@@ -130,10 +130,11 @@ class LocalPool:
         registered in this process), except for CUDA, which cannot run in a forked child: spawned.
         A forked child hangs in its first multi-threaded PyTorch operation when this process has
         already run one (GNU OpenMP is not fork-safe), so when PyTorch is already imported here
-        (a notebook, a test session) each forked worker runs PyTorch on one thread.
+        (a notebook, a test session) each forked worker runs PyTorch on one thread; otherwise
+        each gets :func:`~qualitykit.runner.work.torch_threads` (``--jobs 1``: every core).
         """
         context = "spawn" if device == "cuda" else "fork"
-        threads = max(1, (os.cpu_count() or 1) // jobs)
+        threads = torch_threads(jobs)
         if context == "fork" and "torch" in sys.modules:
             threads = 1
         return cls(jobs, WorkerInit(device, threads), memory_limit, context)

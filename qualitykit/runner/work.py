@@ -18,6 +18,7 @@ moment it exists; the driver writes it to the store. Events::
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -85,6 +86,20 @@ class WorkerState:
             codec.device = self.device
             self.codecs[codec_id] = codec
         return self.codecs[codec_id]
+
+
+def torch_threads(sharing: int) -> int:
+    """PyTorch threads for each of ``sharing`` workers on one machine: the CPUs this process may run
+    on (its affinity: a container's or ``taskset``'s share), divided equally, and at most
+    ``$OMP_NUM_THREADS`` when that is set (a user's or a cluster scheduler's cap, as PyTorch itself
+    honours it)."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        cpus = os.cpu_count() or 1
+    threads = max(1, cpus // max(1, sharing))
+    cap = os.environ.get("OMP_NUM_THREADS", "").strip()
+    return min(threads, int(cap)) if cap.isdigit() and int(cap) > 0 else threads
 
 
 def run_task(task: Task, state: WorkerState, emit: Emit) -> None:
