@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +27,15 @@ def shared_weights_or_skip() -> Path:
     if not (WEIGHTS / "vgg16-features-imagenet1k-v1.pth").is_file():
         pytest.skip(f"ImageNet backbone files not found at {WEIGHTS} (they live in ../shared beside the checkout)")
     return WEIGHTS
+
+
+@pytest.fixture(autouse=True, scope="session")
+def own_cache_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """``$XDG_CACHE_HOME`` in a temporary folder for the whole session (subprocesses included): what
+    qk remembers there (asset content hashes, fetched corpora) never touches the user's ``~/.cache``."""
+    with pytest.MonkeyPatch.context() as m:
+        m.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("xdg-cache")))
+        yield
 
 
 @pytest.fixture(autouse=True)
