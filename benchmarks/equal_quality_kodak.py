@@ -17,6 +17,7 @@ claim table in the README (between its ``claim-kodak`` markers).
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import time
 from pathlib import Path
@@ -26,6 +27,7 @@ from _results import KODAK, machine, write_section
 
 import qualitykit
 from qualitykit.analysis import Run
+from qualitykit.assets import ENV
 from qualitykit.analysis.answer import display, render_text
 from qualitykit.claims import EXAMPLES
 
@@ -85,6 +87,10 @@ def main() -> None:
     command = run.manifest.command
     if "qualitykit" in command.split(" ", 1)[0]:  # `python -m qualitykit bench ...` recorded as the module's path
         command = "qk " + command.split(" ", 1)[1]
+    if args.run is None:  # this script's own run, through the Python API: the qk bench command that does the same
+        weights = f"QK_WEIGHTS_DIR={os.environ[ENV]} " if os.environ.get(ENV) else ""
+        command = (f"{weights}qk bench --dataset {args.kodak} --codecs {','.join(CODECS)} --metrics {','.join(METRICS)} "
+                   + " ".join(f"--target {t}" for t in args.target or TARGETS) + f" --jobs {args.jobs}")  # fmt: skip
     # where this machine kept its cache and output says nothing about the result
     command = re.sub(r" --(cache|out) \S+| --overwrite| --profile", "", command)
     body = "\n".join([

@@ -161,14 +161,12 @@ class Scale:
 def codec_scale(codec: Codec, ladder: Sequence[float] = ()) -> Scale:
     """The search scale of ``codec``, from what it declares.
 
-    A codec with a fixed set of trained qualities exposes them (``qualities`` on learned-codec
-    plugins, ``weights.qualities`` on CompressAI models): discrete. Otherwise its
+    A codec with a fixed set of trained qualities lists them (:attr:`Codec.qualities`: learned
+    models, ``neural`` and ``learned`` plugins): discrete. Otherwise its
     ``quality_range`` and ``quality_integer`` give the scale, and its default ``ladder`` (written
     from fewest to most bytes) the direction; the run's ``ladder`` is the fallback.
     """
-    values = getattr(codec, "qualities", None)
-    if values is None:
-        values = getattr(getattr(codec, "weights", None), "qualities", None)
+    values = codec.qualities
     if values:
         return Scale("discrete", min(values), max(values), values=tuple(float(v) for v in values))
     declared = tuple(type(codec).ladder) or tuple(ladder)

@@ -39,6 +39,9 @@ def test_scales_and_directions_come_from_the_codecs():
     assert j2k.kind == "continuous" and j2k.up and j2k.log  # target bpp 0.01..12: log steps
     tiny = codec_scale(codec_from_spec(TINY)[0])
     assert tiny.kind == "discrete" and tiny.values == (1, 2, 3, 4)
+    # CompressAI models through `neural`: the bundled model's 4 qualities, the zoo's 8 (no download needed)
+    assert codec_scale(codec_from_spec("neural")[0]).values == (1, 2, 3, 4)
+    assert codec_scale(codec_from_spec("neural:bmshj2018-hyperprior")[0]).values == tuple(range(1, 9))
     # a distance scale (JPEG XL): lower q = more bytes, declared by its ladder written fewest bytes first
     dist = Scale("continuous", 0.05, 25.0, up=False, log=True)
     assert dist.q_at(0.0) == 25.0 and dist.q_at(1.0) == 0.05 and dist.u_of(dist.q_at(0.3)) == pytest.approx(0.3, abs=1e-3)

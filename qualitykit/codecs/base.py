@@ -165,6 +165,10 @@ class Codec(ABC):
     device: str = "auto"
     #: Computes with PyTorch (honours ``device``); a run imports PyTorch only when something does.
     uses_torch: ClassVar[bool] = False
+    #: The only qualities it takes, fewest bytes first, for a codec with a few trained rate points
+    #: (learned models); ``None``: any quality in :attr:`quality_range`. The equal-quality search
+    #: reads it (:func:`qualitykit.equal_quality.codec_scale`).
+    qualities: tuple[float, ...] | None = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

@@ -98,6 +98,11 @@ class Neural(Codec):
             raise BadInput(f"neural: {model} is a {self.source.arch}, not arch={arch}")
         self.options["arch"] = self.source.arch
 
+    @property
+    def qualities(self) -> tuple[float, ...]:  # type: ignore[override]
+        """The model's trained qualities (the zoo's 1…8, the bundled model's 1…4, a checkpoint's 1)."""
+        return tuple(float(q) for q in self.source.qualities)
+
     @classmethod
     def available(cls) -> str | None:
         missing = [m for m in ("torch", "compressai") if importlib.util.find_spec(m) is None]
@@ -120,7 +125,7 @@ class Neural(Codec):
         """As :meth:`Codec.from_spec`; a checkpoint's default ladder is its single point ``q=1``."""
         codec, ladder = super().from_spec(spec)
         if codec.source.kind == "ckpt" and ladder == cls.ladder:
-            ladder = tuple(float(q) for q in codec.source.qualities)
+            ladder = codec.qualities
         for q in ladder:
             codec._check_quality(q)
         return codec, ladder
