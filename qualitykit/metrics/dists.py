@@ -16,7 +16,10 @@ Assets (:mod:`qualitykit.assets`): α/β, bundled in ``dists-pytorch``; the VGG1
 (:mod:`qualitykit.metrics.backbones`), shared with ``lpips-vgg``, downloaded only when ``dists`` is
 asked for by name. The package's constructor calls ``torchvision.models.vgg16(pretrained=True)``
 (a download when torchvision's file is not cached); qk builds it with ``weights=None`` instead
-and loads the located features and α/β itself.
+and loads the located features and α/β itself. Scoring runs the package's network
+(``forward_once``) and its score formula in the same arithmetic (:func:`_scores`), with each
+reference through VGG16 once for all its distorted images (``DISTS.forward`` runs both images of
+every pair): equal to the package to 1e-6 (``tests/test_metrics_dists.py``).
 """
 
 from __future__ import annotations
