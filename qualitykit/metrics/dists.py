@@ -162,7 +162,8 @@ class DISTS(Metric):
             by_reference.setdefault(id(r), []).append(i)
         with torch.no_grad():
             for same in by_reference.values():
-                reference = model.forward_once(_to_unit(refs[same[0]][None], device))
+                # np.stack copies: torch must not wrap a read-only array
+                reference = model.forward_once(_to_unit(np.stack([refs[same[0]]]), device))
                 for chunk in batches([dists[i] for i in same], self.batch_pixels):
                     idx = [same[j] for j in chunk]
                     distorted = model.forward_once(_to_unit(np.stack([dists[i] for i in idx]), device))
