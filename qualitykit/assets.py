@@ -334,6 +334,5 @@ def load_part(asset: Asset) -> dict[str, torch.Tensor]:
 
 __all__ = [
     "ENV", "Asset", "bundled_in", "content_hash_cache", "content_sha256", "fetch", "hub_checkpoints", "load_part",
-    "locate", "register",
-    "registered", "require", "search_dirs", "select_part", "tensor_sha256", "users", "why_missing",
+    "locate", "register", "registered", "require", "search_dirs", "select_part", "tensor_sha256", "users", "why_missing",
 ]  # fmt: skip
