@@ -65,6 +65,16 @@ def test_a_content_hash_is_remembered_between_processes(tmp_path, monkeypatch) -
     assert changed[0] != expected and changed[1] == "True"
 
 
+@pytest.mark.parametrize("variable", ["TORCH_HOME", "XDG_CACHE_HOME"])
+def test_the_hub_folder_is_torchs_own_found_without_importing_torch(tmp_path, monkeypatch, variable) -> None:
+    monkeypatch.delenv("TORCH_HOME", raising=False)
+    monkeypatch.setenv(variable, str(tmp_path / "home"))
+    probe = "import sys; from qualitykit import assets; print(assets.hub_checkpoints(), 'torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    assert out.split() == [str(Path(torch.hub.get_dir()) / "checkpoints"), "False"]
+    assert str(tmp_path / "home") in out
+
+
 def test_both_layouts_select_the_same_part() -> None:
     full = torchvision.models.alexnet(weights=None).state_dict()
     features_only = {k.removeprefix("features."): v for k, v in full.items() if k.startswith("features.")}
