@@ -34,6 +34,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .base import by_reference
+
 if TYPE_CHECKING:
     import torch
 
@@ -230,19 +232,18 @@ def untiled_values(model: torch.nn.Module, refs: Sequence[np.ndarray], dists: Se
     import torch
 
     h, w = refs[0].shape[:2]
-    first: dict[int, int] = {}
-    order = sorted(range(len(refs)), key=lambda i: first.setdefault(id(refs[i]), i))
+    order = [i for same in by_reference(refs) for i in same]
     step = max(1, batch_pixels // (h * w))
     sums = np.empty((len(refs), model.L))
     kept: dict[int, tuple[list[torch.Tensor], int]] = {}  # id(ref) -> (features of a batch of refs, row)
     with torch.inference_mode():
         for start in range(0, len(order), step):
             chunk = order[start : start + step]
-            ids = list(dict.fromkeys(id(refs[i]) for i in chunk))
-            new = [r for r in ids if r not in kept]
+            present = {id(refs[i]): refs[i] for i in chunk}  # this batch's references, in order
+            new = [r for r in present if r not in kept]
             if new:
-                features = reference_features(model, to_input([refs[first[r]] for r in new], table, device))
-                kept = {r: kept[r] for r in ids if r in kept} | {r: (features, row) for row, r in enumerate(new)}
+                features = reference_features(model, to_input([present[r] for r in new], table, device))
+                kept = {r: kept[r] for r in present if r in kept} | {r: (features, row) for row, r in enumerate(new)}
             # usually one group: the images of one reference, or of references computed together
             groups: dict[int, list[int]] = {}
             for i in chunk:

@@ -44,6 +44,16 @@ def group_by_shape(images: Sequence[np.ndarray]) -> dict[tuple[int, ...], list[i
     return dict(groups)
 
 
+def by_reference(refs: Sequence[np.ndarray], indices: Sequence[int] | None = None) -> list[list[int]]:
+    """``indices`` of ``refs`` (default: all) grouped by reference — the same array object, as the
+    runner passes one image's ladder — in order of first appearance, so a metric can compute what
+    depends on the reference alone once per group."""
+    groups: dict[int, list[int]] = {}
+    for i in range(len(refs)) if indices is None else indices:
+        groups.setdefault(id(refs[i]), []).append(i)
+    return list(groups.values())
+
+
 def batches(images: Sequence[np.ndarray], max_pixels: int) -> Iterator[list[int]]:
     """Indices of ``images`` in batches of one shape, each holding at most ``max_pixels`` pixels
     (at least one image), so a metric can stack each batch and bound its memory."""

@@ -40,7 +40,7 @@ from ..assets import Asset
 from . import register
 from ..device import resolve_device
 from .backbones import VGG16
-from .base import Metric, batches
+from .base import Metric, batches, by_reference
 
 if TYPE_CHECKING:
     import torch
@@ -157,11 +157,8 @@ class DISTS(Metric):
         device = resolve_device(self.device)
         model = self.model.to(device) if self.model is not None else _shared_model(device)
         out = np.empty(len(refs), dtype=np.float64)
-        by_reference: dict[int, list[int]] = {}
-        for i, r in enumerate(refs):
-            by_reference.setdefault(id(r), []).append(i)
         with torch.no_grad():
-            for same in by_reference.values():
+            for same in by_reference(refs):
                 # np.stack copies: torch must not wrap a read-only array
                 reference = model.forward_once(_to_unit(np.stack([refs[same[0]]]), device))
                 for chunk in batches([dists[i] for i in same], self.batch_pixels):

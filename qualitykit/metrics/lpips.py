@@ -35,7 +35,7 @@ from . import _lpips_compute as _fast
 from . import register
 from ..device import resolve_device
 from .backbones import ALEXNET, VGG16
-from .base import Metric, group_by_shape
+from .base import Metric, by_reference, group_by_shape
 
 if TYPE_CHECKING:
     import torch
@@ -153,10 +153,7 @@ class _LPIPS(Metric):
                 out[idx] = _fast.untiled_values(model, [refs[i] for i in idx], [dists[i] for i in idx], table, device,
                                                 self.batch_pixels)  # fmt: skip
                 continue
-            by_reference: dict[int, list[int]] = {}
-            for i in idx:
-                by_reference.setdefault(id(refs[i]), []).append(i)
-            for same in by_reference.values():
+            for same in by_reference(refs, idx):
                 out[same] = _fast.tiled_values(model, refs[same[0]], [dists[i] for i in same], table, device, self.tile_core)
         return out
 
@@ -180,10 +177,11 @@ class LPIPSAlex(_LPIPS):
     tile_core = 1536
     description = "LPIPS v0.1, AlexNet, RGB in [-1, 1]"
     reference = "lpips 0.1.4 LPIPS(net='alex', version='0.1') on the same backbone, equal to 1e-6"
-    #: Measured 82-91 B/px untiled (768x512, 2048x1536; lpips.LPIPS itself: 290); keeping a reference's
-    #: features for all its distorted images: peak RSS 47 B/px above the images and the model for
-    #: 4 images of one 2048x1536 reference (29 B/px without). Above ``tile_above`` (4 MP) tiles of at
-    #: most 1728x1728 px bound the work: 302 MiB above the images for 2 images of a 6000x4000 one.
+    #: Measured 82-91 B/px untiled (768x512, 2048x1536; lpips.LPIPS itself: 290). Keeping a reference's
+    #: features for all its distorted images, peak RSS (ru_maxrss of one process, one thread, after a
+    #: warm-up call) rises 47 B/px above the images and the model for 4 images of one 2048x1536
+    #: reference (29 B/px without). Above ``tile_above`` (4 MP) tiles of at most 1728x1728 px bound
+    #: the work: 302 MiB above the images for 2 images of a 6000x4000 one, measured the same way.
     memory_per_pixel = 96.0
 
 
