@@ -22,128 +22,18 @@ Each ``qk`` command parses its arguments, makes one call here and prints the res
 
 from __future__ import annotations
 
-import contextlib
 import os
-import shlex
-import sys
-import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
-
-from . import datasets, provenance
-from ._version import __version__
-from .errors import BadInput, Interrupted, QKError
-from .rundir import COLUMNS, Dataset, ItemError, Manifest, Run, Work, new_run_dir, write_manifest, write_run
-from .store import Store
+from .rundir import Run
+from .runner.executor import executor_names
+from .runner.session import DEFAULT_ANCHOR, BenchOptions, BenchResult, RunSession, summary
 
 DEFAULT_CODECS = ("jpeg", "webp", "avif")
-DEFAULT_ANCHOR = "jpeg"
-EXECUTORS = ("local", "dask")
-
-
-@dataclass
-class BenchResult:
-    """What :func:`bench` did: the results ``table`` (one row per image × codec point, columns
-    :data:`~qualitykit.rundir.COLUMNS` then one per metric), the ``run_dir`` and its ``manifest``
-    (errors, unavailable metrics and codecs, how much was computed), the ``report`` path (``None``
-    when not written) and ``notes`` worth telling the user (a cache rebuilt, the anchor chosen, a
-    report that failed)."""
-
-    table: pd.DataFrame
-    run_dir: Path
-    manifest: Manifest
-    report: Path | None = None
-    notes: list[str] = field(default_factory=list)
-    profile: dict[str, float] = field(default_factory=dict)
-    #: Equal-quality answers (``targets.csv``: one row per target × image × codec), ``None`` without targets.
-    targets: pd.DataFrame | None = None
-    #: The answer the report opens with (:class:`~qualitykit.analysis.answer.Answer`), when the report was written.
-    answer: Any = None
-
-    @property
-    def errors(self) -> list[ItemError]:
-        return self.manifest.errors
-
-    @property
-    def metrics_unavailable(self) -> dict[str, str]:
-        return self.manifest.metrics_unavailable
-
-    @property
-    def codecs_unavailable(self) -> dict[str, str]:
-        return self.manifest.codecs_unavailable
-
-    @property
-    def work(self) -> Work:
-        return self.manifest.work
-
-    @property
-    def ok(self) -> bool:
-        """Nothing failed and every metric and codec asked for ran."""
-        return not (self.errors or self.metrics_unavailable or self.codecs_unavailable)
-
-    def summary(self) -> pd.DataFrame:
-        """Mean bpp and mean of every metric per codec label and ``q`` (see :func:`summary`)."""
-        return summary(self.table)
-
-    def run(self) -> Run:
-        """The run directory as the analysis reads it."""
-        return Run(self.table, self.manifest, self.run_dir)
-
-
-def summary(results: pd.DataFrame) -> pd.DataFrame:
-    """Per codec label and ``q``: how many images, mean bpp and the mean of every metric over the images."""
-    metric_cols = [c for c in results.columns if c not in COLUMNS]
-    groups = results.groupby(["codec_label", "q"], sort=False)
-    table = groups[["bpp", *metric_cols]].mean()
-    table.insert(0, "images", groups["image"].count())
-    return table.reindex(list(dict.fromkeys(results["codec_label"])), level=0)
-
-
-def _manifest(plan: Any, command: str | None, cache: Path, executor: dict[str, Any]) -> Manifest:
-    from .ffmpeg import find_ffmpeg
-
-    corpus = plan.corpus
-    return Manifest(
-        qualitykit_version=__version__,
-        created=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        command=command or shlex.join(sys.argv),
-        dataset=Dataset(
-            corpus.name, str(corpus.root.resolve()), list(plan.images),
-            **{k: str(corpus.meta[k]) for k in ("description", "licence", "source") if k in corpus.meta},
-        ),  # fmt: skip
-        codecs=list(plan.codecs),
-        metrics=list(plan.metrics),
-        metrics_unavailable=dict(plan.metrics_unavailable),
-        codecs_unavailable=dict(plan.codecs_unavailable),
-        libraries=provenance.package_versions(),
-        ffmpeg=find_ffmpeg().path,
-        machine=provenance.machine(),
-        device=plan.device,
-        gpu=provenance.gpu() if plan.device == "cuda" else None,
-        cache=str(cache.resolve()),
-        executor=executor,
-        errors=list(plan.errors),
-    )
-
-
-def _anchor(plan: Any, anchor: str | None) -> tuple[str, str | None]:
-    """The report's anchor label, checked against the plan before any work; and a note when defaulted."""
-    run = Run(pd.DataFrame({"codec_id": [c.id for c in plan.codecs]}), _manifest_stub(plan))
-    if anchor is not None:
-        return run.label(run.resolve_codec(anchor)), None
-    try:
-        return run.label(run.resolve_codec(DEFAULT_ANCHOR)), None
-    except QKError:
-        first = plan.codecs[0].label
-        return first, f"no {DEFAULT_ANCHOR} in this run: the report compares with {first}"
-
-
-def _manifest_stub(plan: Any) -> Manifest:
-    return Manifest("", "", "", Dataset(plan.corpus.name, "", []), list(plan.codecs), [])
+#: The ``--executor`` names (:data:`qualitykit.runner.executor.EXECUTORS`).
+EXECUTORS = tuple(executor_names())
 
 
 def bench(
@@ -206,151 +96,12 @@ def bench(
     >>> r.table.groupby("q")[["bpp", "psnr"]].mean()                          # doctest: +SKIP
     """
     from .report import build_report
-    from .runner import LocalPool, Outcome, collect, execute, make_plan
-    from .runner.plan import workers_for
 
-    if executor not in EXECUTORS:
-        raise BadInput(f"--executor {executor!r}: use one of {', '.join(EXECUTORS)}")
-    if scheduler is not None and executor != "dask":
-        raise BadInput("--scheduler is the address of a Dask scheduler: give it with --executor dask")
-    jobs_given = jobs is not None
-    jobs = workers_for(jobs)
-    if jobs < 1:
-        raise BadInput(f"--jobs {jobs}: give at least 1 worker process")
-    if max_memory_gb is not None and max_memory_gb <= 0:
-        raise BadInput(f"--max-memory {max_memory_gb}: give a positive number of GiB")
-    if codec_files:
-        from .codecs.external import load_codec_file
-
-        for path in codec_files:
-            load_codec_file(path)
-    from .equal_quality import parse_targets, search, write_targets
-
-    target_list = parse_targets(targets) if targets else []
-    if target_list and metrics is not None:
-        metrics = list(dict.fromkeys([*metrics, *(t.metric for t in target_list)]))
-    corpus = datasets.resolve(dataset)
-    cache_path = Path(cache) if cache else None
-    timings: dict[str, float] = {}
-    with Store(cache_path) as store, contextlib.ExitStack() as cleanup:
-        notes = [store.recovered] if store.recovered else []
-        memory_limit = int(max_memory_gb * 2**30) if max_memory_gb else None
-        plan_options: dict[str, Any] = {"jobs": jobs}
-        if executor == "dask":  # connect first: the device and the memory plan are the workers'
-            from .runner.dask import DaskPool
-
-            t0 = time.perf_counter()
-            pool: Any = DaskPool(scheduler, jobs)
-            cleanup.callback(pool.close, True)
-            timings["connect to Dask"] = time.perf_counter() - t0
-            worker_memory, worker_threads = pool.memory_plan()
-            plan_options = {"jobs": worker_threads, "device_check": pool.check_device}
-            memory_limit = memory_limit or worker_memory
-            if scheduler is None:
-                notes.append(f"no --scheduler: started a local Dask cluster of {jobs} worker processes on this machine")
-            elif jobs_given:
-                notes.append(f"--jobs {jobs} ignored: the Dask cluster at {pool.address} has its own workers")
-        t0 = time.perf_counter()
-        plan = make_plan(
-            corpus, codecs, metrics, device, store=store, max_pixels=max_pixels, memory_limit=memory_limit,
-            **plan_options,
-        )  # fmt: skip
-        missing = [t.metric for t in target_list if t.metric not in plan.metric_objects]
-        if missing:  # the default metric set lacks a target's metric: plan again with it added
-            first = plan
-            plan = make_plan(
-                corpus, codecs, [*plan.metric_objects, *dict.fromkeys(missing)], device, store=store,
-                max_pixels=max_pixels, memory_limit=memory_limit, **plan_options,
-            )  # fmt: skip
-            plan.metrics_unavailable = {**first.metrics_unavailable, **plan.metrics_unavailable}
-        timings["plan (hash images)"] = time.perf_counter() - t0
-        anchor_label, anchor_note = _anchor(plan, anchor) if report and plan.codecs else (None, None)
-        notes += [anchor_note] if anchor_note else []
-        run_dir = new_run_dir(out, corpus.name, overwrite)
-        if executor == "dask":
-            pool.bind(plan)
-        else:
-            pool = LocalPool.for_device(jobs, plan.device, plan.memory_limit)
-        manifest = _manifest(plan, command, store.path, pool.describe())
-        if executor == "dask" and plan.device == "cuda":
-            manifest.gpu = pool.gpu_name()
-        write_manifest(run_dir, manifest)
-        bar = _Bar(progress, plan.n_items, corpus.name)
-        outcome = Outcome()
-        found = None
-        try:
-            execute(plan, store, pool, bar, outcome)
-            if target_list:
-                t1 = time.perf_counter()
-                found = search(plan, store, pool, target_list, collect(plan, store))
-                outcome.encoded += found.encoded
-                outcome.scored += found.scored
-                outcome.errors += found.errors
-                timings["equal-quality search"] = time.perf_counter() - t1
-            manifest.status = "complete"
-        except KeyboardInterrupt:
-            manifest.status = "interrupted"
-        except QKError:
-            manifest.status = "failed"
-            raise
-        finally:
-            manifest.executor = pool.describe()  # the workers seen during the run, tasks per worker
-            pool.close(kill=manifest.status != "complete")
-            bar.close()
-            manifest.work = Work(outcome.encoded, outcome.scored)
-            manifest.errors += outcome.errors
-            manifest.dataset.images = [
-                replace(i, conversion=outcome.conversions.get(i.image, i.conversion)) for i in manifest.dataset.images
-            ]
-            timings.update(outcome.profile)
-            try:
-                results = collect(plan, store)
-                write_run(run_dir, results, manifest)
-            except QKError:
-                if manifest.status == "complete":
-                    raise
-        if manifest.status == "interrupted":
-            raise Interrupted(run_dir, len(results), plan.n_items)
-        if found is not None:
-            write_targets(run_dir, found.table)
-    result = BenchResult(results, run_dir, manifest, notes=notes, profile=timings,
-                         targets=found.table if found is not None else None)  # fmt: skip
-    if report and len(results):
-        t0 = time.perf_counter()
-        steps: dict[str, float] = {}
-        try:
-            result.report, result.answer = build_report(run_dir, anchor=anchor_label, profile=steps)
-        except QKError as exc:  # the results are on disk: say what failed, keep them
-            result.notes.append(f"report not written: {exc}")
-        timings["report"] = time.perf_counter() - t0
-        timings.update({f"report: {k}": v for k, v in steps.items()})
-    return result
-
-
-class _Bar:
-    """A tqdm bar on stderr, or a callback ``(done, total)``; called with the number of items just finished."""
-
-    def __init__(self, progress: bool | Callable[[int, int], None], total: int, name: str) -> None:
-        self.total, self.done = total, 0
-        self.callback = progress if callable(progress) else None
-        self.tqdm = None
-        if progress is True:
-            from tqdm import tqdm
-
-            self.tqdm = tqdm(total=total, unit="item", desc=name, file=sys.stderr)
-
-    def __call__(self, n: int) -> None:
-        if not n:
-            return
-        self.done += n
-        if self.tqdm is not None:
-            self.tqdm.update(n)
-        if self.callback is not None:
-            self.callback(self.done, self.total)
-
-    def close(self) -> None:
-        if self.tqdm is not None:
-            self.tqdm.close()
+    options = BenchOptions(
+        dataset, codecs, metrics, out, overwrite, jobs, device, cache, max_pixels, max_memory_gb, anchor, progress,
+        command, codec_files, executor, scheduler, targets,
+    )  # fmt: skip
+    return RunSession(options, build_report if report else None).run()
 
 
 def report(run_dir: str | os.PathLike[str], anchor: str | None = None, **options: Any) -> Path:

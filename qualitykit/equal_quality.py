@@ -37,23 +37,19 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from .codecs.base import Codec, format_quality
 from .errors import BadInput
-from .fsutil import atomic_write_text
-from .rundir import ItemError, SourceImage
+from .rundir import TARGET_COLUMNS, TARGETS, ItemError, SourceImage
 from .store import Store, encode_key
 
-TARGETS = "targets.csv"
-#: Columns of ``targets.csv``.
-TARGET_COLUMNS = [
-    "target", "metric", "value", "image", "codec_id", "codec_label", "q", "bytes", "bpp", "score",
-    "reached", "probes", "scale", "note",
-]  # fmt: skip
+if TYPE_CHECKING:
+    from .runner.executor import Executor
+
 #: Bisection stops on a continuous scale when the bracket is this fraction of the (log) range.
 CONTINUOUS_STEP = 1 / 512
 MAX_ROUNDS = 16
@@ -285,7 +281,7 @@ def _choose(state: _State, points: dict) -> dict[str, Any]:
 def search(
     plan: Any,
     store: Store,
-    executor: object,
+    executor: Executor,
     targets: Sequence[Target],
     results: pd.DataFrame | None = None,
     progress: Callable[[int], None] | None = None,
@@ -350,13 +346,6 @@ def search(
     return out
 
 
-def write_targets(run_dir: str | Path, table: pd.DataFrame) -> Path:
-    """Write ``targets.csv`` into the run directory (atomically); return its path."""
-    path = Path(run_dir) / TARGETS
-    atomic_write_text(path, table[TARGET_COLUMNS].to_csv(index=False))
-    return path
-
-
 def read_targets(run_dir: str | Path) -> pd.DataFrame | None:
     """The run's ``targets.csv``, or ``None`` when the run has no targets."""
     path = Path(run_dir) / TARGETS
@@ -368,5 +357,5 @@ def read_targets(run_dir: str | Path) -> pd.DataFrame | None:
     return table
 
 
-__all__ = ["TARGETS", "Scale", "SearchOutcome", "Target", "codec_scale", "parse_targets", "read_targets", "search",
-           "write_targets"]  # fmt: skip
+__all__ = ["TARGETS", "TARGET_COLUMNS", "Scale", "SearchOutcome", "Target", "codec_scale", "parse_targets",
+           "read_targets", "search"]  # fmt: skip

@@ -11,9 +11,17 @@ A run directory holds
     machine, and what went wrong (:class:`ItemError`), with its ``status``;
 ``targets.csv``
     with equal-quality targets only: one row per target × image × codec, the smallest file
-    reaching the target (:mod:`qualitykit.equal_quality`, which owns its columns);
+    reaching the target (columns :data:`TARGET_COLUMNS`; :mod:`qualitykit.equal_quality` finds them);
 ``index.html``, ``bdrate.json``, ``plots/``
-    the report (:mod:`qualitykit.report`), rebuilt from the files above.
+    the report (:mod:`qualitykit.report` makes it, :func:`write_report_file` writes it), rebuilt
+    from the files above.
+
+This module is the only one that writes into a run directory (``tests/test_architecture.py``
+checks it): every file through :mod:`qualitykit.fsutil`'s atomic writer, so a full disk is a
+:class:`~qualitykit.errors.StorageError` naming the file at any stage. A run claims its folder
+with :func:`claim_run_dir` (an exclusive lock file, so two runs never share one) and records its
+owner (host, pid, start) in the manifest: a manifest left ``running`` by a process that is gone
+reads as ``interrupted`` (:meth:`Run.load`).
 
 Vocabulary, the same in files, columns and code: ``codec_id`` is the canonical spec with every
 setting explicit (``jpeg:optimize=0:progressive=0:subsampling=420``); ``codec_label`` the short
@@ -27,9 +35,9 @@ name a run shows (``jpeg``); ``q`` the encoder's quality setting in the codec's 
 
 from __future__ import annotations
 
-import io
 import json
 import os
+import socket
 import time
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -38,12 +46,18 @@ from typing import Any
 import pandas as pd
 
 from .errors import BadInput, QKError, UnknownName
-from .fsutil import atomic_write_text, storage_error
+from .fsutil import atomic_write_bytes, atomic_write_text, storage_error
 from .metrics.base import MetricInfo
 
 FORMAT = "qualitykit-run/2"
 RESULTS = "results.csv"
 MANIFEST = "manifest.json"
+TARGETS = "targets.csv"
+BDRATE = "bdrate.json"
+INDEX = "index.html"
+PLOTS = "plots"
+#: The file a run holds in its folder while it runs (:func:`claim_run_dir`): its owner, one line of JSON.
+LOCK = ".qk-run.lock"
 #: The fixed leading columns of ``results.csv``; one column per metric follows.
 COLUMNS = [
     "image", "image_sha256", "width", "height", "codec_id", "codec_label", "q",
@@ -51,8 +65,46 @@ COLUMNS = [
 ]  # fmt: skip
 #: Column dtypes that pandas must not guess (a file named ``1.png`` or a hash of digits stays a string).
 _STRING_COLUMNS = {"image": str, "image_sha256": str, "codec_id": str, "codec_label": str, "encode_key": str}
+#: Columns of ``targets.csv``.
+TARGET_COLUMNS = [
+    "target", "metric", "value", "image", "codec_id", "codec_label", "q", "bytes", "bpp", "score",
+    "reached", "probes", "scale", "note",
+]  # fmt: skip
 #: Run statuses: still being written, finished, stopped by the user, stopped by a fault.
 STATUSES = ("running", "complete", "interrupted", "failed")
+
+
+def this_process() -> dict[str, Any]:
+    """Who runs now: ``host``, ``pid`` and the process's ``started`` time (seconds since the epoch; with
+    the pid it tells a live process from a later one that reuses its pid)."""
+    return {"host": socket.gethostname(), "pid": os.getpid(), "started": _process_start(os.getpid())}
+
+
+def _process_start(pid: int) -> float | None:
+    """When process ``pid`` started (seconds since the epoch, Linux ``/proc``), ``None`` when unknown."""
+    try:
+        ticks = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19])
+        boot = next(float(line.split()[1]) for line in Path("/proc/stat").read_text().splitlines() if line.startswith("btime"))
+        return round(boot + ticks / os.sysconf("SC_CLK_TCK"), 1)
+    except (OSError, ValueError, IndexError, StopIteration):
+        return None
+
+
+def process_gone(owner: dict[str, Any]) -> bool:
+    """Whether the process ``owner`` (:func:`this_process` of another run) has ended. Only a process of
+    this host can be known gone; one on another host, or with no pid, counts as alive."""
+    pid = owner.get("pid")
+    if owner.get("host") != socket.gethostname() or not isinstance(pid, int):
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # alive, another user's
+        pass
+    started = owner.get("started")
+    now = _process_start(pid)
+    return started is not None and now is not None and abs(now - started) > 1.0  # the pid was reused
 
 
 @dataclass(frozen=True)
@@ -144,6 +196,8 @@ class Manifest:
     executor: dict[str, Any] = field(default_factory=dict)
     work: Work = field(default_factory=Work)
     errors: list[ItemError] = field(default_factory=list)
+    #: The process that wrote the run (:func:`this_process`): a ``running`` run whose owner is gone was interrupted.
+    owner: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -212,12 +266,13 @@ def _registered_metadata(name: str) -> dict[str, Any]:
 
 
 def new_run_dir(out: str | os.PathLike[str] | None, corpus_name: str, overwrite: bool = False) -> Path:
-    """Create the run directory and prove it is writable, before any work.
+    """Create the run directory, claim it (:func:`claim_run_dir`) and prove it is writable, before any work.
 
     ``out=None`` picks ``reports/<corpus>-<UTC time>``, adding ``-2``, ``-3``… so that runs started
     in the same second (two ``qk bench`` at once, ``qualitykit.bench()`` in a loop) never share a
     folder (the folder is claimed with an exclusive ``mkdir``). An explicit ``out`` that already
-    holds a run is refused unless ``overwrite``.
+    holds a run is refused unless ``overwrite``; one that another live run holds is always refused.
+    The caller gives the claim up with :func:`release_run_dir`.
     """
     if out is None:
         base = Path("reports") / f"{corpus_name}-{time.strftime('%Y%m%d-%H%M%S', time.gmtime())}"
@@ -234,19 +289,69 @@ def new_run_dir(out: str | os.PathLike[str] | None, corpus_name: str, overwrite:
         path = Path(out)
         if path.exists() and not path.is_dir():
             raise BadInput(f"--out {path}: exists and is not a directory")
-        if (path / MANIFEST).exists() and not overwrite:
-            raise BadInput(f"--out {path} already holds a run; choose another folder or pass --overwrite")
         try:
             path.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise storage_error(path, exc, "create the run directory") from None
-    probe = path / ".qk-write-test"
-    try:
-        probe.write_bytes(b"")
-        probe.unlink()
-    except OSError as exc:
-        raise storage_error(path, exc, "write into the run directory") from None
+    claim_run_dir(path, overwrite)
     return path
+
+
+def claim_run_dir(path: Path, overwrite: bool = False) -> None:
+    """Hold ``path`` for this process: create :data:`LOCK` exclusively (``O_EXCL``), then check the folder.
+
+    Of two runs given the same folder at once exactly one creates the lock; the other is refused
+    with a :class:`~qualitykit.errors.BadInput` naming the folder and the run holding it. A lock
+    whose owner is gone (killed) is taken over. The manifest is checked after the lock is held, so
+    a run that finished meanwhile is seen: its folder is refused unless ``overwrite``.
+    """
+    lock = path / LOCK
+    for _ in range(3):
+        try:
+            fd = os.open(lock, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        except FileExistsError:
+            owner = _read_owner(lock)
+            if owner is not None and not process_gone(owner):
+                who = f"process {owner.get('pid')} on {owner.get('host')}" if owner else "another run"
+                raise BadInput(f"--out {path} is being written by another run ({who}); choose another folder") from None
+            lock.unlink(missing_ok=True)  # its owner is gone: take it over
+            continue
+        except OSError as exc:
+            raise storage_error(path, exc, "write into the run directory") from None
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                f.write(json.dumps(this_process()) + "\n")
+        except OSError as exc:
+            lock.unlink(missing_ok=True)
+            raise storage_error(lock, exc) from None
+        break
+    else:
+        raise BadInput(f"--out {path}: cannot claim the folder (another run keeps claiming it); choose another folder")
+    if (path / MANIFEST).exists() and not overwrite:
+        release_run_dir(path)
+        raise BadInput(f"--out {path} already holds a run; choose another folder or pass --overwrite")
+
+
+def _read_owner(lock: Path) -> dict[str, Any] | None:
+    """The owner recorded in a lock file; ``{}`` when unreadable (being written), ``None`` when it is gone."""
+    try:
+        data = json.loads(lock.read_text(encoding="utf-8") or "{}")
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def release_run_dir(path: str | os.PathLike[str]) -> None:
+    """Give up this process's claim on ``path`` (remove :data:`LOCK` if it is ours)."""
+    lock = Path(path) / LOCK
+    owner = _read_owner(lock)
+    if owner and owner.get("pid") == os.getpid() and owner.get("host") == socket.gethostname():
+        try:
+            lock.unlink()
+        except OSError:
+            pass
 
 
 def write_manifest(run_dir: str | os.PathLike[str], manifest: Manifest) -> None:
@@ -258,9 +363,7 @@ def write_results(run_dir: str | os.PathLike[str], results: pd.DataFrame) -> Non
     """Write ``results.csv`` atomically; its first columns must be :data:`COLUMNS`."""
     if list(results.columns[: len(COLUMNS)]) != COLUMNS:
         raise ValueError(f"results columns must start with {COLUMNS}, got {list(results.columns)}")
-    buf = io.StringIO()
-    results.to_csv(buf, index=False)
-    atomic_write_text(Path(run_dir) / RESULTS, buf.getvalue())
+    atomic_write_text(Path(run_dir) / RESULTS, results.to_csv(index=False))
 
 
 def write_run(run_dir: str | os.PathLike[str], results: pd.DataFrame, manifest: Manifest) -> None:
@@ -268,6 +371,26 @@ def write_run(run_dir: str | os.PathLike[str], results: pd.DataFrame, manifest: 
     that sees a complete manifest sees its results)."""
     write_results(run_dir, results)
     write_manifest(run_dir, manifest)
+
+
+def write_targets(run_dir: str | os.PathLike[str], table: pd.DataFrame) -> Path:
+    """Write ``targets.csv`` (columns :data:`TARGET_COLUMNS`) atomically; return its path."""
+    path = Path(run_dir) / TARGETS
+    atomic_write_text(path, table[TARGET_COLUMNS].to_csv(index=False))
+    return path
+
+
+def write_report_file(out_dir: str | os.PathLike[str], name: str, data: str | bytes) -> Path:
+    """Write one file of the report (:data:`INDEX`, :data:`BDRATE`, ``plots/NAME``) atomically; return its path.
+
+    ``name`` is relative to ``out_dir`` and must stay inside it.
+    """
+    rel = Path(name)
+    if rel.is_absolute() or ".." in rel.parts or not rel.parts:
+        raise ValueError(f"report file {name!r}: give a path inside the report folder")
+    path = Path(out_dir) / rel
+    atomic_write_bytes(path, data.encode("utf-8") if isinstance(data, str) else data)
+    return path
 
 
 # ---------------------------------------------------------------- reading
@@ -295,6 +418,8 @@ class Run:
         except (OSError, ValueError) as exc:
             raise BadInput(f"{run_dir}: unreadable run ({type(exc).__name__}: {exc})") from None
         manifest = Manifest.from_dict(data, str(man))
+        if manifest.status == "running" and manifest.owner and process_gone(manifest.owner):
+            manifest.status = "interrupted"  # its process ended without saying how: killed
         results = _migrate_results(results, manifest)
         missing = [c for c in COLUMNS if c not in results.columns]
         if missing:
@@ -360,6 +485,8 @@ def _migrate_results(results: pd.DataFrame, manifest: Manifest) -> pd.DataFrame:
 
 
 __all__ = [
-    "COLUMNS", "FORMAT", "MANIFEST", "RESULTS", "CodecEntry", "Dataset", "ItemError", "Manifest", "Run",
-    "SourceImage", "Work", "new_run_dir", "write_manifest", "write_results", "write_run",
+    "BDRATE", "COLUMNS", "FORMAT", "INDEX", "LOCK", "MANIFEST", "PLOTS", "RESULTS", "TARGETS", "TARGET_COLUMNS",
+    "CodecEntry", "Dataset", "ItemError", "Manifest", "Run", "SourceImage", "Work", "claim_run_dir", "new_run_dir",
+    "process_gone", "release_run_dir", "this_process", "write_manifest", "write_report_file", "write_results",
+    "write_run", "write_targets",
 ]  # fmt: skip

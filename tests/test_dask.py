@@ -19,7 +19,7 @@ from qualitykit.codecs import registry as codecs
 from qualitykit.codecs.jpeg import JPEG
 from qualitykit.errors import BadInput, Unavailable
 from qualitykit.rundir import Run
-from qualitykit.runner.work import Task, WorkerState, run_task
+from qualitykit.runner.work import Failed, Task, WorkerState, run_task
 from qualitykit.store import Store
 
 TIMING = ["encode_s", "decode_s"]
@@ -34,11 +34,12 @@ def test_a_task_carries_its_image_so_workers_need_no_shared_files(small_corpus, 
     events: list[tuple] = []
     data = (small_corpus / "crop0.png").read_bytes()
     run_task(_image_task(tmp_path / "elsewhere" / "crop0.png", data), WorkerState("cpu"), events.append)
-    assert [e[0] for e in events] == ["image", "encode", "scores", "time"]
+    assert [type(e).__name__ for e in events] == ["ImageRead", "Encoded", "Scored", "Timed"]
     events.clear()
     run_task(_image_task(tmp_path / "elsewhere" / "crop0.png", b"not an image"), WorkerState("cpu"), events.append)
-    ((kind, _, error),) = events
-    assert kind == "error" and error.stage == "load"
+    (event,) = events
+    assert isinstance(event, Failed) and event.error.stage == "load"
+    error = event.error
     assert str(tmp_path / "elsewhere" / "crop0.png") in error.message and "not an image file" in error.message
 
 

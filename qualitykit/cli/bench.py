@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ..api import DEFAULT_CODECS, BenchResult, bench
+from ..api import DEFAULT_CODECS, EXECUTORS, BenchResult, bench
 from ..codecs import split_specs
 from ..ffmpeg import set_ffmpeg
 
@@ -32,7 +32,7 @@ def add_grid_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--codecs", default=None, help=f"comma-separated codec specs (default: {','.join(DEFAULT_CODECS)})")
     p.add_argument("--metrics", default=None, help="comma-separated metric names (default: qk's default set; see qk metrics)")
     p.add_argument("--jobs", "-j", type=int, default=None, help="worker processes (default: every core)")
-    p.add_argument("--executor", default="local", choices=["local", "dask"],
+    p.add_argument("--executor", default="local", choices=EXECUTORS,
                    help="where the work runs: local worker processes, or a Dask cluster (pip install 'qualitykit[dask]'; "
                         "without --scheduler, a local Dask cluster of --jobs workers is started; docs/cluster.md)")
     p.add_argument("--scheduler", default=None, metavar="ADDRESS",

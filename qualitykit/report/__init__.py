@@ -27,44 +27,32 @@ from ..analysis.bdrate import MIN_OVERLAP, Method
 from ..analysis.targets import summarize_targets
 from ..equal_quality import read_targets
 from ..errors import QKError
-from ..fsutil import atomic_write_text
-from ..rundir import Run
+from ..rundir import BDRATE, INDEX, PLOTS, Run, write_report_file
 from ..store import Store
 from . import html
 from .assets import AssetCache
 from .crops import closest_rows, compare_image
-from .plots import codec_colors, codec_markers, figure_key, rd_figure, safe_stem, save_figure, strip_figure
+from .plots import codec_colors, codec_markers, figure_key, rd_figure, safe_stem, strip_figure
 
 
 def _plot(assets: AssetCache, out: Path, stem: str, key: str, make, svg: bool) -> bytes:  # noqa: ANN001
-    """Write ``plots/<stem>.png`` (and ``.svg``) from the asset cache or by drawing; return the PNG bytes."""
+    """Write ``plots/<stem>.png`` (and ``.svg``) under ``out`` from the asset cache or by drawing; return the PNG bytes."""
     stem = safe_stem(stem)
     holder: dict[str, object] = {}
 
-    def figure():  # noqa: ANN202
+    def draw(fmt: str) -> bytes:
+        import io
+
         if "fig" not in holder:
             holder["fig"] = make()
-        return holder["fig"]
-
-    def draw_png() -> bytes:
-        import io
-
         buf = io.BytesIO()
-        figure().savefig(buf, format="png")
+        holder["fig"].savefig(buf, format=fmt)  # type: ignore[attr-defined]
         return buf.getvalue()
 
-    def draw_svg() -> bytes:
-        import io
-
-        buf = io.BytesIO()
-        figure().savefig(buf, format="svg")
-        return buf.getvalue()
-
-    out.mkdir(parents=True, exist_ok=True)
-    png = assets.get(f"plot-{key}.png", draw_png)
-    (out / f"{stem}.png").write_bytes(png)
+    png = assets.get(f"plot-{key}.png", lambda: draw("png"))
+    write_report_file(out, f"{PLOTS}/{stem}.png", png)
     if svg:
-        (out / f"{stem}.svg").write_bytes(assets.get(f"plot-{key}.svg", draw_svg))
+        write_report_file(out, f"{PLOTS}/{stem}.svg", assets.get(f"plot-{key}.svg", lambda: draw("svg")))
     return png
 
 
@@ -105,7 +93,6 @@ def build_report(
     t0 = time.perf_counter()
     run = Run.load(run_dir)
     out = Path(out_dir) if out_dir is not None else run.path
-    out.mkdir(parents=True, exist_ok=True)
     try:
         anchor_id = run.resolve_codec(anchor or "jpeg")
     except QKError:
@@ -119,7 +106,7 @@ def build_report(
     tsum = summarize_targets(targets, n_boot, seed) if targets is not None and len(targets) else None
     speed = speed_table(run.results)
     ans = answer(run, bd, tsum, speed)
-    atomic_write_text(out / "bdrate.json", json.dumps(bd.to_dict(), indent=2))
+    write_report_file(out, BDRATE, json.dumps(bd.to_dict(), indent=2))
     times["analysis"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
@@ -135,7 +122,7 @@ def build_report(
         curves = {labels[cid]: points[cid][metric].corpus() for cid in run.codec_ids}
         key = figure_key("rd", metric, info.higher_is_better, info.unit, len(used), sorted(colors.items()),
                          sorted(markers.items()), *[(k, *v) for k, v in curves.items()])  # fmt: skip
-        png = _plot(assets, out / "plots", f"rd-{metric}", key,
+        png = _plot(assets, out, f"rd-{metric}", key,
                     lambda curves=curves, metric=metric, info=info: rd_figure(
                         curves, metric, info.higher_is_better, colors, len(used), info.unit, markers), svg)  # fmt: skip
         plots.append(f"<figure>{html.img(png, f'{metric} vs bpp')}</figure>")
@@ -150,7 +137,7 @@ def build_report(
                 m: (mine.loc[mine["metric"] == m, "bd_rate"].to_numpy(dtype=float), r.cells[m].value) for m in ans.metrics
             }
         key = figure_key("strip", ans.metrics, *[(k, *[(m, *v) for m, v in d.items()]) for k, d in values.items()])
-        png = _plot(assets, out / "plots", "bd-per-image", key, lambda: strip_figure(values, ans.metrics), svg)
+        png = _plot(assets, out, "bd-per-image", key, lambda: strip_figure(values, ans.metrics), svg)
         strip = (f"<figure>{html.img(png, 'per-image BD-rates')}</figure><p class=\"note\">One dot per image: the BD-rate "
                  "of that image's own curves (first codec of the pair against the second); the red bar is the corpus "
                  "number of the matrix. A corpus number far from most dots is driven by a few images; open circles "
@@ -204,8 +191,7 @@ def build_report(
         ("compare", "Visual comparison", "".join(cmp_html)),
         ("run", "Run details", html.manifest_section(run, bd)),
     ]  # fmt: skip
-    path = out / "index.html"
-    atomic_write_text(path, html.render(f"Codec report: {ds.name}", sections, intro))
+    path = write_report_file(out, INDEX, html.render(f"Codec report: {ds.name}", sections, intro))
     times["html"] = time.perf_counter() - t0
     return path, ans
 

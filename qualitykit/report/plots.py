@@ -15,7 +15,6 @@ codecs of one family get shades of it and their own marker.
 from __future__ import annotations
 
 import hashlib
-import io
 import re
 import zlib
 from collections.abc import Mapping, Sequence
@@ -184,18 +183,6 @@ def figure_key(*parts: object) -> str:
             h.update(repr(p).encode())
         h.update(b"|")
     return h.hexdigest()[:32]
-
-
-def save_figure(fig: Figure, out_dir: Path, stem: str, svg: bool = True) -> bytes:
-    """Write ``stem.png`` (and ``stem.svg``) under ``out_dir``; return the PNG bytes (for embedding)."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    stem = safe_stem(stem)
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png")
-    (out_dir / f"{stem}.png").write_bytes(buf.getvalue())
-    if svg:
-        fig.savefig(out_dir / f"{stem}.svg", format="svg")
-    return buf.getvalue()
 
 
 def safe_stem(stem: str) -> str:

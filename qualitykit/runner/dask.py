@@ -1,7 +1,10 @@
-"""Running the grid on a Dask cluster: the executor of ``qk bench --executor dask``.
+"""Running the grid on a Dask cluster: the executor ``dask`` (``qk bench --executor dask``), its driver side.
 
-:class:`DaskPool` has the interface of :class:`~qualitykit.runner.pool.LocalPool` (``submit``,
-``poll``, ``busy``, ``close``, ``describe``), so :func:`~qualitykit.runner.execute` drives it
+What runs on the workers is in :mod:`qualitykit.runner.dask_worker`.
+
+:class:`DaskPool` has the interface of :class:`~qualitykit.runner.pool.LocalPool` (the
+:class:`~qualitykit.runner.executor.Executor` protocol, plus its memory-plan and device-check
+capabilities), so :func:`~qualitykit.runner.execute` drives it
 unchanged: the same units, the same events, the driver the only writer of the store.
 
 What travels, and where the work happens:
@@ -34,20 +37,19 @@ import collections
 import logging
 import os
 import queue
-import socket
-import threading
 import time
 import uuid
-from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from ..errors import BadInput, Unavailable
 from ..imageio import check_regular_file
 from ..rundir import ItemError
+from .dask_worker import EnvironmentMismatch, Setup, process_name, run_remote, task_metrics, warm
+from .executor import ExecutorBase
 from .plan import Plan
-from .work import Event, Task, WorkerState, run_task, torch_threads
+from .work import Done, Event, Failed, Task
 
 #: The Dask worker resource a GPU task asks for (``dask worker ... --resources GPU=1``).
 GPU = "GPU"
@@ -62,6 +64,9 @@ NO_WORKER_S = 300.0
 WATCH_S = 5.0
 
 
+__all__ = ["DaskPool", "EnvironmentMismatch", "Setup", "import_distributed", "run_remote", "warm"]
+
+
 def import_distributed() -> Any:
     """``distributed``, or :class:`Unavailable` naming the extra that installs it."""
     try:
@@ -71,148 +76,7 @@ def import_distributed() -> Any:
     return distributed
 
 
-# --------------------------------------------------------------------------------------------
-# The worker side
-
-
-class EnvironmentMismatch(Exception):
-    """A worker would compute with other versions than those the driver planned (and keys the cache with)."""
-
-
-@dataclass(frozen=True)
-class Setup:
-    """What every task of a run carries besides the task itself (small: no images, no models)."""
-
-    device: str
-    qualitykit_version: str
-    #: codec id → the versions the driver recorded (they enter the cache keys).
-    codec_versions: Mapping[str, Mapping[str, object]]
-    #: metric name → version.
-    metric_versions: Mapping[str, str]
-    #: External-command codec definitions loaded on the driver: ``(name, definition, source file)``.
-    codec_definitions: tuple[tuple[str, Mapping[str, Any], str], ...] = ()
-    #: Worker processes per host when the run started, to give each PyTorch ``cores / workers`` threads.
-    workers_per_host: Mapping[str, int] = field(default_factory=dict)
-    #: ``host:pid`` of the driver: a worker in the driver's own process leaves its PyTorch threads alone.
-    driver: str = ""
-
-
-_local = threading.local()  # one WorkerState per worker thread (models are not shared across threads)
-_lock = threading.Lock()
-_checked: set[tuple[str, str]] = set()  # (codec|metric, name) whose versions this process has verified
-_defined: set[str] = set()  # external codecs defined in this process
-_threads_set = False
-
-
-def _task_metrics(task: Task) -> set[str]:
-    """The metrics ``task`` computes: ``metrics`` for its encodes, each rescore's own list."""
-    names = {n for r in task.rescore for n in r[3]}
-    return names | set(task.metrics) if task.encode else names
-
-
-def _process() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
-
-
-def _worker_address() -> tuple[str, Any]:
-    try:
-        from distributed import get_worker
-
-        worker = get_worker()
-        return worker.address, worker
-    except (ImportError, ValueError):  # called outside a Dask worker (tests)
-        return "local", None
-
-
-def _prepare(setup: Setup, worker: Any) -> WorkerState:
-    """This process's definitions, PyTorch threads and this thread's :class:`WorkerState`."""
-    global _threads_set
-    with _lock:
-        for name, definition, source in setup.codec_definitions:
-            if name not in _defined:
-                from ..codecs.external import define
-
-                define(name, definition, source)
-                _defined.add(name)
-        if not _threads_set and worker is not None and setup.driver != _process():
-            _threads_set = True
-            share = setup.workers_per_host.get(getattr(worker, "ip", ""), 1) * max(1, getattr(worker, "nthreads", 1) or 1)
-            try:
-                import torch
-
-                torch.set_num_threads(torch_threads(share))
-            except ImportError:
-                pass
-    state = getattr(_local, "state", None)
-    if state is None or state.device != setup.device:
-        state = _local.state = WorkerState(setup.device)
-    return state
-
-
-def _check_versions(setup: Setup, task: Task, state: WorkerState, address: str) -> None:
-    """Raise :class:`EnvironmentMismatch` when this worker's versions differ from the driver's.
-
-    A codec or metric that cannot be built here is left to :func:`run_task`, which reports it
-    per unit as the local executor does.
-    """
-    from .._version import __version__
-
-    if __version__ != setup.qualitykit_version:
-        raise EnvironmentMismatch(
-            f"Dask worker {address} runs qualitykit {__version__}, the driver {setup.qualitykit_version}; "
-            "install the same qualitykit (and libraries) on the workers as on the machine running qk"
-        )
-    wanted = [("codec", task.codec_id)] + [("metric", m) for m in sorted(_task_metrics(task))]
-    for kind, name in wanted:
-        if (kind, name) in _checked:
-            continue
-        try:
-            if kind == "codec":
-                here: object = state.codec(name).versions()
-                there: object = dict(setup.codec_versions.get(name, {}))
-            else:
-                here = state.metric(name).info().version
-                there = setup.metric_versions.get(name)
-        except Exception:
-            continue  # cannot run here: run_task says so for this unit
-        if here != there:
-            raise EnvironmentMismatch(
-                f"Dask worker {address} has other versions for {kind} {name} than the driver: "
-                f"worker {here}, driver {there}; results would be cached under the driver's versions. "
-                "Install the same libraries on the workers as on the machine running qk"
-            )
-        _checked.add((kind, name))
-
-
-def warm() -> str:
-    """Import what tasks need (the codec and metric registries: PyTorch, CompressAI, ...), so a fresh
-    worker pays for it while the driver plans rather than in its first task."""
-    from ..codecs import registry as codecs
-    from ..metrics import registry as metrics
-
-    codecs.names()
-    metrics.names()
-    return _worker_address()[0]
-
-
-def run_remote(task: Task, setup: Setup) -> tuple[str, list[Event]]:
-    """Run ``task`` on a Dask worker; return the worker's address and every event, in order."""
-    address, worker = _worker_address()
-    state = _prepare(setup, worker)
-    _check_versions(setup, task, state, address)
-    events: list[Event] = []
-    try:
-        run_task(task, state, events.append)
-    except Exception as exc:  # a bug in a codec or metric: report it for this unit only, as the local pool does
-        events.append(("error", task.unit, ItemError(task.image, task.codec_id, None, "worker", f"{type(exc).__name__}: {exc}")))
-    return address, events
-
-
-# --------------------------------------------------------------------------------------------
-# The driver side
-
-
-class DaskPool:
+class DaskPool(ExecutorBase):
     """Runs tasks on a Dask cluster; see the module docstring.
 
     ``scheduler``: a scheduler address (``tcp://host:8786``), a ``distributed.Client``, a cluster
@@ -271,6 +135,16 @@ class DaskPool:
         except BaseException:
             self.close()
             raise
+
+    @classmethod
+    def open(cls, jobs: int, scheduler: object = None, jobs_given: bool = True) -> DaskPool:
+        """Connect (or start a local cluster) before planning: the device and memory plan are the workers'."""
+        pool = cls(scheduler, jobs)
+        if scheduler is None:
+            pool.notes.append(f"no --scheduler: started a local Dask cluster of {jobs} worker processes on this machine")
+        elif jobs_given:
+            pool.notes.append(f"--jobs {jobs} ignored: the Dask cluster at {pool.address} has its own workers")
+        return pool
 
     # -- connecting ----------------------------------------------------------------------------
 
@@ -346,7 +220,7 @@ class DaskPool:
         hosts = collections.Counter(w.get("host", "") for w in self._workers.values())
         self.setup = Setup(
             plan.device, __version__, {c.id: dict(c.versions) for c in plan.codecs},
-            {m.name: m.version for m in plan.metrics}, tuple(definitions), dict(hosts), _process(),
+            {m.name: m.version for m in plan.metrics}, tuple(definitions), dict(hosts), process_name(),
         )  # fmt: skip
         if plan.device == "cuda":
             self._gpu_codecs = {cid for cid, c in plan.codec_objects.items() if c.uses_torch}
@@ -356,7 +230,7 @@ class DaskPool:
         """Whether ``task`` must run on a worker with the ``GPU`` resource."""
         if task.codec_id in self._gpu_codecs:
             return True
-        return bool(_task_metrics(task) & self._gpu_metrics)
+        return bool(task_metrics(task) & self._gpu_metrics)
 
     def gpu_name(self) -> str | None:
         """The CUDA device name of one GPU worker (for the manifest), or ``None``."""
@@ -413,7 +287,7 @@ class DaskPool:
             data = check_regular_file(task.path).read_bytes()
         except (BadInput, OSError) as exc:
             message = str(exc) if isinstance(exc, BadInput) else f"{task.path}: cannot read ({exc.strerror or exc})"
-            self._events += [("error", task.unit, ItemError(task.image, task.codec_id, None, "load", message)), ("done", task.unit)]
+            self._events += [Failed(task.unit, ItemError(task.image, task.codec_id, None, "load", message)), Done(task.unit)]
             return
         key = f"qk-{task.codec_id.split(':', 1)[0]}-{task.unit}-{uuid.uuid4().hex[:8]}"
         future = self.client.submit(
@@ -457,7 +331,7 @@ class DaskPool:
                     return self._again(task, exc)
                 self.tasks_per_worker[address] += 1
                 self.ran_on[task.unit] = address
-                return [*events, ("done", task.unit)]
+                return [*events, Done(task.unit)]
             if status == "error":
                 return self._failed(task, future.exception(timeout=60))
             if status == "cancelled":
@@ -493,7 +367,7 @@ class DaskPool:
             )
         else:
             message = f"Dask task failed: {type(exc).__name__}: {exc}"
-        return [("error", task.unit, ItemError(task.image, task.codec_id, None, "worker", message)), ("done", task.unit)]
+        return [Failed(task.unit, ItemError(task.image, task.codec_id, None, "worker", message)), Done(task.unit)]
 
     def _watch(self, force: bool = False) -> None:
         """Look at the cluster's workers now and then; stop when none can run what waits, for long."""

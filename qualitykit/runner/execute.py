@@ -26,8 +26,9 @@ import pandas as pd
 
 from ..rundir import COLUMNS, ItemError
 from ..store import LEASE_SECONDS, Store
+from .executor import Executor
 from .plan import Plan, Unit
-from .work import Task
+from .work import Died, Done, Encoded, Event, Failed, ImageRead, Scored, Task, Timed
 
 #: How often the driver renews its leases and looks at units waiting for another run (seconds).
 RENEW_SECONDS = LEASE_SECONDS / 6
@@ -46,23 +47,47 @@ class Outcome:
     waited_for_other_runs: int = 0
 
 
-def _task(unit: Unit, plan: Plan, store: Store, claimed: set[str], deaths: int = 0) -> Task:
-    """The task doing what the cache lacks for ``unit``, restricted to the keys in ``claimed``."""
+@dataclass
+class _Lack:
+    """What the cache lacks for a unit, from one look-up: keys with no encode, and cached encodes
+    lacking some of the scores this run wants (key → the metric names missing)."""
+
+    encode: list[str]
+    rescore: dict[str, tuple[str, ...]]
+
+    @property
+    def keys(self) -> set[str]:
+        return {*self.encode, *self.rescore}
+
+
+def _lack(unit: Unit, plan: Plan, store: Store) -> _Lack:
+    """One cache look-up: what ``unit`` still lacks (see :class:`_Lack`)."""
     keys = unit.keys()
     encodes = store.get_encodes(keys)
     wanted = {m.name: m.version for m in plan.metrics if m.name in unit.metrics}
     scores = store.get_scores([k for k in keys if k in encodes], wanted)
-    encode, rescore = [], []
-    for q, key in zip(unit.qs, keys):
-        if key not in claimed:
-            continue
+    lack = _Lack([], {})
+    for key in keys:
         if key not in encodes:
-            encode.append((q, key))
+            lack.encode.append(key)
             continue
         missing = tuple(m for m in wanted if (key, m) not in scores)
         if missing:
+            lack.rescore[key] = missing
+    return lack
+
+
+def _task(unit: Unit, plan: Plan, store: Store, lack: _Lack, claimed: set[str], deaths: int = 0) -> Task:
+    """The task doing what ``lack`` says the cache lacks for ``unit``, restricted to the keys in ``claimed``."""
+    encode, rescore = [], []
+    for q, key in zip(unit.qs, unit.keys()):
+        if key not in claimed:
+            continue
+        if key in lack.rescore:
             bitstream = store.get_encode(key).bitstream  # type: ignore[union-attr]
-            rescore.append((q, key, bitstream, missing))
+            rescore.append((q, key, bitstream, lack.rescore[key]))
+        elif key in lack.encode:
+            encode.append((q, key))
     img = unit.image
     return Task(
         unit.index, img.image, img.path, img.width, img.height, unit.codec_id, tuple(encode), tuple(rescore),
@@ -70,19 +95,10 @@ def _task(unit: Unit, plan: Plan, store: Store, claimed: set[str], deaths: int =
     )  # fmt: skip
 
 
-def _missing_keys(unit: Unit, plan: Plan, store: Store) -> list[str]:
-    """Keys of ``unit`` with no encode, or lacking a score this run wants."""
-    keys = unit.keys()
-    encodes = store.get_encodes(keys)
-    wanted = {m.name: m.version for m in plan.metrics if m.name in unit.metrics}
-    scores = store.get_scores([k for k in keys if k in encodes], wanted)
-    return [k for k in keys if k not in encodes or any((k, m) not in scores for m in wanted)]
-
-
 class _Driver:
     """The state of one :func:`execute` call: what runs, what waits for another run, what was done."""
 
-    def __init__(self, plan: Plan, store: Store, executor: object, progress: Callable[[int], None] | None, out: Outcome) -> None:
+    def __init__(self, plan: Plan, store: Store, executor: Executor, progress: Callable[[int], None] | None, out: Outcome) -> None:
         self.plan, self.store, self.executor = plan, store, executor
         self.progress = progress or (lambda n: None)
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
@@ -94,7 +110,8 @@ class _Driver:
     def start(self, unit: Unit, keys: set[str] | None = None, deaths: int = 0) -> None:
         """Claim what ``unit`` (or its ``keys``) still lacks and submit it; count the rest as done."""
         candidates = set(unit.keys()) if keys is None else keys
-        missing = set(_missing_keys(unit, self.plan, self.store)) & candidates
+        lack = _lack(unit, self.plan, self.store)
+        missing = lack.keys & candidates
         self.progress(len(candidates) - len(missing))
         if not missing:
             return
@@ -104,35 +121,35 @@ class _Driver:
             self.out.waited_for_other_runs += len(missing - mine)
         if mine:
             self.in_flight[unit.index] = mine
-            self.executor.submit(_task(unit, self.plan, self.store, mine, deaths))  # type: ignore[attr-defined]
+            self.executor.submit(_task(unit, self.plan, self.store, lack, mine, deaths))
 
     def recheck_waiting(self) -> None:
         """Units waiting for another run: take what it finished, claim what it gave up."""
         for index in [i for i in self.waiting if i not in self.in_flight]:
             self.start(self.units[index], self.waiting.pop(index))
 
-    def handle(self, event: tuple) -> None:
-        kind, unit = event[0], self.units[event[1]]
-        if kind == "encode":
-            self.store.put_encode(unit.image.sha256, unit.codec_id, event[2], unit.versions, event[3])
+    def handle(self, event: Event) -> None:
+        unit = self.units[event.unit]
+        if isinstance(event, Encoded):
+            self.store.put_encode(unit.image.sha256, unit.codec_id, event.q, unit.versions, event.encode)
             self.out.encoded += 1
-        elif kind == "scores":
-            self.store.put_scores(event[2])
-            self.out.scored += len(event[2])
-        elif kind == "error":
-            self.out.errors.append(event[2])
-        elif kind == "image":
-            if event[2]:
-                self.out.conversions[unit.image.image] = event[2]
-        elif kind == "time":
-            for stage, seconds in event[2].items():
+        elif isinstance(event, Scored):
+            self.store.put_scores(event.rows)
+            self.out.scored += len(event.rows)
+        elif isinstance(event, Failed):
+            self.out.errors.append(event.error)
+        elif isinstance(event, ImageRead):
+            if event.conversion:
+                self.out.conversions[unit.image.image] = event.conversion
+        elif isinstance(event, Timed):
+            for stage, seconds in event.seconds.items():
                 self.out.profile[stage] = self.out.profile.get(stage, 0.0) + seconds
-        elif kind == "done":
+        elif isinstance(event, Done):
             keys = self.in_flight.pop(unit.index, set())
             self.store.release(keys, self.owner)
             self.progress(len(keys))
-        elif kind == "died":
-            self.died(unit, event[2], event[3])
+        elif isinstance(event, Died):
+            self.died(unit, event.task, event.cause)
 
     def died(self, unit: Unit, task: Task, cause: str) -> None:
         """A worker died running ``task``: retry what it left undone once, alone; then record the failure."""
@@ -141,7 +158,7 @@ class _Driver:
         if task.deaths < 2:
             self.start(unit, keys, task.deaths)
             return
-        missing = set(_missing_keys(unit, self.plan, self.store)) & keys
+        missing = _lack(unit, self.plan, self.store).keys & keys
         self.progress(len(keys))
         img = unit.image
         where = f"{img.image} ({img.width}x{img.height}, {img.width * img.height / 1e6:.1f} MP) with {unit.codec_id}"
@@ -155,12 +172,12 @@ class _Driver:
 def execute(
     plan: Plan,
     store: Store,
-    executor: object,
+    executor: Executor,
     progress: Callable[[int], None] | None = None,
     outcome: Outcome | None = None,
 ) -> Outcome:
-    """Run every unit of ``plan`` on ``executor`` (a :class:`~qualitykit.runner.pool.LocalPool` or any
-    object with its ``submit``/``poll``); ``progress(n)`` is called as items finish.
+    """Run every unit of ``plan`` on ``executor`` (any :class:`~.executor.Executor`: it is bound to a
+    plan and open); ``progress(n)`` is called as items finish.
 
     What was done is recorded in ``outcome`` (a new :class:`Outcome` by default) as it happens, so
     that it is known even when the run stops. Raises what stops the run (Ctrl-C, a full disk)
@@ -172,7 +189,7 @@ def execute(
         for unit in plan.units:
             driver.start(unit)
         while driver.in_flight or driver.waiting:
-            for event in executor.poll(0.5):  # type: ignore[attr-defined]
+            for event in executor.poll(0.5):
                 driver.handle(event)
             now = time.monotonic()
             if now - last_renew > RENEW_SECONDS:

@@ -16,6 +16,7 @@ from dataclasses import replace
 from ..rundir import SourceImage
 from ..store import Store
 from .execute import Outcome, execute
+from .executor import Executor
 from .plan import Plan, Unit, plan_memory
 
 
@@ -43,7 +44,7 @@ def point_plan(plan: Plan, points: Iterable[tuple[SourceImage, str, float]], met
 def run_points(
     plan: Plan,
     store: Store,
-    executor: object,
+    executor: Executor,
     points: Iterable[tuple[SourceImage, str, float]],
     metrics: Sequence[str],
     progress: Callable[[int], None] | None = None,

@@ -6,7 +6,7 @@ each worker has its own pipe, so
 
 * results stream back as events while a task runs (nothing a task finished is lost if it dies);
 * a worker that dies is replaced and the driver learns exactly which task it was running
-  (``("died", unit, cause)``); the driver retries that task once, **alone**
+  (a :class:`~.work.Died` event); the driver retries that task once, **alone**
   (:attr:`Task.deaths` > 0 makes the pool run it with no other task beside it), so an image that
   only fits in memory by itself still finishes;
 * tasks are admitted under a memory limit: a task starts only when the estimates of the tasks
@@ -29,8 +29,10 @@ import time
 from dataclasses import dataclass, replace
 from multiprocessing.connection import Connection, wait
 
-from .plan import WORKER_BASE_BYTES
-from .work import Event, Task, WorkerState, run_task, torch_threads
+from ..errors import BadInput
+from .executor import ExecutorBase
+from .plan import WORKER_BASE_BYTES, Plan
+from .work import Died, Done, Event, Task, WorkerState, run_task, torch_threads, worker_error
 
 
 @dataclass(frozen=True)
@@ -81,10 +83,8 @@ def _worker_main(conn: Connection, init: WorkerInit, parent: int) -> None:
         try:
             run_task(task, state, conn.send)
         except Exception as exc:  # a bug in a codec or metric: report it for this unit only
-            from ..rundir import ItemError
-
-            conn.send(("error", task.unit, ItemError(task.image, task.codec_id, None, "worker", f"{type(exc).__name__}: {exc}")))
-        conn.send(("done", task.unit))
+            conn.send(worker_error(task, exc))
+        conn.send(Done(task.unit))
 
 
 @dataclass
@@ -105,11 +105,11 @@ def _cause(exitcode: int | None) -> str:
     return f"exited with status {exitcode}"
 
 
-class LocalPool:
-    """``jobs`` worker processes on this machine; see the module docstring.
+class LocalPool(ExecutorBase):
+    """``jobs`` worker processes on this machine; see the module docstring. The executor ``local``.
 
-    Use :meth:`submit` to queue tasks and :meth:`poll` to collect events; a ``("done", unit)``
-    event ends every task, a ``("died", unit, cause)`` event replaces it when its worker died.
+    Use :meth:`submit` to queue tasks and :meth:`poll` to collect events; a :class:`~.work.Done`
+    event ends every task, a :class:`~.work.Died` event replaces it when its worker died.
     """
 
     kind = "local"
@@ -121,6 +121,18 @@ class LocalPool:
         self._ctx = multiprocessing.get_context(context)
         self._queue: collections.deque[Task] = collections.deque()
         self._workers: list[_Worker] = []  # started at the first task: a run with nothing to do starts none
+
+    @classmethod
+    def open(cls, jobs: int, scheduler: object = None, jobs_given: bool = True) -> LocalPool:
+        """The executor before planning; :meth:`bind` sets its device and memory limit from the plan."""
+        if scheduler is not None:
+            raise BadInput("--scheduler is the address of a Dask scheduler: give it with --executor dask")
+        return cls(jobs, WorkerInit("cpu", torch_threads(jobs)), float("inf"))
+
+    def bind(self, plan: Plan) -> None:
+        """Workers for ``plan``'s device under its memory limit (see :meth:`for_device`)."""
+        bound = self.for_device(self.jobs, plan.device, plan.memory_limit)
+        self.init, self.memory_limit, self._ctx = bound.init, bound.memory_limit, bound._ctx
 
     @classmethod
     def for_device(cls, jobs: int, device: str, memory_limit: float) -> LocalPool:
@@ -212,7 +224,7 @@ class LocalPool:
         try:
             while worker.conn.poll():
                 event = worker.conn.recv()
-                if event[0] == "done":
+                if isinstance(event, Done):
                     worker.task = None
                 events.append(event)
         except (EOFError, OSError):
@@ -223,7 +235,7 @@ class LocalPool:
         worker.process.join(1)
         cause = _cause(worker.process.exitcode)
         if worker.task is not None:
-            events.append(("died", worker.task.unit, replace(worker.task, deaths=worker.task.deaths + 1), cause))
+            events.append(Died(worker.task.unit, replace(worker.task, deaths=worker.task.deaths + 1), cause))
         worker.conn.close()
         index = self._workers.index(worker)
         self._workers[index] = self._start()

@@ -6,14 +6,17 @@ point encodes, decodes (checking the decoded size), and keeps the decoded image 
 ``batch_pairs`` of them are waiting; the batch is then scored by every metric in turn and
 dropped. Memory therefore stays bounded by one batch, whatever the ladder length.
 
-Every result leaves the worker as an event (a plain tuple, picklable for any executor) the
-moment it exists; the driver writes it to the store. Events::
+Every result leaves the worker as an event (a small frozen dataclass, picklable for any executor)
+the moment it exists; the driver writes it to the store. Events (:data:`Event`):
 
-    ("image",  unit, conversion)                       what was done to read the image as RGB
-    ("encode", unit, q, Encode)                        one finished encode (bitstream included)
-    ("scores", unit, [(encode_key, metric, version, score), ...])
-    ("error",  unit, ItemError)
-    ("time",   unit, {stage: seconds})                 for ``--profile``
+* :class:`ImageRead` — what was done to read the image as RGB;
+* :class:`Encoded` — one finished encode (bitstream included);
+* :class:`Scored` — ``(encode_key, metric, version, score)`` rows;
+* :class:`Failed` — an :class:`~qualitykit.rundir.ItemError`;
+* :class:`Timed` — seconds per stage, for ``--profile``;
+
+and, from the executor rather than the worker, :class:`Done` (every task ends with one) and
+:class:`Died` (its worker died under it).
 """
 
 from __future__ import annotations
@@ -32,7 +35,57 @@ from ..metrics import Metric, evaluate, registry
 from ..rundir import ItemError
 from ..store import Encode
 
-Event = tuple
+@dataclass(frozen=True)
+class ImageRead:
+    unit: int
+    #: What qk did to turn the file into 8-bit RGB (empty when it already was).
+    conversion: str
+
+
+@dataclass(frozen=True)
+class Encoded:
+    unit: int
+    q: float
+    encode: Encode
+
+
+@dataclass(frozen=True)
+class Scored:
+    unit: int
+    #: ``(encode_key, metric, metric version, score)`` rows.
+    rows: list[tuple[str, str, str, float]]
+
+
+@dataclass(frozen=True)
+class Failed:
+    unit: int
+    error: ItemError
+
+
+@dataclass(frozen=True)
+class Timed:
+    unit: int
+    #: stage → seconds spent in it.
+    seconds: dict[str, float]
+
+
+@dataclass(frozen=True)
+class Done:
+    """The task of ``unit`` is over (whatever it achieved): the executor sends one per task."""
+
+    unit: int
+
+
+@dataclass(frozen=True)
+class Died:
+    """The worker running ``task`` died (``cause``, e.g. "killed by SIGKILL"); ``task`` counts the death."""
+
+    unit: int
+    task: Task
+    cause: str
+
+
+Event = ImageRead | Encoded | Scored | Failed | Timed | Done | Died
 Emit = Callable[[Event], None]
 
 
@@ -102,12 +155,18 @@ def torch_threads(sharing: int) -> int:
     return min(threads, int(cap)) if cap.isdigit() and int(cap) > 0 else threads
 
 
+def worker_error(task: Task, exc: BaseException) -> Failed:
+    """The event for an exception that escaped :func:`run_task` (a bug in a codec or metric): it fails
+    ``task``'s unit only. Every executor converts a worker's exception with this one function."""
+    return Failed(task.unit, ItemError(task.image, task.codec_id, None, "worker", f"{type(exc).__name__}: {exc}"))
+
+
 def run_task(task: Task, state: WorkerState, emit: Emit) -> None:
     """Do ``task``, emitting every result as it is made (see the module docstring)."""
     times: dict[str, float] = {}
 
     def error(stage: str, message: str, q: float | None = None) -> None:
-        emit(("error", task.unit, ItemError(task.image, task.codec_id, q, stage, message)))
+        emit(Failed(task.unit, ItemError(task.image, task.codec_id, q, stage, message)))
 
     t0 = time.perf_counter()
     try:
@@ -121,7 +180,7 @@ def run_task(task: Task, state: WorkerState, emit: Emit) -> None:
         return
     image = source.pixels
     times["load"] = time.perf_counter() - t0
-    emit(("image", task.unit, source.conversion))
+    emit(ImageRead(task.unit, source.conversion))
     pending: list[tuple[str, np.ndarray, tuple[str, ...]]] = []
 
     def flush() -> None:
@@ -144,7 +203,7 @@ def run_task(task: Task, state: WorkerState, emit: Emit) -> None:
             error("decode", f"decoded {pixels.shape} {pixels.dtype}, source is {image.shape} uint8", q)
             continue
         h, w = image.shape[:2]
-        emit(("encode", task.unit, q, Encode(key, w, h, len(data), t2 - t1, t3 - t2, data)))
+        emit(Encoded(task.unit, q, Encode(key, w, h, len(data), t2 - t1, t3 - t2, data)))
         if task.metrics:
             pending.append((key, pixels, task.metrics))
         if len(pending) >= task.batch_pairs:
@@ -161,7 +220,7 @@ def run_task(task: Task, state: WorkerState, emit: Emit) -> None:
         if len(pending) >= task.batch_pairs:
             flush()
     flush()
-    emit(("time", task.unit, times))
+    emit(Timed(task.unit, times))
 
 
 def _score(
@@ -199,4 +258,4 @@ def _score(
                     continue
                 rows += [(pending[i][0], m.name, m.version, float(v)) for i, v in zip(idx, result)]
         if rows:
-            emit(("scores", task.unit, rows))
+            emit(Scored(task.unit, rows))
