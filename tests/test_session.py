@@ -160,3 +160,17 @@ def test_a_full_disk_at_any_report_write_is_a_storage_error(small_corpus, cache,
         with pytest.raises(StorageError, match="the disk is full"):
             write_report(tmp_path / "r", out_dir=tmp_path / f"full{k}", comparisons=1)
         assert not [p for p in (tmp_path / f"full{k}").rglob("*.tmp")]  # no half-written files left
+
+
+def test_every_file_of_a_run_folder_is_written_by_rundir(small_corpus, cache, tmp_path, monkeypatch):
+    """With a report and targets: each file in the folder came through rundir's atomic writer."""
+    written: set[Path] = set()
+    for name in ("atomic_write_bytes", "atomic_write_text"):
+        real = getattr(rundir, name)
+        monkeypatch.setattr(rundir, name, lambda path, data, real=real: (written.add(Path(path)), real(path, data))[1])
+    qualitykit.bench(small_corpus, ["jpeg:q=30/70", "webp:q=30/70"], ["psnr"], out=tmp_path / "r", cache=cache, jobs=1,
+                     targets=["psnr=30"])  # fmt: skip
+    files = {p for p in (tmp_path / "r").rglob("*") if p.is_file()}
+    assert {p.name for p in files} >= {"results.csv", "manifest.json", "targets.csv", "bdrate.json", "index.html"}
+    assert any(p.parent.name == "plots" for p in files)
+    assert files == written, f"written outside rundir: {sorted(files - written)}"

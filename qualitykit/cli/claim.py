@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
 
 from ..errors import BadInput
 
@@ -51,7 +50,9 @@ def run(args: argparse.Namespace) -> int:
     claims = load_claims(args.file) if args.file else (EXAMPLES[args.example] if args.example else args.claim)
     check = check_claims(args.run_dir, claims, n_boot=args.bootstrap, seed=args.seed)
     if args.markdown:
-        Path(args.markdown).write_text(check.markdown() + "\n", encoding="utf-8")
+        from ..fsutil import atomic_write_text
+
+        atomic_write_text(args.markdown, check.markdown() + "\n")
     if args.json:
         rows = check.table.astype(object).where(check.table.notna(), None).to_dict("records")
         print(json.dumps({"settings": check.settings, "rows": rows}, indent=2))

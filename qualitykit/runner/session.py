@@ -174,8 +174,7 @@ class RunSession:
             t0 = time.perf_counter()
             executor = open_executor(self.options.executor, self.jobs, self.options.scheduler, self.jobs_given)
             cleanup.callback(executor.close, True)  # a failure before the run closes it at once
-            if self.options.executor != "local":
-                self.timings[f"connect to {executor.kind}"] = time.perf_counter() - t0
+            self.timings[f"open the {executor.kind} executor"] = time.perf_counter() - t0
             self.notes += executor.notes
             plan = self._plan(store, executor)
             anchor_label = self._anchor(plan) if self.reporter is not None and plan.codecs else None
