@@ -92,42 +92,74 @@ def build_report(
     times = profile if profile is not None else {}
     t0 = time.perf_counter()
     run = Run.load(run_dir)
-    out = Path(out_dir) if out_dir is not None else run.path
-    try:
-        anchor_id = run.resolve_codec(anchor or "jpeg")
-    except QKError:
-        if anchor not in (None, "jpeg") or not run.codec_ids:
-            raise
-        anchor_id = run.codec_ids[0]  # no JPEG in this run: the first codec
-    anchor_label = run.label(anchor_id)
-    bd = bd_table(run, None, method=method, min_overlap=min_overlap, n_boot=n_boot, seed=seed)
-    bd.settings["report_anchor"] = anchor_label
-    targets = read_targets(run.path)
-    tsum = summarize_targets(targets, n_boot, seed) if targets is not None and len(targets) else None
-    speed = speed_table(run.results)
-    ans = answer(run, bd, tsum, speed)
-    write_report_file(out, BDRATE, json.dumps(bd.to_dict(), indent=2))
+    page = _Page(run, Path(out_dir) if out_dir is not None else run.path, svg)  # type: ignore[arg-type]
+    page.analyse(anchor, method, min_overlap, n_boot, seed)
     times["analysis"] = time.perf_counter() - t0
-
     t0 = time.perf_counter()
-    assets = AssetCache.beside(run.manifest.cache)
-    families = [(run.label(c.id), c.name) for c in run.codecs]
-    colors, markers = codec_colors(families), codec_markers(families)
-    labels = {cid: run.label(cid) for cid in run.codec_ids}
-    images = run.images
-    used = [i for i in images if i not in bd.outliers]
-    plots = []
-    points = {cid: rd_points_all(run.results, cid, list(run.metrics), used) for cid in run.codec_ids}
-    for metric, info in run.metrics.items():
-        curves = {labels[cid]: points[cid][metric].corpus() for cid in run.codec_ids}
-        key = figure_key("rd", metric, info.higher_is_better, info.unit, len(used), sorted(colors.items()),
-                         sorted(markers.items()), *[(k, *v) for k, v in curves.items()])  # fmt: skip
-        png = _plot(assets, out, f"rd-{metric}", key,
-                    lambda curves=curves, metric=metric, info=info: rd_figure(
-                        curves, metric, info.higher_is_better, colors, len(used), info.unit, markers), svg)  # fmt: skip
-        plots.append(f"<figure>{html.img(png, f'{metric} vs bpp')}</figure>")
-    strip = ""
-    if ans.rows and len(bd.per_image):
+    plots, strip = page.rd_plots(), page.strip_plot()
+    times["plots"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    shown = {image: i for i, image in enumerate(run.images[:comparisons])}
+    cmp_html = page.comparisons(shown, crop)
+    if len(run.images) > comparisons:
+        cmp_html.append(f'<p class="note">Comparisons are shown for the first {comparisons} of {len(run.images)} images.</p>')
+    page.assets.prune()
+    times["crops"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    path = write_report_file(page.out, INDEX, page.render(plots, strip, cmp_html, shown))
+    times["html"] = time.perf_counter() - t0
+    return path, page.ans
+
+
+class _Page:
+    """The state one report shares between its steps: the run, where it goes, its analysis, its colours."""
+
+    def __init__(self, run: Run, out: Path, svg: bool) -> None:
+        self.run, self.out, self.svg = run, out, svg
+        self.assets = AssetCache.beside(run.manifest.cache)
+        families = [(run.label(c.id), c.name) for c in run.codecs]
+        self.colors, self.markers = codec_colors(families), codec_markers(families)
+        self.labels = {cid: run.label(cid) for cid in run.codec_ids}
+
+    def analyse(self, anchor: str | None, method: Method, min_overlap: float, n_boot: int, seed: int) -> None:
+        """Anchor, BD-rate table (written as ``bdrate.json``), targets, speed and the answer."""
+        run = self.run
+        try:
+            self.anchor_id = run.resolve_codec(anchor or "jpeg")
+        except QKError:
+            if anchor not in (None, "jpeg") or not run.codec_ids:
+                raise
+            self.anchor_id = run.codec_ids[0]  # no JPEG in this run: the first codec
+        self.anchor_label = run.label(self.anchor_id)
+        bd = self.bd = bd_table(run, None, method=method, min_overlap=min_overlap, n_boot=n_boot, seed=seed)
+        bd.settings["report_anchor"] = self.anchor_label
+        targets = read_targets(run.path)
+        self.tsum = summarize_targets(targets, n_boot, seed) if targets is not None and len(targets) else None
+        self.speed = speed_table(run.results)
+        self.ans = answer(run, bd, self.tsum, self.speed)
+        write_report_file(self.out, BDRATE, json.dumps(bd.to_dict(), indent=2))
+
+    def rd_plots(self) -> list[str]:
+        """One rate–quality figure per metric (rate outliers left out)."""
+        run, colors, markers, labels = self.run, self.colors, self.markers, self.labels
+        used = [i for i in run.images if i not in self.bd.outliers]
+        plots = []
+        points = {cid: rd_points_all(run.results, cid, list(run.metrics), used) for cid in run.codec_ids}
+        for metric, info in run.metrics.items():
+            curves = {labels[cid]: points[cid][metric].corpus() for cid in run.codec_ids}
+            key = figure_key("rd", metric, info.higher_is_better, info.unit, len(used), sorted(colors.items()),
+                             sorted(markers.items()), *[(k, *v) for k, v in curves.items()])  # fmt: skip
+            png = _plot(self.assets, self.out, f"rd-{metric}", key,
+                        lambda curves=curves, metric=metric, info=info: rd_figure(
+                            curves, metric, info.higher_is_better, colors, len(used), info.unit, markers), self.svg)  # fmt: skip
+            plots.append(f"<figure>{html.img(png, f'{metric} vs bpp')}</figure>")
+        return plots
+
+    def strip_plot(self) -> str:
+        """The per-image BD-rate strip figure with its note, or ``""`` when there is no pair."""
+        ans, bd = self.ans, self.bd
+        if not (ans.rows and len(bd.per_image)):
+            return ""
         per = bd.per_image
         values = {}
         for r in ans.rows:
@@ -137,63 +169,60 @@ def build_report(
                 m: (mine.loc[mine["metric"] == m, "bd_rate"].to_numpy(dtype=float), r.cells[m].value) for m in ans.metrics
             }
         key = figure_key("strip", ans.metrics, *[(k, *[(m, *v) for m, v in d.items()]) for k, d in values.items()])
-        png = _plot(assets, out, "bd-per-image", key, lambda: strip_figure(values, ans.metrics), svg)
-        strip = (f"<figure>{html.img(png, 'per-image BD-rates')}</figure><p class=\"note\">One dot per image: the BD-rate "
-                 "of that image's own curves (first codec of the pair against the second); the red bar is the corpus "
-                 "number of the matrix. A corpus number far from most dots is driven by a few images; open circles "
-                 "at the edge are beyond ±150 %.</p>")  # fmt: skip
-    times["plots"] = time.perf_counter() - t0
+        png = _plot(self.assets, self.out, "bd-per-image", key, lambda: strip_figure(values, ans.metrics), self.svg)
+        return (f"<figure>{html.img(png, 'per-image BD-rates')}</figure><p class=\"note\">One dot per image: the BD-rate "
+                "of that image's own curves (first codec of the pair against the second); the red bar is the corpus "
+                "number of the matrix. A corpus number far from most dots is driven by a few images; open circles "
+                "at the edge are beyond ±150 %.</p>")  # fmt: skip
 
-    t0 = time.perf_counter()
-    sources = {i.image: i for i in run.manifest.dataset.images}
-    shown = {image: i for i, image in enumerate(images[:comparisons])}
-    cache = run.manifest.cache
-    store = Store(cache) if cache and Path(cache).is_file() else None
-    cmp_html = []
-    try:
-        for image, index in shown.items():
-            rows = run.results[run.results["image"] == image]
-            anchor_bpp = np.sort(rows.loc[rows["codec_id"] == anchor_id, "bpp"].to_numpy())
-            target = float(anchor_bpp[len(anchor_bpp) // 2]) if anchor_bpp.size else float(rows["bpp"].median())
-            cmp = compare_image(sources[image], closest_rows(rows, run.codec_ids, target), store, crop, assets)
-            cmp_html.append(html.comparison_section(cmp, index, list(run.metrics)))
-    finally:
-        if store is not None:
-            store.close()
-    if len(images) > comparisons:
-        cmp_html.append(f'<p class="note">Comparisons are shown for the first {comparisons} of {len(images)} images.</p>')
-    assets.prune()
-    times["crops"] = time.perf_counter() - t0
+    def comparisons(self, shown: dict[str, int], crop: int) -> list[str]:
+        """Visual comparisons of the ``shown`` images at the anchor's median rate, decoded from the run's cache."""
+        run = self.run
+        sources = {i.image: i for i in run.manifest.dataset.images}
+        cache = run.manifest.cache
+        store = Store(cache) if cache and Path(cache).is_file() else None
+        cmp_html = []
+        try:
+            for image, index in shown.items():
+                rows = run.results[run.results["image"] == image]
+                anchor_bpp = np.sort(rows.loc[rows["codec_id"] == self.anchor_id, "bpp"].to_numpy())
+                target = float(anchor_bpp[len(anchor_bpp) // 2]) if anchor_bpp.size else float(rows["bpp"].median())
+                cmp = compare_image(sources[image], closest_rows(rows, run.codec_ids, target), store, crop, self.assets)
+                cmp_html.append(html.comparison_section(cmp, index, list(run.metrics)))
+        finally:
+            if store is not None:
+                store.close()
+        return cmp_html
 
-    t0 = time.perf_counter()
-    man, ds = run.manifest, run.manifest.dataset
-    swatches = " ".join(f"{html._swatch(colors[lab])}{html.esc(html.display_codec(lab))}" for lab in labels.values())
-    intro = (
-        f'<p class="sub">{len(images)} images of <b>{html.esc(ds.name)}</b> · {swatches} · metrics '
-        f"{html.esc(', '.join(m.upper() for m in run.metrics))} · run {html.esc(man.created)}, qualitykit "
-        f"{html.esc(man.qualitykit_version)}</p>"
-    )
-    first = html.first_screen(ans, colors)
-    if bd.summary.empty:
-        first += f'<p class="warn">The run has no two codecs with results (or no metric): no BD-rate.</p>'
-    sections = [("answer", "The answer", first)]
-    if tsum is not None:
-        sections.append(("targets", "Equal quality, per image", html.targets_section(tsum, ans.rows, colors, ans.confidence)))
-    sections += [
-        ("bdrate", "BD-rate of every pair", html.bd_section(bd, ans.rows, anchor_label, colors) if not bd.summary.empty else ""),
-        ("plots", "Rate–quality curves", f'<div class="plots">{"".join(plots)}</div>'
-         '<p class="note">Rate on a log axis (BD-rate averages log-rate). SSIM and MS-SSIM (and their luma versions) '
-         "are drawn in dB, −10·log10(1 − x), which spreads the top of the scale; tables keep their own scale."
-         + (f" Rate outliers left out of the curves: {html.esc(', '.join(bd.outliers))}." if bd.outliers else "") + "</p>"),
-        ("distribution", "Per-image BD-rates", strip or '<p class="note">No pair to show.</p>'),
-        ("speed", "Speed", html.speed_section(speed, labels, colors)),
-        ("images", "Per image", html.per_image_section(bd, anchor_label, shown, images) if not bd.summary.empty else ""),
-        ("compare", "Visual comparison", "".join(cmp_html)),
-        ("run", "Run details", html.manifest_section(run, bd)),
-    ]  # fmt: skip
-    path = write_report_file(out, INDEX, html.render(f"Codec report: {ds.name}", sections, intro))
-    times["html"] = time.perf_counter() - t0
-    return path, ans
+    def render(self, plots: list[str], strip: str, cmp_html: list[str], shown: dict[str, int]) -> str:
+        """The page's HTML, sections in order."""
+        run, bd, ans, colors, labels, anchor_label = self.run, self.bd, self.ans, self.colors, self.labels, self.anchor_label
+        man, ds, images = run.manifest, run.manifest.dataset, run.images
+        swatches = " ".join(f"{html._swatch(colors[lab])}{html.esc(html.display_codec(lab))}" for lab in labels.values())
+        intro = (
+            f'<p class="sub">{len(images)} images of <b>{html.esc(ds.name)}</b> · {swatches} · metrics '
+            f"{html.esc(', '.join(m.upper() for m in run.metrics))} · run {html.esc(man.created)}, qualitykit "
+            f"{html.esc(man.qualitykit_version)}</p>"
+        )
+        first = html.first_screen(ans, colors)
+        if bd.summary.empty:
+            first += f'<p class="warn">The run has no two codecs with results (or no metric): no BD-rate.</p>'
+        sections = [("answer", "The answer", first)]
+        if self.tsum is not None:
+            sections.append(("targets", "Equal quality, per image", html.targets_section(self.tsum, ans.rows, colors, ans.confidence)))
+        sections += [
+            ("bdrate", "BD-rate of every pair", html.bd_section(bd, ans.rows, anchor_label, colors) if not bd.summary.empty else ""),
+            ("plots", "Rate–quality curves", f'<div class="plots">{"".join(plots)}</div>'
+             '<p class="note">Rate on a log axis (BD-rate averages log-rate). SSIM and MS-SSIM (and their luma versions) '
+             "are drawn in dB, −10·log10(1 − x), which spreads the top of the scale; tables keep their own scale."
+             + (f" Rate outliers left out of the curves: {html.esc(', '.join(bd.outliers))}." if bd.outliers else "") + "</p>"),
+            ("distribution", "Per-image BD-rates", strip or '<p class="note">No pair to show.</p>'),
+            ("speed", "Speed", html.speed_section(self.speed, labels, colors)),
+            ("images", "Per image", html.per_image_section(bd, anchor_label, shown, images) if not bd.summary.empty else ""),
+            ("compare", "Visual comparison", "".join(cmp_html)),
+            ("run", "Run details", html.manifest_section(run, bd)),
+        ]  # fmt: skip
+        return html.render(f"Codec report: {ds.name}", sections, intro)
 
 
 __all__ = ["build_report", "write_report"]
