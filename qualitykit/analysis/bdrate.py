@@ -258,14 +258,66 @@ def bd_batch(
     return out
 
 
+@dataclass
+class _Rows:
+    """The rows of one :func:`_group` in ``out``; ``wordy`` rows get sentences, starting with their ``notes``."""
+
+    out: Batch
+    rows: np.ndarray
+    wordy: np.ndarray
+    notes: list[list[str]]
+
+    def refuse(self, sel: np.ndarray, reason: str, text: Any) -> None:
+        """Give the rows ``sel`` ``reason`` and, when wordy, ``text`` (a string, or a function of the row)."""
+        self.out.reasons[self.rows[sel]] = reason
+        for k in np.flatnonzero(sel & self.wordy):
+            self.out.details[self.rows[k]] = "; ".join([text(k) if callable(text) else text, *self.notes[k]])
+
+
 def _group(
     kind: str, out: Batch, rows: np.ndarray, use_a: np.ndarray, use_t: np.ndarray,
     ra: np.ndarray, qa: np.ndarray, rt: np.ndarray, qt: np.ndarray, fin_a: np.ndarray, fin_t: np.ndarray,
     method: str, hib: bool, saturation: float | None, min_overlap: float, details: int,
 ) -> None:  # fmt: skip
     """Rows sharing one pattern of usable points: same shapes, so one vectorised pass."""
-    notes: list[list[str]] = [[] for _ in rows]
     wordy = rows < details  # rows that get a sentence
+    g = _Rows(out, rows, wordy, _left_out(rows, wordy, fin_a, fin_t, use_a, use_t, saturation))
+    out.n_anchor[rows], out.n_test[rows] = int(use_a.sum()), int(use_t.sum())
+    for side, use, fin in (("anchor", use_a, fin_a), ("test", use_t, fin_t)):
+        if use.sum() < MIN_POINTS:
+            n_fin = fin[rows].sum(axis=1)
+            sat = n_fin > use.sum()
+            n_use = int(use.sum())
+            g.refuse(sat, SATURATED, lambda k, side=side, n_fin=n_fin, n_use=n_use: (
+                f"{side}: {int(n_fin[k]) - n_use} of {int(n_fin[k])} points at or beyond the saturation level {saturation:g}"))
+            g.refuse(~sat, TOO_FEW_POINTS, f"{side} has {n_use} usable point(s), {MIN_POINTS} are needed")
+            return
+    a_r, a_q = ra[rows][:, use_a], qa[rows][:, use_a]
+    t_r, t_q = rt[rows][:, use_t], qt[rows][:, use_t]
+    bad_rate = (a_r <= 0).any(axis=1) | (t_r <= 0).any(axis=1)
+    if bad_rate.any():
+        g.refuse(bad_rate, BAD_RATE, lambda k: f"{'anchor' if (a_r[k] <= 0).any() else 'test'} has a rate ≤ 0")
+    ok = ~bad_rate
+    a_r, a_q = _monotonic(g, ok, "anchor", a_r, a_q, hib)
+    t_r, t_q = _monotonic(g, ok, "test", t_r, t_q, hib)
+    a_r, t_r = np.where(a_r > 0, a_r, 1.0), np.where(t_r > 0, t_r, 1.0)  # refused rows: keep log10 quiet
+    if kind == "rate":  # log-rate as a function of quality, quality ascending
+        xa, ya, xt, yt = a_q, np.log10(a_r), t_q, np.log10(t_r)
+        if not hib:
+            xa, ya, xt, yt = xa[:, ::-1], ya[:, ::-1], xt[:, ::-1], yt[:, ::-1]
+    else:  # quality as a function of log-rate
+        xa, ya, xt, yt = np.log10(a_r), a_q, np.log10(t_r), t_q
+    lo, hi = _overlap(g, ok, kind, min_overlap, xa, xt)
+    if ok.any():
+        _integrate(g, ok, kind, method, xa, ya, xt, yt, lo, hi)
+
+
+def _left_out(
+    rows: np.ndarray, wordy: np.ndarray, fin_a: np.ndarray, fin_t: np.ndarray, use_a: np.ndarray, use_t: np.ndarray,
+    saturation: float | None,
+) -> list[list[str]]:  # fmt: skip
+    """Per row, the sentences saying which points were left out (no value, saturated); wordy rows only."""
+    notes: list[list[str]] = [[] for _ in rows]
     if wordy.any():
         for side, fin, keep in (("anchor", fin_a, use_a), ("test", fin_t, use_t)):
             missing = (~fin[rows]).sum(axis=1)
@@ -275,52 +327,32 @@ def _group(
                     notes[k].append(f"{side}: {int(missing[k])} point(s) without a value left out")
                 if sat[k]:
                     notes[k].append(f"{side}: {int(sat[k])} saturated point(s) (beyond {saturation:g}) left out")
-    out.n_anchor[rows], out.n_test[rows] = int(use_a.sum()), int(use_t.sum())
+    return notes
 
-    def refuse(sel: np.ndarray, reason: str, text: Any) -> None:
-        out.reasons[rows[sel]] = reason
-        for k in np.flatnonzero(sel & wordy):
-            out.details[rows[k]] = "; ".join([text(k) if callable(text) else text, *notes[k]])
 
-    for side, use, fin in (("anchor", use_a, fin_a), ("test", use_t, fin_t)):
-        if use.sum() < MIN_POINTS:
-            n_fin = fin[rows].sum(axis=1)
-            sat = n_fin > use.sum()
-            n_use = int(use.sum())
-            refuse(sat, SATURATED, lambda k, side=side, n_fin=n_fin, n_use=n_use: (
-                f"{side}: {int(n_fin[k]) - n_use} of {int(n_fin[k])} points at or beyond the saturation level {saturation:g}"))
-            refuse(~sat, TOO_FEW_POINTS, f"{side} has {n_use} usable point(s), {MIN_POINTS} are needed")
-            return
-    a_r, a_q = ra[rows][:, use_a], qa[rows][:, use_a]
-    t_r, t_q = rt[rows][:, use_t], qt[rows][:, use_t]
-    bad_rate = (a_r <= 0).any(axis=1) | (t_r <= 0).any(axis=1)
-    if bad_rate.any():
-        refuse(bad_rate, BAD_RATE, lambda k: f"{'anchor' if (a_r[k] <= 0).any() else 'test'} has a rate ≤ 0")
-    ok = ~bad_rate
-    curves = {}
-    for side, r_, q_ in (("anchor", a_r, a_q), ("test", t_r, t_q)):
-        order = np.argsort(r_, axis=1, kind="stable")
-        r_, q_ = np.take_along_axis(r_, order, 1), np.take_along_axis(q_, order, 1)
-        step = np.diff(q_, axis=1) if hib else -np.diff(q_, axis=1)
-        bad = ((np.diff(r_, axis=1) <= 0) | (step <= 0)) & ok[:, None]
-        broken = bad.any(axis=1)
-        if broken.any():
-            def text(k: int, r_=r_, q_=q_, bad=bad, side=side) -> str:
-                i = int(np.argmax(bad[k]))
-                return (f"{side}: quality goes from {q_[k, i]:.4g} to {q_[k, i + 1]:.4g} as rate goes from "
-                        f"{r_[k, i]:.4g} to {r_[k, i + 1]:.4g}")  # fmt: skip
+def _monotonic(g: _Rows, ok: np.ndarray, side: str, r_: np.ndarray, q_: np.ndarray, hib: bool) -> tuple[np.ndarray, np.ndarray]:
+    """One side's curves sorted by rate; rows where more rate is not strictly better quality are refused
+    (and dropped from ``ok``, in place)."""
+    order = np.argsort(r_, axis=1, kind="stable")
+    r_, q_ = np.take_along_axis(r_, order, 1), np.take_along_axis(q_, order, 1)
+    step = np.diff(q_, axis=1) if hib else -np.diff(q_, axis=1)
+    bad = ((np.diff(r_, axis=1) <= 0) | (step <= 0)) & ok[:, None]
+    broken = bad.any(axis=1)
+    if broken.any():
+        def text(k: int) -> str:
+            i = int(np.argmax(bad[k]))
+            return (f"{side}: quality goes from {q_[k, i]:.4g} to {q_[k, i + 1]:.4g} as rate goes from "
+                    f"{r_[k, i]:.4g} to {r_[k, i + 1]:.4g}")  # fmt: skip
 
-            refuse(broken, NON_MONOTONIC, text)
-            ok &= ~broken
-        curves[side] = (r_, q_)
-    (a_r, a_q), (t_r, t_q) = curves["anchor"], curves["test"]
-    a_r, t_r = np.where(a_r > 0, a_r, 1.0), np.where(t_r > 0, t_r, 1.0)  # refused rows: keep log10 quiet
-    if kind == "rate":  # log-rate as a function of quality, quality ascending
-        xa, ya, xt, yt = a_q, np.log10(a_r), t_q, np.log10(t_r)
-        if not hib:
-            xa, ya, xt, yt = xa[:, ::-1], ya[:, ::-1], xt[:, ::-1], yt[:, ::-1]
-    else:  # quality as a function of log-rate
-        xa, ya, xt, yt = np.log10(a_r), a_q, np.log10(t_r), t_q
+        g.refuse(broken, NON_MONOTONIC, text)
+        ok &= ~broken
+    return r_, q_
+
+
+def _overlap(g: _Rows, ok: np.ndarray, kind: str, min_overlap: float, xa: np.ndarray, xt: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The overlap ``(lo, hi)`` of the curves' ``x`` ranges per row, recorded in ``out``; rows whose
+    overlap is none or a sliver (see the range rule) are refused and dropped from ``ok``, in place."""
+    out, rows = g.out, g.rows
     lo = np.maximum(xa[:, 0], xt[:, 0])
     hi = np.minimum(xa[:, -1], xt[:, -1])
     span_a, span_t = xa[:, -1] - xa[:, 0], xt[:, -1] - xt[:, 0]
@@ -345,7 +377,7 @@ def _group(
 
     disjoint = ok & (inter <= 0)
     if disjoint.any():
-        refuse(disjoint, NO_OVERLAP, lambda k: (
+        g.refuse(disjoint, NO_OVERLAP, lambda k: (
             f"{what} ranges do not overlap ({rng_text(k, xa[k, 0], xa[k, -1])} vs {rng_text(k, xt[k, 0], xt[k, -1])})"))
         ok &= ~disjoint
     sliver = ok & ((frac < min_overlap) | (inner < MIN_INNER_POINTS))
@@ -358,14 +390,20 @@ def _group(
                 return f"{head}; {min_overlap:.0%} needed"
             return f"{head}, holding {int(inner[k])} of its points; {MIN_INNER_POINTS} needed"
 
-        refuse(sliver, LOW_OVERLAP, text)
+        g.refuse(sliver, LOW_OVERLAP, text)
         ok &= ~sliver
     out.lo[rows] = np.where(inter > 0, to_nat(lo), np.nan)
     out.hi[rows] = np.where(inter > 0, to_nat(hi), np.nan)
     out.overlap[rows] = np.where(inter > 0, frac, np.nan)
     out.union[rows] = np.where(inter > 0, uni, np.nan)
-    if not ok.any():
-        return
+    return lo, hi
+
+
+def _integrate(
+    g: _Rows, ok: np.ndarray, kind: str, method: str, xa: np.ndarray, ya: np.ndarray, xt: np.ndarray, yt: np.ndarray,
+    lo: np.ndarray, hi: np.ndarray,
+) -> None:  # fmt: skip
+    """The delta of the ``ok`` rows: the mean gap between the curves over ``lo..hi`` (BD-rate in percent)."""
     k = np.flatnonzero(ok)
     if method == "pchip":
         ia = pchip_integral(xa[k], ya[k], lo[k], hi[k])
@@ -379,9 +417,9 @@ def _group(
             warnings.simplefilter("ignore")
             avg = np.array([fn(xa[i], ya[i], xt[i], yt[i], "cubic", require_matching_points=False, min_overlap=0) for i in k])
     values = (10.0**avg - 1) * 100 if kind == "rate" else avg
-    out.values[rows[k]] = values
-    for j in k[wordy[k]]:
-        out.details[rows[j]] = "; ".join(notes[j])
+    g.out.values[g.rows[k]] = values
+    for j in k[g.wordy[k]]:
+        g.out.details[g.rows[j]] = "; ".join(g.notes[j])
 
 
 # ---------------------------------------------------------------- one pair at a time
