@@ -143,44 +143,14 @@ def compare_points(
     Every table of BD-rates in qualitykit (report, ``qk bdrate``, the CI gate, claims) computes
     its cells here.
     """
-    kw: dict[str, Any] = {
-        "method": method,
-        "higher_is_better": info.higher_is_better,
-        "saturation": info.saturation,
-        "min_overlap": min_overlap,
-    }
-    tail = (1 - confidence) / 2 * 100
+    kw: dict[str, Any] = {"method": method, "higher_is_better": info.higher_is_better, "saturation": info.saturation,
+                          "min_overlap": min_overlap}  # fmt: skip
     sel = select(anchor, test, excluded, why)
     used = sel.rows
     n_img = len(anchor.images)
-
-    def curves(pts: RDPoints, cols: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Mean curves over the used images, one row per row of ``weights``; points left out are NaN."""
-        with np.errstate(invalid="ignore"):  # NaN in a left-out column: that column is NaN anyway
-            b, q = weights @ pts.bpp[used], weights @ pts.scores[used]
-        b[:, ~cols], q[:, ~cols] = np.nan, np.nan
-        return b, q
-
     # one vectorised pass: row 0 the corpus curves, then one row per image, then the bootstrap resamples
-    weights = np.full((1, used.size), 1.0 / max(used.size, 1))
-    if used.size and n_boot_rows(resamples):
-        if isinstance(resamples, Resampler):
-            boot_w = resamples.weights(len(used))
-        else:
-            draws = resamples(len(used)) if callable(resamples) else np.asarray(resamples)
-            if draws.shape[1] != len(used):
-                raise ValueError(f"bootstrap resamples draw {draws.shape[1]} images; {len(used)} are usable: pass a Resampler")
-            boot_w = draw_weights(draws, len(used))
-        weights = np.vstack([weights, boot_w])
-    parts_a, parts_t = [(anchor.bpp, anchor.scores)], [(test.bpp, test.scores)]
-    if used.size:
-        a_rows, t_rows = curves(anchor, sel.anchor_cols, weights), curves(test, sel.test_cols, weights)
-        parts_a.insert(0, (a_rows[0][:1], a_rows[1][:1]))
-        parts_t.insert(0, (t_rows[0][:1], t_rows[1][:1]))
-        if len(weights) > 1:
-            parts_a.append((a_rows[0][1:], a_rows[1][1:]))
-            parts_t.append((t_rows[0][1:], t_rows[1][1:]))
-    stack = [np.vstack([p[k] for p in parts]) for parts in (parts_a, parts_t) for k in (0, 1)]
+    weights = _weights(used.size, resamples)
+    stack = _stack(anchor, test, sel, weights)
     lead = 1 if used.size else 0
     batch = bd_batch("rate", *stack, details=lead + n_img, **kw)
     per = slice(lead, lead + n_img)
@@ -195,12 +165,8 @@ def compare_points(
     boot_reasons: list[str | None] = []
     ci: tuple[float | None, float | None] = (None, None)
     if corpus.ok and len(weights) > 1:  # no interval around a number that was not computed
-        boot_values = batch.values[lead + n_img :]
         boot_reasons = list(batch.reasons[lead + n_img :])
-        values = boot_values[np.isfinite(boot_values)]
-        if values.size:
-            lo, hi = np.percentile(values, [tail, 100 - tail])
-            ci = (float(lo), float(hi))
+        ci = _interval(batch.values[lead + n_img :], confidence)
     image_values = each.values[np.isfinite(each.values)]
     notes = "; ".join(n for n in [*sel.notes, corpus.detail] if n)
     summary = {
@@ -231,12 +197,65 @@ def compare_points(
         "excluded": "; ".join(f"{k}: {v}" for k, v in sel.excluded.items()),
         "excluded_note": sel.note(len(anchor.images)),
     }
-    per_image = [
-        {"image": image, "metric": info.name, "bd_rate": None if each.reasons[i] is not None else float(each.values[i]),
+    return summary, _per_image(anchor.images, info.name, each, sel.excluded)
+
+
+def _per_image(images: list[str], metric: str, each: Batch, excluded: Mapping[str, str]) -> list[dict[str, Any]]:
+    """One row per image: its own BD-rate (or the reason there is none) and whether the corpus curve used it."""
+    return [
+        {"image": image, "metric": metric, "bd_rate": None if each.reasons[i] is not None else float(each.values[i]),
          "reason": each.reasons[i], "detail": each.details[i], "points_anchor": int(each.n_anchor[i]),
-         "points_test": int(each.n_test[i]), "in_corpus": image not in sel.excluded}
-        for i, image in enumerate(anchor.images)
+         "points_test": int(each.n_test[i]), "in_corpus": image not in excluded}
+        for i, image in enumerate(images)
     ]  # fmt: skip
+
+
+def _weights(n_used: int, resamples: Resampler | np.ndarray | Callable[[int], np.ndarray]) -> np.ndarray:
+    """Weights of the used images: row 0 the corpus mean, then one row per bootstrap resample (if any)."""
+    weights = np.full((1, n_used), 1.0 / max(n_used, 1))
+    if not (n_used and n_boot_rows(resamples)):
+        return weights
+    if isinstance(resamples, Resampler):
+        boot_w = resamples.weights(n_used)
+    else:
+        draws = resamples(n_used) if callable(resamples) else np.asarray(resamples)
+        if draws.shape[1] != n_used:
+            raise ValueError(f"bootstrap resamples draw {draws.shape[1]} images; {n_used} are usable: pass a Resampler")
+        boot_w = draw_weights(draws, n_used)
+    return np.vstack([weights, boot_w])
+
+
+def _stack(anchor: RDPoints, test: RDPoints, sel: Any, weights: np.ndarray) -> list[np.ndarray]:
+    """``[anchor rates, anchor scores, test rates, test scores]``, one curve per row: the corpus curve
+    (when an image is usable), every image's own curve, then the bootstrap curves."""
+    used = sel.rows
+
+    def curves(pts: RDPoints, cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Mean curves over the used images, one row per row of ``weights``; points left out are NaN."""
+        with np.errstate(invalid="ignore"):  # NaN in a left-out column: that column is NaN anyway
+            b, q = weights @ pts.bpp[used], weights @ pts.scores[used]
+        b[:, ~cols], q[:, ~cols] = np.nan, np.nan
+        return b, q
+
+    parts_a, parts_t = [(anchor.bpp, anchor.scores)], [(test.bpp, test.scores)]
+    if used.size:
+        a_rows, t_rows = curves(anchor, sel.anchor_cols), curves(test, sel.test_cols)
+        parts_a.insert(0, (a_rows[0][:1], a_rows[1][:1]))
+        parts_t.insert(0, (t_rows[0][:1], t_rows[1][:1]))
+        if len(weights) > 1:
+            parts_a.append((a_rows[0][1:], a_rows[1][1:]))
+            parts_t.append((t_rows[0][1:], t_rows[1][1:]))
+    return [np.vstack([p[k] for p in parts]) for parts in (parts_a, parts_t) for k in (0, 1)]
+
+
+def _interval(boot_values: np.ndarray, confidence: float) -> tuple[float | None, float | None]:
+    """The percentile interval of the finite bootstrap values, ``(None, None)`` when there are none."""
+    tail = (1 - confidence) / 2 * 100
+    values = boot_values[np.isfinite(boot_values)]
+    if not values.size:
+        return None, None
+    lo, hi = np.percentile(values, [tail, 100 - tail])
+    return float(lo), float(hi)
     return summary, per_image
 
 
