@@ -253,3 +253,27 @@ def test_no_module_branches_on_an_executor_name():
                 if any(c.value in names for c in consts):
                     found.append(f"{module}:{node.lineno}")
     assert not found, f"comparisons with an executor name (use the registry's capabilities): {found}"
+
+
+# ---------------------------------------------------------------- function size
+
+#: The longest function (decorators and docstring included) a module of the package may hold.
+MAX_FUNCTION_LINES = 80
+
+
+def function_lengths() -> list[tuple[int, str]]:
+    """``(lines, module:function)`` for every function and method of the package, longest first."""
+    found = []
+    for module, path in modules().items():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                start = min([node.lineno, *(d.lineno for d in node.decorator_list)])
+                found.append((node.end_lineno - start + 1, f"{module}:{node.name}"))  # type: ignore[operator]
+    return sorted(found, reverse=True)
+
+
+def test_no_function_is_longer_than_80_lines():
+    lengths = function_lengths()
+    assert lengths and lengths[0][0] > 40  # the measure sees real functions
+    long = [f"{name} ({n} lines)" for n, name in lengths if n > MAX_FUNCTION_LINES]
+    assert not long, f"functions over {MAX_FUNCTION_LINES} lines (split them into named steps): {long}"
