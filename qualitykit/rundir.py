@@ -411,15 +411,15 @@ class Run:
         csv, man = run_dir / RESULTS, run_dir / MANIFEST
         for p in (man, csv):
             if not p.is_file():
-                raise BadInput(f"{p}: not found; is {run_dir} a qk run directory?")
+                raise _unfinished(run_dir) if p is csv and man.is_file() else BadInput(
+                    f"{p}: not found; is {run_dir} a qk run directory?")  # fmt: skip
         try:
             data = json.loads(man.read_text(encoding="utf-8"))
             results = pd.read_csv(csv, dtype=_STRING_COLUMNS | {"codec": str})
         except (OSError, ValueError) as exc:
             raise BadInput(f"{run_dir}: unreadable run ({type(exc).__name__}: {exc})") from None
         manifest = Manifest.from_dict(data, str(man))
-        if manifest.status == "running" and manifest.owner and process_gone(manifest.owner):
-            manifest.status = "interrupted"  # its process ended without saying how: killed
+        manifest.status = status_now(manifest)
         results = _migrate_results(results, manifest)
         missing = [c for c in COLUMNS if c not in results.columns]
         if missing:
@@ -466,6 +466,28 @@ class Run:
         raise UnknownName(f"{why}{where}; codecs: {labels}")
 
 
+def status_now(manifest: Manifest) -> str:
+    """The run's status as of now: a ``running`` manifest whose owner process is gone (killed, the
+    machine restarted) was ``interrupted``; any other status as written."""
+    if manifest.status == "running" and manifest.owner and process_gone(manifest.owner):
+        return "interrupted"
+    return manifest.status
+
+
+def _unfinished(run_dir: Path) -> BadInput:
+    """The error for a run folder with a manifest but no results yet: running, or stopped before writing them."""
+    try:
+        manifest = Manifest.from_dict(json.loads((run_dir / MANIFEST).read_text(encoding="utf-8")))
+    except (OSError, ValueError, BadInput):
+        return BadInput(f"{run_dir / RESULTS}: not found; is {run_dir} a qk run directory?")
+    owner = manifest.owner
+    who = f" (process {owner.get('pid')} on {owner.get('host')})" if owner else ""
+    if status_now(manifest) == "running":
+        return BadInput(f"{run_dir}: the run is still running{who}; its results are written when it ends")
+    return BadInput(f"{run_dir}: the run was {status_now(manifest)}{who} before its results were written; "
+                    "rerun its command to finish (what it computed is cached)")  # fmt: skip
+
+
 def _migrate_results(results: pd.DataFrame, manifest: Manifest) -> pd.DataFrame:
     """A qualitykit 0.1 results table (``codec``, ``quality``) in today's columns; image sizes into the manifest."""
     if "codec_id" in results.columns:
@@ -487,6 +509,6 @@ def _migrate_results(results: pd.DataFrame, manifest: Manifest) -> pd.DataFrame:
 __all__ = [
     "BDRATE", "COLUMNS", "FORMAT", "INDEX", "LOCK", "MANIFEST", "PLOTS", "RESULTS", "TARGETS", "TARGET_COLUMNS",
     "CodecEntry", "Dataset", "ItemError", "Manifest", "Run", "SourceImage", "Work", "claim_run_dir", "new_run_dir",
-    "process_gone", "release_run_dir", "this_process", "write_manifest", "write_report_file", "write_results",
+    "process_gone", "release_run_dir", "status_now", "this_process", "write_manifest", "write_report_file", "write_results",
     "write_run", "write_targets",
 ]  # fmt: skip

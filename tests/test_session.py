@@ -174,3 +174,23 @@ def test_every_file_of_a_run_folder_is_written_by_rundir(small_corpus, cache, tm
     assert {p.name for p in files} >= {"results.csv", "manifest.json", "targets.csv", "bdrate.json", "index.html"}
     assert any(p.parent.name == "plots" for p in files)
     assert files == written, f"written outside rundir: {sorted(files - written)}"
+
+
+def test_a_run_killed_before_its_results_reads_as_interrupted(small_corpus, cache, tmp_path):
+    """kill -9 of the driver leaves only the first manifest (``running``): readers say it was interrupted."""
+    _bench(small_corpus, cache, tmp_path / "r")
+    data = json.loads((tmp_path / "r" / "manifest.json").read_text())
+    (tmp_path / "r" / "results.csv").unlink()
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    data["status"], data["owner"]["pid"] = "running", int(dead.stdout)
+    (tmp_path / "r" / "manifest.json").write_text(json.dumps(data))
+    with pytest.raises(BadInput, match=r"the run was interrupted \(process \d+ on .*\) before its results were written"):
+        Run.load(tmp_path / "r")
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    cli = subprocess.run([sys.executable, "-m", "qualitykit", "report", str(tmp_path / "r")], capture_output=True,
+                         text=True, env=env)  # fmt: skip
+    assert cli.returncode == 2 and "the run was interrupted" in cli.stderr
+    data["owner"]["pid"] = os.getpid()
+    (tmp_path / "r" / "manifest.json").write_text(json.dumps(data))
+    with pytest.raises(BadInput, match="the run is still running"):
+        Run.load(tmp_path / "r")
