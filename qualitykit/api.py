@@ -29,9 +29,8 @@ from typing import Any
 
 from .rundir import Run
 from .runner.executor import executor_names
-from .runner.session import DEFAULT_ANCHOR, BenchOptions, BenchResult, RunSession, summary
+from .runner.session import DEFAULT_ANCHOR, DEFAULT_CODECS, BenchOptions, BenchResult, RunSession, summary
 
-DEFAULT_CODECS = ("jpeg", "webp", "avif")
 #: The ``--executor`` names (:data:`qualitykit.runner.executor.EXECUTORS`).
 EXECUTORS = tuple(executor_names())
 

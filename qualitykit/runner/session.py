@@ -41,6 +41,8 @@ from .execute import Outcome, collect, execute
 from .executor import DeviceChecking, Executor, MemoryPlanning, executor_names, open_executor
 from .plan import Plan, make_plan, workers_for
 
+#: The codecs a run compares when none are named.
+DEFAULT_CODECS = ("jpeg", "webp", "avif")
 #: The codec the report compares with when none is named (else the first codec of the run).
 DEFAULT_ANCHOR = "jpeg"
 #: ``reporter(run_dir, anchor=label, profile=dict) -> (index.html path, answer)``: the report builder a
@@ -111,7 +113,7 @@ class BenchOptions:
     """The options of one run, as :func:`qualitykit.bench` documents them."""
 
     dataset: str | os.PathLike[str] | None = None
-    codecs: Sequence[str] = ("jpeg", "webp", "avif")
+    codecs: Sequence[str] = DEFAULT_CODECS
     metrics: Sequence[str] | None = None
     out: str | os.PathLike[str] | None = None
     overwrite: bool = False
@@ -132,8 +134,6 @@ class BenchOptions:
         """Refuse bad options before anything starts (:class:`~qualitykit.errors.BadInput`)."""
         if self.executor not in executor_names():
             raise BadInput(f"--executor {self.executor!r}: use one of {', '.join(executor_names())}")
-        if self.jobs is not None and self.jobs < 1:
-            raise BadInput(f"--jobs {self.jobs}: give at least 1 worker process")
         if self.max_memory_gb is not None and self.max_memory_gb <= 0:
             raise BadInput(f"--max-memory {self.max_memory_gb}: give a positive number of GiB")
 
@@ -382,4 +382,4 @@ class _Bar:
             self.tqdm.close()
 
 
-__all__ = ["DEFAULT_ANCHOR", "BenchOptions", "BenchResult", "RunSession", "summary"]
+__all__ = ["DEFAULT_ANCHOR", "DEFAULT_CODECS", "BenchOptions", "BenchResult", "RunSession", "summary"]
