@@ -19,7 +19,7 @@ A run directory holds
 This module is the only one that writes into a run directory (``tests/test_architecture.py``
 checks it): every file through :mod:`qualitykit.fsutil`'s atomic writer, so a full disk is a
 :class:`~qualitykit.errors.StorageError` naming the file at any stage. A run claims its folder
-with :func:`claim_run_dir` (an exclusive lock file, so two runs never share one) and records its
+with :func:`claim_run_dir` (an exclusive lock, so two runs never share one) and records its
 owner (host, pid, start) in the manifest: a manifest left ``running`` by a process that is gone
 reads as ``interrupted`` (:meth:`Run.load`).
 
@@ -298,60 +298,86 @@ def new_run_dir(out: str | os.PathLike[str] | None, corpus_name: str, overwrite:
 
 
 def claim_run_dir(path: Path, overwrite: bool = False) -> None:
-    """Hold ``path`` for this process: create :data:`LOCK` exclusively (``O_EXCL``), then check the folder.
+    """Hold ``path`` for this process: an exclusive lock on :data:`LOCK`, then check the folder.
 
-    Of two runs given the same folder at once exactly one creates the lock; the other is refused
-    with a :class:`~qualitykit.errors.BadInput` naming the folder and the run holding it. A lock
-    whose owner is gone (killed) is taken over. The manifest is checked after the lock is held, so
-    a run that finished meanwhile is seen: its folder is refused unless ``overwrite``.
+    The lock is the operating system's (``flock``): of two runs given the same folder at once
+    exactly one gets it; the other is refused with a :class:`~qualitykit.errors.BadInput` naming
+    the folder and the process holding it (recorded in the lock file). A run that dies, even by
+    ``kill -9``, loses the lock with its process, so the folder is free again at once. The manifest
+    is checked once the lock is held, so a run that finished meanwhile is seen: its folder is
+    refused unless ``overwrite``. :func:`release_run_dir` gives the claim up.
     """
     lock = path / LOCK
-    for _ in range(3):
+    for _ in range(10):
         try:
-            fd = os.open(lock, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-        except FileExistsError:
-            owner = _read_owner(lock)
-            if owner is not None and not process_gone(owner):
-                who = f"process {owner.get('pid')} on {owner.get('host')}" if owner else "another run"
-                raise BadInput(f"--out {path} is being written by another run ({who}); choose another folder") from None
-            lock.unlink(missing_ok=True)  # its owner is gone: take it over
-            continue
+            fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
         except OSError as exc:
             raise storage_error(path, exc, "write into the run directory") from None
+        if not _lock(fd):
+            os.close(fd)
+            owner = _read_owner(lock)
+            who = f"process {owner.get('pid')} on {owner.get('host')}" if owner else "another run"
+            raise BadInput(f"--out {path} is being written by another run ({who}); choose another folder")
         try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                f.write(json.dumps(this_process()) + "\n")
-        except OSError as exc:
-            lock.unlink(missing_ok=True)
-            raise storage_error(lock, exc) from None
-        break
+            same = os.fstat(fd).st_ino == os.stat(lock).st_ino
+        except OSError:
+            same = False
+        if same:
+            break
+        os.close(fd)  # its holder removed the file as we locked it: lock the one now there
     else:
-        raise BadInput(f"--out {path}: cannot claim the folder (another run keeps claiming it); choose another folder")
+        raise BadInput(f"--out {path}: cannot claim the folder (other runs keep claiming it); choose another folder")
+    try:
+        os.ftruncate(fd, 0)
+        os.write(fd, (json.dumps(this_process()) + "\n").encode("utf-8"))
+    except OSError as exc:
+        os.close(fd)
+        raise storage_error(lock, exc) from None
+    _HELD[path.resolve()] = fd
     if (path / MANIFEST).exists() and not overwrite:
         release_run_dir(path)
         raise BadInput(f"--out {path} already holds a run; choose another folder or pass --overwrite")
 
 
-def _read_owner(lock: Path) -> dict[str, Any] | None:
-    """The owner recorded in a lock file; ``{}`` when unreadable (being written), ``None`` when it is gone."""
+#: Run folders this process holds → the descriptor of their lock file (the lock lives as long as it is open).
+_HELD: dict[Path, int] = {}
+
+
+def _lock(fd: int) -> bool:
+    """Take the exclusive lock on ``fd`` without waiting; ``False`` when another process holds it.
+    Where the system has no ``flock`` (or the file system refuses it) the claim is the manifest check alone."""
+    try:
+        import fcntl
+    except ImportError:
+        return True
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    except OSError:
+        return True
+    return True
+
+
+def _read_owner(lock: Path) -> dict[str, Any]:
+    """The owner recorded in a lock file; ``{}`` when unknown (being written, unreadable, gone)."""
     try:
         data = json.loads(lock.read_text(encoding="utf-8") or "{}")
-    except FileNotFoundError:
-        return None
     except (OSError, ValueError):
         return {}
     return data if isinstance(data, dict) else {}
 
 
 def release_run_dir(path: str | os.PathLike[str]) -> None:
-    """Give up this process's claim on ``path`` (remove :data:`LOCK` if it is ours)."""
-    lock = Path(path) / LOCK
-    owner = _read_owner(lock)
-    if owner and owner.get("pid") == os.getpid() and owner.get("host") == socket.gethostname():
-        try:
-            lock.unlink()
-        except OSError:
-            pass
+    """Give up this process's claim on ``path``: remove :data:`LOCK` while still holding it, then unlock."""
+    fd = _HELD.pop(Path(path).resolve(), None)
+    if fd is None:
+        return
+    try:
+        (Path(path) / LOCK).unlink()
+    except OSError:
+        pass
+    os.close(fd)
 
 
 def write_manifest(run_dir: str | os.PathLike[str], manifest: Manifest) -> None:

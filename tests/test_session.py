@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -99,8 +100,19 @@ def test_a_folder_held_by_a_live_run_is_refused_and_a_dead_runs_claim_is_taken_o
     other = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert other.returncode != 0 and f"--out {out} is being written by another run" in other.stderr
     assert f"process {os.getpid()}" in other.stderr
-    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
-    (out / LOCK).write_text(json.dumps({**rundir.this_process(), "pid": int(dead.stdout)}))
+    holder = subprocess.Popen([sys.executable, "-c", code + "; import time; time.sleep(60)"], cwd=ROOT)
+    rundir.release_run_dir(out)
+    assert not (out / LOCK).exists()
+    try:  # another process takes the free folder; then SIGKILL leaves its lock file behind, and no lock
+        for _ in range(100):
+            if rundir._read_owner(out / LOCK).get("pid") == holder.pid:
+                break
+            time.sleep(0.1)
+        assert rundir._read_owner(out / LOCK).get("pid") == holder.pid
+    finally:
+        holder.kill()
+        holder.wait()
+    assert (out / LOCK).exists()
     taker = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert taker.returncode == 0, taker.stderr
 
