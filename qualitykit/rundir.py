@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import time
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -48,6 +47,7 @@ import pandas as pd
 from .errors import BadInput, QKError, UnknownName
 from .fsutil import atomic_write_bytes, atomic_write_text, storage_error
 from .metrics.base import MetricInfo
+from .provenance import process_gone, this_process
 
 FORMAT = "qualitykit-run/2"
 RESULTS = "results.csv"
@@ -72,39 +72,6 @@ TARGET_COLUMNS = [
 ]  # fmt: skip
 #: Run statuses: still being written, finished, stopped by the user, stopped by a fault.
 STATUSES = ("running", "complete", "interrupted", "failed")
-
-
-def this_process() -> dict[str, Any]:
-    """Who runs now: ``host``, ``pid`` and the process's ``started`` time (seconds since the epoch; with
-    the pid it tells a live process from a later one that reuses its pid)."""
-    return {"host": socket.gethostname(), "pid": os.getpid(), "started": _process_start(os.getpid())}
-
-
-def _process_start(pid: int) -> float | None:
-    """When process ``pid`` started (seconds since the epoch, Linux ``/proc``), ``None`` when unknown."""
-    try:
-        ticks = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19])
-        boot = next(float(line.split()[1]) for line in Path("/proc/stat").read_text().splitlines() if line.startswith("btime"))
-        return round(boot + ticks / os.sysconf("SC_CLK_TCK"), 1)
-    except (OSError, ValueError, IndexError, StopIteration):
-        return None
-
-
-def process_gone(owner: dict[str, Any]) -> bool:
-    """Whether the process ``owner`` (:func:`this_process` of another run) has ended. Only a process of
-    this host can be known gone; one on another host, or with no pid, counts as alive."""
-    pid = owner.get("pid")
-    if owner.get("host") != socket.gethostname() or not isinstance(pid, int):
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:  # alive, another user's
-        pass
-    started = owner.get("started")
-    now = _process_start(pid)
-    return started is not None and now is not None and abs(now - started) > 1.0  # the pid was reused
 
 
 @dataclass(frozen=True)
@@ -535,6 +502,6 @@ def _migrate_results(results: pd.DataFrame, manifest: Manifest) -> pd.DataFrame:
 __all__ = [
     "BDRATE", "COLUMNS", "FORMAT", "INDEX", "LOCK", "MANIFEST", "PLOTS", "RESULTS", "TARGETS", "TARGET_COLUMNS",
     "CodecEntry", "Dataset", "ItemError", "Manifest", "Run", "SourceImage", "Work", "claim_run_dir", "new_run_dir",
-    "process_gone", "release_run_dir", "status_now", "this_process", "write_manifest", "write_report_file", "write_results",
+    "release_run_dir", "status_now", "write_manifest", "write_report_file", "write_results",
     "write_run", "write_targets",
 ]  # fmt: skip

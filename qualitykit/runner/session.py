@@ -169,20 +169,21 @@ class RunSession:
     def run(self) -> BenchResult:
         """Plan, run, record and report; return what was done (see :func:`qualitykit.bench`)."""
         cache = Path(self.options.cache) if self.options.cache else None
-        with Store(cache) as store, contextlib.ExitStack() as cleanup:
-            self.notes += [store.recovered] if store.recovered else []
-            t0 = time.perf_counter()
-            executor = open_executor(self.options.executor, self.jobs, self.options.scheduler, self.jobs_given)
-            cleanup.callback(executor.close, True)  # a failure before the run closes it at once
-            self.timings[f"open the {executor.kind} executor"] = time.perf_counter() - t0
-            self.notes += executor.notes
-            plan = self._plan(store, executor)
-            anchor_label = self._anchor(plan) if self.reporter is not None and plan.codecs else None
-            run_dir = new_run_dir(self.options.out, self.corpus.name, self.options.overwrite)
-            cleanup.callback(release_run_dir, run_dir)
-            executor.bind(plan)
-            result = self._run_and_record(plan, store, executor, run_dir)
-        self._report(result, anchor_label)
+        with contextlib.ExitStack() as claim:  # the run folder is held until its report is written
+            with Store(cache) as store, contextlib.ExitStack() as cleanup:
+                self.notes += [store.recovered] if store.recovered else []
+                t0 = time.perf_counter()
+                executor = open_executor(self.options.executor, self.jobs, self.options.scheduler, self.jobs_given)
+                cleanup.callback(executor.close, True)  # a failure before the run closes it at once
+                self.timings[f"open the {executor.kind} executor"] = time.perf_counter() - t0
+                self.notes += executor.notes
+                plan = self._plan(store, executor)
+                anchor_label = self._anchor(plan) if self.reporter is not None and plan.codecs else None
+                run_dir = new_run_dir(self.options.out, self.corpus.name, self.options.overwrite)
+                claim.callback(release_run_dir, run_dir)
+                executor.bind(plan)
+                result = self._run_and_record(plan, store, executor, run_dir)
+            self._report(result, anchor_label)
         return result
 
     def _plan(self, store: Store, executor: Executor) -> Plan:
