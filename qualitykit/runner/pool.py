@@ -29,6 +29,7 @@ import time
 from dataclasses import dataclass, replace
 from multiprocessing.connection import Connection, wait
 
+from ..processes import die_by_signal, stop_children
 from .plan import WORKER_BASE_BYTES
 from .work import Event, Task, WorkerState, run_task, torch_threads
 
@@ -54,6 +55,7 @@ def _die_with_parent(parent: int) -> None:
     def watch() -> None:
         while os.getppid() == parent:
             time.sleep(0.5)
+        stop_children()
         os._exit(1)
 
     threading.Thread(target=watch, daemon=True, name="qk-parent-watch").start()
@@ -61,7 +63,8 @@ def _die_with_parent(parent: int) -> None:
 
 def _worker_main(conn: Connection, init: WorkerInit, parent: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the driver's to handle
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # the driver stops a worker with SIGTERM: it ends at once
+    # the driver stops a worker with SIGTERM: it kills the programs it runs (external codecs), then ends
+    signal.signal(signal.SIGTERM, die_by_signal)
     _die_with_parent(parent)
     if init.torch_threads:
         try:

@@ -129,14 +129,18 @@ def run_task(task: Task, state: WorkerState, emit: Emit) -> None:
         pending.clear()
 
     for q, key in task.encode:
-        try:
+        try:  # one point of one codec fails alone, labelled with the stage that failed: the others go on
             t1 = time.perf_counter()
             data = codec.encode(image, q)
             t2 = time.perf_counter()
+        except Exception as exc:
+            error("encode", f"{type(exc).__name__}: {exc}", q)
+            continue
+        try:
             pixels = codec.decode(data)
             t3 = time.perf_counter()
-        except Exception as exc:  # one point of one codec: the others go on
-            error("encode", f"{type(exc).__name__}: {exc}", q)
+        except Exception as exc:
+            error("decode", f"{type(exc).__name__}: {exc}", q)
             continue
         times["encode"] = times.get("encode", 0.0) + (t2 - t1)
         times["decode"] = times.get("decode", 0.0) + (t3 - t2)
