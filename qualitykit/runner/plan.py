@@ -177,11 +177,7 @@ def scan_images(
         try:
             header = read_header(path, max_pixels)
             st = path.stat()
-            digest = store.file_sha256(path, st) if store else None
-            if digest is None:
-                digest = sha256_file(path)
-                if store:
-                    store.put_file_sha256(path, st, digest)
+            digest = store.file_hashes.sha256(path, st) if store else sha256_file(path)
         except BadInput as exc:
             errors.append(ItemError(name, None, None, "load", str(exc)))
         except OSError as exc:
