@@ -91,20 +91,37 @@ def test_torture_corpus_every_input_named_and_the_rest_completes(tmp_path, cache
 
 
 def test_plan_time_file_problems_are_named(small_corpus, cache, tmp_path, monkeypatch):
-    import qualitykit.runner.plan as plan
+    import qualitykit.store as store
 
-    real = plan.sha256_file
+    real = store.sha256_file
 
     def unreadable(path):
         if Path(path).name == "crop1.png":
             raise PermissionError(13, "Permission denied")
         return real(path)
 
-    monkeypatch.setattr(plan, "sha256_file", unreadable)
+    monkeypatch.setattr(store, "sha256_file", unreadable)
     result = qualitykit.bench(small_corpus, ["jpeg:q=50"], ["psnr"], out=tmp_path / "run", jobs=1, cache=cache, report=False)
     assert sorted(result.table["image"]) == ["crop0.png", "crop2.png", "crop3.png"]
     (error,) = result.errors
     assert error.image == "crop1.png" and "crop1.png: cannot read (Permission denied)" in error.message
+
+
+def test_a_file_that_vanishes_during_the_scan_is_named(small_corpus, cache, tmp_path):
+    """Files listed, then gone before they are read: each named as a load error, the rest planned."""
+    from qualitykit import datasets
+    from qualitykit.runner import make_plan
+
+    corpus = datasets.resolve(small_corpus)
+
+    def vanish(n):  # called as each image is scanned: the next one disappears
+        for name in ("crop2.png",):
+            (small_corpus / name).unlink(missing_ok=True)
+
+    plan = make_plan(corpus, ["jpeg:q=50"], ["psnr"], jobs=1, progress=vanish)
+    assert [i.image for i in plan.images] == ["crop0.png", "crop1.png", "crop3.png"]
+    (error,) = plan.errors
+    assert error.image == "crop2.png" and error.stage == "load" and "no such file" in error.message
 
 
 def test_bad_options_are_refused_before_any_work(small_corpus, cache, tmp_path):
