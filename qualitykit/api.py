@@ -244,7 +244,7 @@ def bench(
             cleanup.callback(pool.close, True)
             timings["connect to Dask"] = time.perf_counter() - t0
             worker_memory, worker_threads = pool.memory_plan()
-            plan_options = {"jobs": worker_threads, "device_check": pool.check_device}
+            plan_options = {"jobs": worker_threads, "device_check": pool.check_device, "local": False}
             memory_limit = memory_limit or worker_memory
             if scheduler is None:
                 notes.append(f"no --scheduler: started a local Dask cluster of {jobs} worker processes on this machine")
@@ -270,7 +270,8 @@ def bench(
         if executor == "dask":
             pool.bind(plan)
         else:
-            pool = LocalPool.for_device(jobs, plan.device, plan.memory_limit)
+            pool = LocalPool.for_device(plan.jobs, plan.device, plan.memory_limit, note=plan.jobs_note)
+            notes += [plan.jobs_note] if plan.jobs_note else []
         manifest = _manifest(plan, command, store.path, pool.describe())
         if executor == "dask" and plan.device == "cuda":
             manifest.gpu = pool.gpu_name()

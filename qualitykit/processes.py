@@ -76,6 +76,15 @@ def is_gone(pid: int, started: str | None) -> bool:
     return started is not None and now is not None and now != started
 
 
+def cpus_available() -> int:
+    """The CPUs this process may run on: its affinity (a container's or ``taskset``'s share) where
+    the system tells, else every core."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
 @dataclass(frozen=True)
 class ProcessId:
     """A process, told apart from any later one with the same pid: host name, pid, start time."""

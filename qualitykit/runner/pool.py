@@ -117,8 +117,10 @@ class LocalPool:
 
     kind = "local"
 
-    def __init__(self, jobs: int, init: WorkerInit, memory_limit: float, context: str = "fork") -> None:
+    def __init__(self, jobs: int, init: WorkerInit, memory_limit: float, context: str = "fork", note: str | None = None) -> None:
         self.jobs = jobs
+        #: Why fewer workers run than were asked for (recorded in :meth:`describe`), or ``None``.
+        self.note = note
         self.init = init
         self.memory_limit = memory_limit
         self._ctx = multiprocessing.get_context(context)
@@ -126,7 +128,7 @@ class LocalPool:
         self._workers: list[_Worker] = []  # started at the first task: a run with nothing to do starts none
 
     @classmethod
-    def for_device(cls, jobs: int, device: str, memory_limit: float) -> LocalPool:
+    def for_device(cls, jobs: int, device: str, memory_limit: float, note: str | None = None) -> LocalPool:
         """A pool of ``jobs`` workers running PyTorch on ``device``, sharing the cores between them.
 
         Workers are forked (they start in milliseconds and inherit the codecs and metrics
@@ -140,11 +142,11 @@ class LocalPool:
         threads = torch_threads(jobs)
         if context == "fork" and "torch" in sys.modules:
             threads = 1
-        return cls(jobs, WorkerInit(device, threads), memory_limit, context)
+        return cls(jobs, WorkerInit(device, threads), memory_limit, context, note)
 
     def describe(self) -> dict[str, object]:
         return {"kind": self.kind, "workers": self.jobs, "start_method": self._ctx.get_start_method(),
-                "torch_threads_per_worker": self.init.torch_threads}  # fmt: skip
+                "torch_threads_per_worker": self.init.torch_threads, **({"note": self.note} if self.note else {})}  # fmt: skip
 
     def _start(self) -> _Worker:
         parent_end, child_end = self._ctx.Pipe()

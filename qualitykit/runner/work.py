@@ -29,6 +29,7 @@ from ..codecs import Codec, codec_from_spec
 from ..errors import QKError
 from ..imageio import load_image
 from ..metrics import Metric, evaluate, registry
+from ..processes import cpus_available
 from ..rundir import ItemError
 from ..store import Encode
 
@@ -93,11 +94,7 @@ def torch_threads(sharing: int) -> int:
     on (its affinity: a container's or ``taskset``'s share), divided equally, and at most
     ``$OMP_NUM_THREADS`` when that is set (a user's or a cluster scheduler's cap, as PyTorch itself
     honours it)."""
-    try:
-        cpus = len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        cpus = os.cpu_count() or 1
-    threads = max(1, cpus // max(1, sharing))
+    threads = max(1, cpus_available() // max(1, sharing))
     cap = os.environ.get("OMP_NUM_THREADS", "").strip()
     return min(threads, int(cap)) if cap.isdigit() and int(cap) > 0 else threads
 
