@@ -4,9 +4,10 @@
 
 Each of ``--runs`` rounds does two things on one shared cache:
 
-1. one ``qk bench`` (the sample corpus, jpeg, psnr, a 12-point ladder new to this round, two
-   workers) killed at a random moment (0.3–4 s after it starts) by SIGINT, SIGTERM or SIGKILL,
-   sent to the driver or to one of its workers (chosen at random);
+1. one ``qk bench`` (the sample corpus, jpeg, psnr, a 24-point ladder new to this round, two
+   workers) killed at a random moment of its work (0–1.5 s after its manifest appears, i.e. once
+   it is planned) by SIGINT, SIGTERM or SIGKILL, sent to the driver or to one of its workers
+   (chosen at random);
 2. two ``qk bench`` started together on a ladder overlapping the killed run's, so they meet its
    leases (left behind when its driver was killed with SIGKILL) and each other's.
 
@@ -47,7 +48,7 @@ import psutil
 from _results import machine, write_section
 
 ROOT = Path(__file__).resolve().parents[1]
-POINTS = 12  # ladder points per round
+POINTS = 24  # ladder points per round
 SIGNALS = {"SIGINT": signal.SIGINT, "SIGTERM": signal.SIGTERM, "SIGKILL": signal.SIGKILL}
 
 
@@ -99,20 +100,25 @@ class Soak:
 
 
 def ladder(round_: int, shift: int = 0) -> list[int]:
-    """Round ``round_``'s ladder: 12 jpeg qualities in 1..100, ``shift`` points along."""
-    return sorted({1 + (round_ * POINTS + shift + k * 7) % 100 for k in range(POINTS)})
+    """Round ``round_``'s ladder: :data:`POINTS` jpeg qualities in 1..100, ``shift`` points along."""
+    return sorted({1 + (round_ * POINTS + shift + k * 3) % 100 for k in range(POINTS)})
 
 
 def killed_run(soak: Soak, round_: int, rng: random.Random) -> None:
     name = f"killed-{round_:02d}"
     proc = soak.start(name, ladder(round_))
-    moment = rng.uniform(0.3, 4.0)
+    manifest = soak.root / "runs" / name / "manifest.json"
+    moment = rng.uniform(0.0, 1.5)
     how, target = rng.choice(list(SIGNALS)), rng.choice(["driver", "worker"])
-    t0 = time.monotonic()
     workers: list[psutil.Process] = []
+    t0 = time.monotonic()
+    while not manifest.exists() and proc.poll() is None and time.monotonic() - t0 < 60:
+        workers = soak.watch(proc) or workers  # the run is planned when its manifest appears
+        time.sleep(0.02)
+    t0 = time.monotonic()
     while time.monotonic() - t0 < moment and proc.poll() is None:
         workers = soak.watch(proc) or workers
-        time.sleep(0.05)
+        time.sleep(0.02)
     workers = soak.watch(proc) or workers
     hit = "finished before the signal"
     if proc.poll() is None:
@@ -242,8 +248,8 @@ def render(summary: dict, counts: Counter, where: str) -> str:
     return f"""## Soak: killed and concurrent runs on one cache
 
 `python benchmarks/soak.py --runs {summary['rounds']} --write` on {where}: {summary['rounds']} runs of `qk bench`
-(sample corpus, jpeg, psnr, 2 workers) each stopped at a random moment by SIGINT, SIGTERM or SIGKILL
-sent to the driver or a worker, each followed by two runs started together on one cache
+(sample corpus, jpeg, psnr, {POINTS} ladder points, 2 workers) each stopped at a random moment of its work
+by SIGINT, SIGTERM or SIGKILL sent to the driver or a worker, each followed by two runs started together on one cache
 ({summary['qk runs']} runs, {summary['soak seconds']} s).
 
 | check | result |

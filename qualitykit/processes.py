@@ -164,11 +164,35 @@ def run_program(argv: list[str], timeout: float, cwd: str | None = None) -> tupl
     return None if timed_out else proc.returncode, stdout, stderr
 
 
+def _direct_children() -> list[int]:
+    """Pids of this process's children (Linux: from ``/proc``; elsewhere none are found)."""
+    me, found = os.getpid(), []
+    try:
+        names = [n for n in os.listdir("/proc") if n.isdigit()]
+    except OSError:
+        return []
+    for name in names:
+        try:
+            with open(f"/proc/{name}/stat", "rb") as f:
+                if int(f.read().rsplit(b")", 1)[1].split()[1]) == me:
+                    found.append(int(name))
+        except (OSError, IndexError, ValueError):
+            continue
+    return found
+
+
 def stop_children() -> None:
-    """Kill every child program group now running and remove every scratch folder (a signal handler's last act)."""
+    """Kill every child program group now running, and any other child process (a program a
+    library started with :mod:`subprocess`), and remove every scratch folder (a signal handler's
+    last act)."""
     for pgid in list(_CHILDREN):
         kill_group(pgid)
     _CHILDREN.clear()
+    for pid in _direct_children():
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
     for path in list(_FOLDERS):
         shutil.rmtree(path, ignore_errors=True)
     _FOLDERS.clear()
