@@ -19,8 +19,10 @@ quality, as written in the ladder) and ``{name}`` for every declared setting. Th
 ``input.png`` (or ``.ppm``, ``input_format``) and must write ``{output}``: that file's bytes are
 the bitstream. The decoder reads the bitstream from ``{input}`` (``input.<extension>``) and
 writes ``{output}`` as PNG or PPM (``output_format``). Commands are split like a shell would
-(:func:`shlex.split`) but run without one. A non-zero exit, a missing output or a run past
-``timeout`` seconds raises :class:`CommandFailed` with the command and the tail of its stderr:
+(:func:`shlex.split`) but run without one, each in its own process group that is killed when the
+call ends, however it ends, with its ``qk-<codec>-*`` folder removed
+(:func:`qualitykit.processes.run_program`). A non-zero exit, a missing output or a call past
+``timeout`` seconds (in all) raises :class:`CommandFailed` with the command and the tail of its stderr:
 the runner records it as that item's error and goes on. The ``version`` command's output and
 both command templates go into :meth:`ExternalCodec.versions` (so into cache keys and the run's
 manifest): a new encoder build or a changed command is a different codec.
