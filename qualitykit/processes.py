@@ -17,6 +17,7 @@ bounds the whole call.
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import signal
@@ -25,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 #: Process groups of the children now running (pgid → their scratch folder, or ``None``).
@@ -105,14 +107,25 @@ class ProcessId:
 # ------------------------------------------------------------ child programs
 
 
-def _die_with_parent() -> None:  # runs in the child between fork and exec
-    if sys.platform.startswith("linux"):
-        try:
-            import ctypes
+@functools.cache
+def _prctl() -> Callable[..., int] | None:
+    """libc's ``prctl`` (Linux), loaded in the parent: the child between fork and exec must not import."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        import ctypes
 
-            ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-        except (OSError, AttributeError):
-            pass
+        return ctypes.CDLL("libc.so.6", use_errno=True).prctl  # type: ignore[no-any-return]
+    except (OSError, AttributeError):
+        return None
+
+
+def die_with_parent() -> None:
+    """Have this process killed (SIGKILL) when its parent dies (Linux; nothing elsewhere). Also
+    run in a child program between fork and exec, so it imports nothing."""
+    prctl = _prctl()
+    if prctl is not None:
+        prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 
 
 def kill_group(pgid: int) -> None:
@@ -145,7 +158,7 @@ def run_program(argv: list[str], timeout: float, cwd: str | None = None) -> tupl
     """
     deadline = time.monotonic() + timeout
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        preexec = _die_with_parent if sys.platform.startswith("linux") else None
+        preexec = die_with_parent if _prctl() is not None else None
         proc = subprocess.Popen(argv, cwd=cwd, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
                                 start_new_session=True, preexec_fn=preexec)  # fmt: skip
         _CHILDREN[proc.pid] = cwd

@@ -29,7 +29,7 @@ import time
 from dataclasses import dataclass, replace
 from multiprocessing.connection import Connection, wait
 
-from ..processes import die_by_signal, stop_children
+from ..processes import die_by_signal, die_with_parent, stop_children
 from .plan import WORKER_BASE_BYTES
 from .work import Event, Task, WorkerState, run_task, torch_threads
 
@@ -44,13 +44,7 @@ class WorkerInit:
 
 def _die_with_parent(parent: int) -> None:
     """Exit when the driver process dies, even if it was killed with SIGKILL."""
-    if sys.platform.startswith("linux"):
-        try:
-            import ctypes
-
-            ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-        except (OSError, AttributeError):
-            pass
+    die_with_parent()  # PR_SET_PDEATHSIG on Linux
 
     def watch() -> None:
         while os.getppid() == parent:
