@@ -10,9 +10,10 @@ everything it started can be killed together. That group is killed on every exit
 call: when the program exits (a background process it left behind goes too), when the call's
 time is up, and when the caller stops — an exception, Ctrl-C, or :func:`stop_children`, which a
 process's SIGTERM handler calls before it dies. The child also gets ``PR_SET_PDEATHSIG`` on
-Linux: if the caller is killed with SIGKILL, the program dies with it. Output goes to temporary
-files, not pipes, so a leftover process holding stderr open cannot make qk wait: the timeout
-bounds the whole call.
+Linux: if the caller is killed with SIGKILL, the program dies with it, and whoever notices the
+death (the worker pool) calls :func:`reap_scratch_of` to kill what still runs in the caller's
+scratch folders and remove them. Output goes to temporary files, not pipes, so a leftover process
+holding stderr open cannot make qk wait: the timeout bounds the whole call.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 #: Process groups of the children now running (pgid → their scratch folder, or ``None``).
 _CHILDREN: dict[int, str | None] = {}
@@ -137,11 +139,36 @@ def kill_group(pgid: int) -> None:
 
 
 def scratch_folder(prefix: str) -> str:
-    """A new temporary folder ``<tmp>/<prefix>*`` that :func:`stop_children` removes if the process
-    is stopped while it exists; remove it with :func:`remove_scratch`."""
-    path = tempfile.mkdtemp(prefix=prefix)
+    """A new temporary folder ``<tmp>/<prefix><pid>-*`` that :func:`stop_children` removes if the
+    process is stopped while it exists, and :func:`reap_scratch_of` if it is killed outright;
+    remove it with :func:`remove_scratch`."""
+    path = tempfile.mkdtemp(prefix=f"{prefix}{os.getpid()}-")
     _FOLDERS.add(path)
     return path
+
+
+def reap_scratch_of(pid: int) -> None:
+    """After process ``pid`` died without cleaning up (SIGKILL): kill what still runs in its
+    scratch folders (Linux: any process whose working folder is inside one) and remove them."""
+    folders = [str(p) for p in Path(tempfile.gettempdir()).glob(f"qk-*-{pid}-*") if p.is_dir()]
+    if not folders:
+        return
+    try:
+        names = [n for n in os.listdir("/proc") if n.isdigit()]
+    except OSError:
+        names = []
+    for name in names:
+        try:
+            cwd = os.readlink(f"/proc/{name}/cwd")
+        except OSError:
+            continue
+        if any(cwd == f or cwd.startswith(f + os.sep) for f in folders):
+            try:
+                os.kill(int(name), signal.SIGKILL)
+            except OSError:
+                pass
+    for folder in folders:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def remove_scratch(path: str) -> None:

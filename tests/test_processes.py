@@ -72,3 +72,35 @@ def test_process_identity_tells_a_reused_pid_apart():
     done.wait()
     assert is_gone(done.pid, None)
     assert cpus_available() >= 1
+
+
+def test_what_a_process_killed_outright_left_in_its_scratch_folders_is_reaped(tmp_path, monkeypatch):
+    """SIGKILL gives a process no chance to clean up: reap_scratch_of(pid) kills what still runs in
+    its qk-*-<pid>-* folders (a program's background process) and removes them."""
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    import tempfile
+
+    from qualitykit.processes import reap_scratch_of
+
+    monkeypatch.setattr(tempfile, "tempdir", None)  # read $TMPDIR again
+    script = textwrap.dedent(f"""
+        import subprocess, sys
+        from qualitykit.processes import run_program, scratch_folder
+        folder = scratch_folder("qk-fake-")
+        child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"], cwd=folder, start_new_session=True)
+        open({str(tmp_path / "pids")!r}, "w").write(f"{{child.pid}}\\n{{folder}}\\n")
+        run_program([sys.executable, "-c", "import time; time.sleep(60)"], 120, cwd=folder)
+    """)
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1]), "TMPDIR": str(tmp_path)}
+    proc = subprocess.Popen([sys.executable, "-c", script], env=env)
+    deadline = time.monotonic() + 60
+    while not (tmp_path / "pids").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.5)
+    child, folder = (tmp_path / "pids").read_text().split()
+    assert Path(folder).name.startswith(f"qk-fake-{proc.pid}-")
+    proc.kill()
+    proc.wait()
+    assert Path(folder).is_dir() and not _gone(int(child), 0.2), "nothing cleaned up after a SIGKILL by itself"
+    reap_scratch_of(proc.pid)
+    assert _gone(int(child)) and not Path(folder).exists()

@@ -14,7 +14,9 @@ each worker has its own pipe, so
   else runs); huge images thus run fewer at a time;
 * workers ignore Ctrl-C (the driver stops them), exit when the driver dies (``PR_SET_PDEATHSIG``
   on Linux, and a watchdog thread everywhere), and :meth:`LocalPool.close` kills them within a
-  second.
+  second; a worker stopped by SIGTERM first kills the programs it runs (external codecs), and
+  what a worker killed outright left in its scratch folders is reaped by the pool
+  (:mod:`qualitykit.processes`).
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ import time
 from dataclasses import dataclass, replace
 from multiprocessing.connection import Connection, wait
 
-from ..processes import die_by_signal, die_with_parent, stop_children
+from ..processes import die_by_signal, die_with_parent, reap_scratch_of, stop_children
 from .plan import WORKER_BASE_BYTES
 from .work import Event, Task, WorkerState, run_task, torch_threads
 
@@ -220,6 +222,7 @@ class LocalPool:
 
     def _replace(self, worker: _Worker, events: list[Event]) -> None:
         worker.process.join(1)
+        reap_scratch_of(worker.process.pid)  # killed outright: what its programs left behind
         cause = _cause(worker.process.exitcode)
         if worker.task is not None:
             events.append(("died", worker.task.unit, replace(worker.task, deaths=worker.task.deaths + 1), cause))
@@ -243,5 +246,6 @@ class LocalPool:
             if w.process.is_alive():
                 w.process.kill()
                 w.process.join(1)
+                reap_scratch_of(w.process.pid)
             w.conn.close()
         self._workers = []
