@@ -6,7 +6,7 @@ import os
 from collections.abc import Sequence
 
 from .errors import BadInput
-from .imageio import load_rgb
+from .imageio import load_image
 from .metrics import available_metrics, ensure_available, evaluate, get_metric
 
 
@@ -21,7 +21,8 @@ def compare(
     ``qk bench --metrics`` does; the default list never downloads.
 
     Returns ``{"reference", "distorted", "width", "height", "metrics": {name: value},
-    "unavailable": {name: reason}}``; a metric that cannot run here (missing
+    "unavailable": {name: reason}, "conversions": {"reference"|"distorted": what was done to
+    read it as RGB}}`` (:mod:`qualitykit.imageio`'s policy; only the files that needed one); a metric that cannot run here (missing
     weights, no libvmaf, ...) or cannot measure this pair (too small) is listed
     under ``unavailable`` with the reason. Raises
     :class:`~qualitykit.errors.BadInput` naming the file when an image is unreadable or the sizes
@@ -30,7 +31,8 @@ def compare(
     >>> compare("kodim01.png", "kodim01.jpg", ["psnr", "vmaf"])  # doctest: +SKIP
     {'reference': 'kodim01.png', ..., 'metrics': {'psnr': 29.1..., 'vmaf': 80.3...}, 'unavailable': {}}
     """
-    ref, dist = load_rgb(ref_path), load_rgb(dist_path)
+    ref_image, dist_image = load_image(ref_path), load_image(dist_path)
+    ref, dist = ref_image.pixels, dist_image.pixels
     if ref.shape != dist.shape:
         raise BadInput(
             f"{dist_path}: {dist.shape[1]}x{dist.shape[0]} px, but the reference {ref_path} is "
@@ -55,4 +57,5 @@ def compare(
         "height": int(ref.shape[0]),
         "metrics": {n: values[n] for n in names if n in values},
         "unavailable": {n: unavailable[n] for n in names if n in unavailable},
+        "conversions": {k: i.conversion for k, i in (("reference", ref_image), ("distorted", dist_image)) if i.conversion},
     }

@@ -23,8 +23,9 @@ from .errors import BadInput, UnknownName
 from .fsutil import cache_home, sha256_file
 from .imageio import check_regular_file
 
-#: File extensions read as images when a folder is given.
-IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".ppm", ".pgm", ".bmp", ".tif", ".tiff", ".webp")
+#: File extensions read as images when a folder is given (an animated file: its first frame,
+#: stated as a conversion; see :mod:`qualitykit.imageio`).
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".ppm", ".pgm", ".bmp", ".tif", ".tiff", ".webp", ".gif")
 DEFAULT_CORPUS = "sample"
 
 
@@ -89,21 +90,52 @@ def resolve(dataset: str | os.PathLike[str] | None = None) -> Corpus:
     if not root.is_dir():
         known = ", ".join(entries) or "none"
         raise BadInput(f"--dataset {dataset!r} is neither a folder nor a known corpus (known: {known})")
-    files, skipped = [], {}
-    for p in sorted(root.rglob("*")):
-        if p.suffix.lower() not in IMAGE_EXTENSIONS:
-            continue
-        name = p.relative_to(root).as_posix()
-        try:
-            check_regular_file(p)
-        except BadInput as exc:
-            skipped[name] = str(exc)
-        else:
-            files.append(name)
+    files, skipped = _list_folder(root)
     if not files:
         why = f" ({len(skipped)} skipped: {next(iter(skipped.values()))})" if skipped else ""
         raise BadInput(f"no image files ({', '.join(IMAGE_EXTENSIONS)}) under {root}{why}")
     return Corpus(root.resolve().name, root, files, skipped=skipped)
+
+
+def _list_folder(root: Path) -> tuple[list[str], dict[str, str]]:
+    """The image files under ``root`` (names relative to it, sorted) and the entries left out,
+    each with the reason: files that look like images but are not regular files (broken links,
+    link loops, FIFOs, folders named ``*.png``) and folders that cannot be listed (named
+    ``sub/``). Linked folders are not followed (no loop can make the listing endless); files
+    that vanish while it is listed are left out or named, never an error of the listing."""
+    files: list[Path] = []
+    skipped: dict[str, str] = {}
+
+    def walk(folder: Path) -> None:
+        try:
+            with os.scandir(folder) as it:
+                entries = list(it)
+        except OSError as exc:
+            name = folder.relative_to(root).as_posix() + "/"
+            skipped[name] = f"{folder}: cannot list this folder ({exc.strerror or exc}); the images in it are left out"
+            return
+        for entry in entries:
+            path = Path(entry.path)
+            try:
+                is_folder = entry.is_dir(follow_symlinks=False)
+            except OSError:  # vanished since the listing
+                continue
+            if is_folder:
+                walk(path)
+            if path.suffix.lower() in IMAGE_EXTENSIONS:  # a folder named like an image is named too
+                files.append(path)
+
+    walk(root)
+    names = []
+    for path in sorted(files):
+        name = path.relative_to(root).as_posix()
+        try:
+            check_regular_file(path)
+        except BadInput as exc:
+            skipped[name] = str(exc)
+        else:
+            names.append(name)
+    return names, skipped
 
 
 def verify(corpus: Corpus) -> list[str]:

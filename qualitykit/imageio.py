@@ -13,6 +13,7 @@ alpha channel, all opaque      RGB (the alpha channel carries nothing)
 alpha channel, some non-opaque composited over white (255, 255, 255), as on a web page
 16-bit per channel             8-bit, the high byte (``v >> 8``), as Pillow reads 16-bit RGB
 CMYK, YCbCr, LAB, float        converted by Pillow to RGB
+animated (GIF, WebP, APNG)     the first frame (``animated, N frames: frame 1 scored``)
 ICC profile                    ignored: pixel values are taken as sRGB
 =============================  ===============================================================
 
@@ -28,6 +29,7 @@ naming the file and the problem.
 
 from __future__ import annotations
 
+import errno
 import io
 import os
 import stat
@@ -64,7 +66,8 @@ class SourcePixels:
 
 
 def check_regular_file(path: str | os.PathLike[str]) -> Path:
-    """``path`` if it is a regular file (following links); else :class:`BadInput` saying what it is."""
+    """``path`` if it is a regular file (following links); else :class:`BadInput` saying what it is
+    (missing, a broken link or a link loop, unreadable, a folder, a FIFO...)."""
     path = Path(path)
     try:
         st = path.stat()
@@ -74,6 +77,9 @@ def check_regular_file(path: str | os.PathLike[str]) -> Path:
         raise BadInput(f"{path}: no such file") from None
     except PermissionError:
         raise BadInput(f"{path}: permission denied") from None
+    except OSError as exc:  # e.g. a symbolic link loop (ELOOP), a name too long, an I/O error
+        what = "symbolic link loop" if exc.errno == errno.ELOOP else (exc.strerror or str(exc))
+        raise BadInput(f"{path}: {what}") from None
     if stat.S_ISDIR(st.st_mode):
         raise BadInput(f"{path}: is a folder, not an image file")
     if not stat.S_ISREG(st.st_mode):
@@ -143,6 +149,9 @@ def load_image(path: str | os.PathLike[str], max_pixels: int | None = None, data
         try:
             with _open(path, data) as im:
                 wide = any(";16" in str(t.args) for t in getattr(im, "tile", []) or [])
+                frames = getattr(im, "n_frames", 1)
+                if frames > 1:
+                    notes.append(f"animated, {frames} frames: frame 1 scored")
                 im.load()
                 if header.orientation != 1:
                     im = ImageOps.exif_transpose(im)

@@ -6,11 +6,17 @@ version). Rows are only ever inserted (``INSERT OR IGNORE``), each write its own
 transaction, so a process killed at any moment leaves complete rows only and a rerun skips them.
 
 One process writes a run's rows: the run's driver (:mod:`qualitykit.runner`); workers send it
-their results. Runs sharing a cache coordinate through **leases**: before computing an item, a
-run claims its encode key for a while (renewed as it works); another run finding the key claimed
-waits for the result instead of computing it again, and takes the item over if the lease
-expires (its owner died). File hashes are cached by (path, size, mtime, inode), so a rerun does
-not read every image again to hash it.
+their results. Three concerns share the file, one class each: :class:`Store` (encodes and
+scores), :class:`Leases` (``store.leases``: coordination between runs) and :class:`FileHashes`
+(``store.file_hashes``).
+
+Runs sharing a cache coordinate through **leases**: before computing an item, a run claims its
+encode key for a while (renewed as it works); another run finding the key claimed waits for the
+result instead of computing it again. A lease names its owner process (host, pid, start time:
+:class:`~qualitykit.processes.ProcessId`): a lease whose owner is known to be gone — same host,
+and the pid is dead or now another process — is taken over at once; otherwise (another host) it
+is taken over when it expires. File hashes are cached by (path, size, mtime, inode), so a rerun
+does not read every image again to hash it.
 
 A cache file that SQLite cannot read is moved aside (``<name>.corrupt-<time>``) and rebuilt,
 with a message (:attr:`Store.recovered`); a full disk or an unwritable file raises
@@ -25,12 +31,14 @@ import json
 import os
 import sqlite3
 import time
+import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import BadInput, StorageError
-from .fsutil import cache_home
+from .fsutil import cache_home, sha256_file
+from .processes import ProcessId
 
 SCHEMA_VERSION = 2
 SCHEMA = """
@@ -88,7 +96,8 @@ def encode_key(image_sha256: str, codec_id: str, q: float, versions: Mapping[str
 @dataclass(frozen=True)
 class Encode:
     """One cached encode: the bitstream and what was measured when it was made (sizes in pixels,
-    ``bytes`` the file length, times in seconds of wall clock)."""
+    ``bytes`` the file length, times in seconds of wall clock). ``key`` is its
+    :func:`encode_key`."""
 
     key: str
     width: int
@@ -124,6 +133,10 @@ class Store:
                     part.rename(Path(str(aside) + suffix))
             self.recovered = f"cache {self.path} was unreadable ({exc}); moved it to {aside} and started a new one"
             self._db = self._open()
+        #: Leases between runs sharing this cache.
+        self.leases = Leases(self)
+        #: Cached sha256 of image files.
+        self.file_hashes = FileHashes(self)
 
     def _open(self) -> sqlite3.Connection:
         db = sqlite3.connect(self.path, timeout=120, isolation_level=None)
@@ -188,14 +201,21 @@ class Store:
             out.update((row[0], Encode(*row, bitstream=b"")) for row in rows)
         return out
 
-    def put_encode(self, image_sha256: str, codec_id: str, q: float, versions: Mapping[str, object], encode: Encode) -> None:
+    def put_encode(self, image_sha256: str, codec_id: str, q: float, versions: Mapping[str, object], encode: Encode) -> str:
+        """Store ``encode`` of image ``image_sha256`` by ``codec_id`` at ``q`` under the key computed
+        from those inputs (:func:`encode_key`), and return it. Raises :class:`ValueError` when
+        ``encode.key`` says otherwise: the bitstream would be filed under another item's address."""
+        key = encode_key(image_sha256, codec_id, q, versions)
+        if encode.key != key:
+            raise ValueError(f"encode of {codec_id} q={q} carries key {encode.key}, but its inputs give {key}")
         with self._guard("write"):
             self._db.execute(
                 "INSERT OR IGNORE INTO encodes VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-                (encode.key, image_sha256, codec_id, float(q), json.dumps(dict(sorted(versions.items()))),
+                (key, image_sha256, codec_id, float(q), json.dumps(dict(sorted(versions.items()))),
                  encode.width, encode.height, encode.bytes, encode.encode_s, encode.decode_s, encode.bitstream,
                  time.time()),
             )  # fmt: skip
+        return key
 
     def get_scores(self, keys: Iterable[str], metrics: Mapping[str, str]) -> dict[tuple[str, str], float]:
         """Cached scores as ``{(encode key, metric): score}`` for metrics given as ``{name: version}``."""
@@ -219,58 +239,6 @@ class Store:
                 "INSERT OR IGNORE INTO scores VALUES (?,?,?,?,?)", [(k, m, v, float(x), now) for k, m, v, x in rows]
             )
 
-    # ------------------------------------------------------------ file hashes
-
-    def file_sha256(self, path: Path, stat: os.stat_result) -> str | None:
-        """The cached sha256 of ``path`` if its size, mtime and inode are unchanged, else ``None``."""
-        with self._guard("read"):
-            row = self._db.execute(
-                "SELECT sha256 FROM file_hashes WHERE path = ? AND size = ? AND mtime_ns = ? AND inode = ?",
-                (str(path), stat.st_size, stat.st_mtime_ns, stat.st_ino),
-            ).fetchone()
-        return row[0] if row else None
-
-    def put_file_sha256(self, path: Path, stat: os.stat_result, sha256: str) -> None:
-        with self._guard("write"):
-            self._db.execute(
-                "INSERT OR REPLACE INTO file_hashes VALUES (?,?,?,?,?)",
-                (str(path), stat.st_size, stat.st_mtime_ns, stat.st_ino, sha256),
-            )
-
-    # ------------------------------------------------------------ leases
-
-    def claim(self, keys: Iterable[str], owner: str, seconds: float = LEASE_SECONDS) -> set[str]:
-        """Claim every key not held by another live owner; return the keys ``owner`` now holds."""
-        keys = list(keys)
-        now = time.time()
-        with self._guard("write"), self._db:
-            self._db.execute("BEGIN IMMEDIATE")
-            held = set()
-            for chunk, marks in _chunks(keys):
-                held.update(
-                    k for (k,) in self._db.execute(
-                        f"SELECT encode_key FROM leases WHERE encode_key IN ({marks}) AND owner != ? AND expires > ?",
-                        [*chunk, owner, now],
-                    )
-                )  # fmt: skip
-            mine = [k for k in keys if k not in held]
-            self._db.executemany("INSERT OR REPLACE INTO leases VALUES (?,?,?)", [(k, owner, now + seconds) for k in mine])
-        return set(mine)
-
-    def renew(self, owner: str, seconds: float = LEASE_SECONDS) -> None:
-        """Extend every lease of ``owner``."""
-        with self._guard("write"):
-            self._db.execute("UPDATE leases SET expires = ? WHERE owner = ?", (time.time() + seconds, owner))
-
-    def release(self, keys: Iterable[str] | None, owner: str) -> None:
-        """Give up ``owner``'s leases on ``keys`` (all of them when ``keys`` is ``None``)."""
-        with self._guard("write"):
-            if keys is None:
-                self._db.execute("DELETE FROM leases WHERE owner = ?", (owner,))
-                return
-            for chunk, marks in _chunks(keys):
-                self._db.execute(f"DELETE FROM leases WHERE owner = ? AND encode_key IN ({marks})", [owner, *chunk])
-
     def counts(self) -> dict[str, int]:
         """Row counts, and how many rows would be duplicates (always 0 by construction)."""
         with self._guard("read"):
@@ -279,6 +247,97 @@ class Store:
                 "SELECT COUNT(*), COUNT(DISTINCT encode_key || '|' || metric || '|' || version) FROM scores"
             ).fetchone()
         return {"encodes": enc[0], "scores": sc[0], "duplicates": (enc[0] - enc[1]) + (sc[0] - sc[1])}
+
+
+class FileHashes:
+    """The sha256 of image files, remembered by (path, size, mtime, inode) in the cache file."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    def get(self, path: Path, stat: os.stat_result) -> str | None:
+        """The cached sha256 of ``path`` if its size, mtime and inode are unchanged, else ``None``."""
+        with self._store._guard("read"):
+            row = self._store._db.execute(
+                "SELECT sha256 FROM file_hashes WHERE path = ? AND size = ? AND mtime_ns = ? AND inode = ?",
+                (str(path), stat.st_size, stat.st_mtime_ns, stat.st_ino),
+            ).fetchone()
+        return row[0] if row else None
+
+    def put(self, path: Path, stat: os.stat_result, sha256: str) -> None:
+        with self._store._guard("write"):
+            self._store._db.execute(
+                "INSERT OR REPLACE INTO file_hashes VALUES (?,?,?,?,?)",
+                (str(path), stat.st_size, stat.st_mtime_ns, stat.st_ino, sha256),
+            )
+
+    def sha256(self, path: Path, stat: os.stat_result) -> str:
+        """The sha256 of ``path`` (whose ``stat`` was just taken): cached, or read and remembered."""
+        digest = self.get(path, stat)
+        if digest is None:
+            digest = sha256_file(path)
+            self.put(path, stat, digest)
+        return digest
+
+
+def new_owner() -> str:
+    """A lease owner name for this process: ``host:pid:start time:token`` (the token tells apart
+    two runs of one process)."""
+    me = ProcessId.current()
+    return f"{me.host}:{me.pid}:{me.started or '?'}:{uuid.uuid4().hex[:8]}"
+
+
+def owner_process(owner: str) -> ProcessId | None:
+    """The process an owner name of :func:`new_owner` names; ``None`` for a name in another format."""
+    parts = owner.rsplit(":", 3)
+    if len(parts) != 4 or not parts[1].isdigit():
+        return None
+    host, pid, started, _ = parts
+    return ProcessId(host, int(pid), None if started == "?" else started)
+
+
+class Leases:
+    """Claims on encode keys between runs sharing the cache (see the module docstring).
+
+    An owner is a name made by :func:`new_owner`; a lease lasts ``seconds`` unless renewed, and
+    a lease whose owner process is gone is free at once.
+    """
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    def claim(self, keys: Iterable[str], owner: str, seconds: float = LEASE_SECONDS) -> set[str]:
+        """Claim every key not held by another live owner; return the keys ``owner`` now holds."""
+        keys = list(keys)
+        now = time.time()
+        db = self._store._db
+        with self._store._guard("write"), db:
+            db.execute("BEGIN IMMEDIATE")
+            held: dict[str, str] = {}
+            for chunk, marks in _chunks(keys):
+                held.update(db.execute(
+                    f"SELECT encode_key, owner FROM leases WHERE encode_key IN ({marks}) AND owner != ? AND expires > ?",
+                    [*chunk, owner, now],
+                ).fetchall())  # fmt: skip
+            gone = {o for o in set(held.values()) if (p := owner_process(o)) is not None and p.is_gone()}
+            mine = [k for k in keys if k not in held or held[k] in gone]
+            db.executemany("INSERT OR REPLACE INTO leases VALUES (?,?,?)", [(k, owner, now + seconds) for k in mine])
+        return set(mine)
+
+    def renew(self, owner: str, seconds: float = LEASE_SECONDS) -> None:
+        """Extend every lease of ``owner``."""
+        with self._store._guard("write"):
+            self._store._db.execute("UPDATE leases SET expires = ? WHERE owner = ?", (time.time() + seconds, owner))
+
+    def release(self, keys: Iterable[str] | None, owner: str) -> None:
+        """Give up ``owner``'s leases on ``keys`` (all of them when ``keys`` is ``None``)."""
+        db = self._store._db
+        with self._store._guard("write"):
+            if keys is None:
+                db.execute("DELETE FROM leases WHERE owner = ?", (owner,))
+                return
+            for chunk, marks in _chunks(keys):
+                db.execute(f"DELETE FROM leases WHERE owner = ? AND encode_key IN ({marks})", [owner, *chunk])
 
 
 def _chunks(keys: Iterable[str], size: int = 500) -> Iterator[tuple[list[str], str]]:

@@ -42,3 +42,41 @@ def test_unfetched_or_unknown_corpus_says_what_to_do(tmp_path, monkeypatch):
     (tmp_path / "empty").mkdir()
     with pytest.raises(QKError, match="no image files"):
         datasets.resolve(tmp_path / "empty")
+
+
+def test_link_loops_are_skipped_and_named_and_linked_folders_not_followed(small_corpus):
+    import os
+
+    os.symlink("self.png", small_corpus / "self.png")
+    os.symlink(".", small_corpus / "again")  # a folder link back to the corpus: listing it would never end
+    corpus = datasets.resolve(small_corpus)
+    assert corpus.files == ["crop0.png", "crop1.png", "crop2.png", "crop3.png"]
+    assert corpus.skipped == {"self.png": f"{small_corpus / 'self.png'}: symbolic link loop"}
+
+
+def test_a_folder_that_cannot_be_listed_is_named_and_the_rest_is_read(small_corpus, monkeypatch):
+    import os
+
+    (small_corpus / "locked").mkdir()
+    (small_corpus / "crop0.png").rename(small_corpus / "locked" / "inside.png")
+    real = os.scandir
+
+    def scandir(path):
+        if str(path).endswith("locked"):
+            raise PermissionError(13, "Permission denied")
+        return real(path)
+
+    monkeypatch.setattr(datasets.os, "scandir", scandir)
+    corpus = datasets.resolve(small_corpus)
+    assert corpus.files == ["crop1.png", "crop2.png", "crop3.png"]
+    assert corpus.skipped == {
+        "locked/": f"{small_corpus / 'locked'}: cannot list this folder (Permission denied); the images in it are left out"
+    }
+
+
+def test_an_animated_gif_is_listed_not_skipped(small_corpus):
+    from PIL import Image
+
+    frames = [Image.open(small_corpus / f"crop{i}.png") for i in range(3)]
+    frames[0].save(small_corpus / "moving.gif", save_all=True, append_images=frames[1:])
+    assert "moving.gif" in datasets.resolve(small_corpus).files

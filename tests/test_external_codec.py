@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import shlex
 import shutil
+import signal
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -32,7 +34,7 @@ ladder = [2, 4, 6]
 quality_range = [1, 8]
 quality_integer = true
 timeout = 2
-settings = {{ behave = {{ default = "ok", choices = ["ok", "fail", "sleep", "nothing"] }} }}
+settings = {{ behave = {{ default = "ok", choices = ["ok", "fail", "sleep", "nothing", "linger"] }} }}
 """
 
 
@@ -174,3 +176,84 @@ def test_documented_cjxl_example(tmp_path, monkeypatch, astronaut):
         sizes = [len(codec.encode(image, q)) for q in ladder]
         assert sizes[0] < sizes[1]
         assert codec.decode(codec.encode(image, 1)).shape == image.shape
+
+
+def _pids(path: Path) -> list[int]:
+    return [int(line) for line in path.read_text().split()] if path.exists() else []
+
+
+def _alive(pid: int, grace: float = 2.0) -> bool:
+    """Whether ``pid`` still runs ``grace`` seconds from now (a SIGKILL takes a moment to land;
+    a zombie, not yet reaped by its parent, is dead)."""
+    deadline = time.monotonic() + grace
+    while True:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                if f.read().rsplit(")", 1)[1].split()[0] == "Z":
+                    return False
+        except FileNotFoundError:
+            return False
+        if time.monotonic() > deadline:
+            return True
+        time.sleep(0.05)
+
+
+def test_a_lingering_background_process_does_not_outlast_the_timeout(codec_file, astronaut, tmp_path, monkeypatch):
+    """The encoder exits 0 but leaves a process holding stderr: qk neither waits for it nor leaves it running."""
+    monkeypatch.setenv("QK_TEST_PIDS", str(tmp_path / "pids"))
+    codec, _ = codec_from_spec("fakeext:behave=linger")
+    t0 = time.monotonic()
+    data = codec.encode(astronaut[:8, :8], 2)
+    assert time.monotonic() - t0 < 2 + 1.5, "the timeout (2 s) bounds the whole call, draining included"
+    assert data[:4] == b"\x89PNG"
+    pids = _pids(tmp_path / "pids")
+    assert len(pids) == 2 and not any(_alive(p) for p in pids), "the background process was killed with its group"
+
+
+def test_a_decoder_failure_is_labelled_decode(tmp_path, small_corpus, cache, monkeypatch):
+    monkeypatch.delenv(external.ENV, raising=False)
+    path = tmp_path / "codecs.toml"
+    path.write_text(f"""
+[codecs.fakedec]
+encode = "{PY} encode {{input}} {{output}} {{q}}"
+decode = "{PY} decode {{input}} {{output}} --behave fail"
+extension = "qkx"
+ladder = [3]
+quality_range = [1, 8]
+""")
+    with registry.isolated():
+        load_codec_file(path)
+        result = qualitykit.bench(small_corpus, ["fakedec"], ["psnr"], out=tmp_path / "run", jobs=1, cache=cache, report=False)
+    assert len(result.errors) == 4
+    assert {e.stage for e in result.errors} == {"decode"} and all("decode" in e.message for e in result.errors)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_stopping_qk_kills_the_encoder_and_removes_its_folder(signum, tmp_path, small_corpus):
+    """SIGTERM or Ctrl-C to `qk bench` while an external encoder runs in a worker: no encoder
+    survives and no qk-<codec>-* folder is left behind."""
+    toml = tmp_path / "codecs.toml"
+    toml.write_text(TOML.replace("timeout = 2", "timeout = 120"))
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    pids = tmp_path / "pids"
+    env = {**os.environ, "TMPDIR": str(scratch), "QK_TEST_PIDS": str(pids), "QK_CACHE": str(tmp_path / "c.sqlite"),
+           "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    env.pop(external.ENV, None)
+    qk = subprocess.Popen(
+        [sys.executable, "-m", "qualitykit", "bench", "--dataset", str(small_corpus), "--codec-file", str(toml),
+         "--codecs", "fakeext:behave=sleep:q=2", "--metrics", "psnr", "--jobs", "2", "--out", str(tmp_path / "run"),
+         "--no-report"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    deadline = time.monotonic() + 60
+    while len(_pids(pids)) < 2 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    encoders = _pids(pids)
+    assert len(encoders) >= 2 and list(scratch.glob("qk-fakeext-*")), "two encoders run, each in its folder"
+    qk.send_signal(signum)
+    _, err = qk.communicate(timeout=30)
+    assert qk.returncode == 130, err.decode()
+    assert not [p for p in encoders if _alive(p)], "an encoder outlived qk"
+    assert not list(scratch.glob("qk-fakeext-*")), "a temp folder was left behind"

@@ -41,7 +41,7 @@ def pair_files(photo_pairs, tmp_path: Path) -> tuple[Path, Path]:
 def test_compare_every_metric(pair_files, photo_pairs, no_backbones) -> None:
     ref, dist = photo_pairs[1]
     result = compare(*pair_files)
-    assert list(result) == ["reference", "distorted", "width", "height", "metrics", "unavailable"]
+    assert list(result) == ["reference", "distorted", "width", "height", "metrics", "unavailable", "conversions"]
     assert (result["width"], result["height"]) == (384, 288)
     assert result["reference"] == str(pair_files[0])
     assert set(result["metrics"]) >= {"psnr", "ssim", "ms-ssim", "psnr-y", "ssim-y", "ms-ssim-y", "vmaf", "vmaf-neg"}
@@ -119,3 +119,15 @@ def test_compare_fetches_a_metric_named_but_not_the_default_list(pair_files, mon
     asked.clear()
     compare(*pair_files, None)
     assert asked == []
+
+
+def test_an_animated_image_is_scored_on_its_first_frame_and_says_so(pair_files, tmp_path, capsys) -> None:
+    ref, dist = pair_files
+    frames = [Image.open(dist).convert("RGB"), Image.open(ref).convert("RGB")]
+    frames[0].save(tmp_path / "moving.webp", save_all=True, append_images=frames[1:], lossless=True)
+    result = compare(ref, tmp_path / "moving.webp", ["psnr"])
+    assert list(result["conversions"]) == ["distorted"]
+    assert result["conversions"]["distorted"].startswith("animated, 2 frames: frame 1 scored")
+    assert result["metrics"]["psnr"] == pytest.approx(compare(ref, dist, ["psnr"])["metrics"]["psnr"])
+    assert run_cli(["compare", str(ref), str(tmp_path / "moving.webp"), "--metrics", "psnr"]) == 0
+    assert "distorted: animated, 2 frames: frame 1 scored" in capsys.readouterr().out

@@ -91,20 +91,65 @@ def test_torture_corpus_every_input_named_and_the_rest_completes(tmp_path, cache
 
 
 def test_plan_time_file_problems_are_named(small_corpus, cache, tmp_path, monkeypatch):
-    import qualitykit.runner.plan as plan
+    import qualitykit.store as store
 
-    real = plan.sha256_file
+    real = store.sha256_file
 
     def unreadable(path):
         if Path(path).name == "crop1.png":
             raise PermissionError(13, "Permission denied")
         return real(path)
 
-    monkeypatch.setattr(plan, "sha256_file", unreadable)
+    monkeypatch.setattr(store, "sha256_file", unreadable)
     result = qualitykit.bench(small_corpus, ["jpeg:q=50"], ["psnr"], out=tmp_path / "run", jobs=1, cache=cache, report=False)
     assert sorted(result.table["image"]) == ["crop0.png", "crop2.png", "crop3.png"]
     (error,) = result.errors
     assert error.image == "crop1.png" and "crop1.png: cannot read (Permission denied)" in error.message
+
+
+def test_a_file_that_vanishes_during_the_scan_is_named(small_corpus, cache, tmp_path):
+    """Files listed, then gone before they are read: each named as a load error, the rest planned."""
+    from qualitykit import datasets
+    from qualitykit.runner import make_plan
+
+    corpus = datasets.resolve(small_corpus)
+
+    def vanish(n):  # called as each image is scanned: the next one disappears
+        for name in ("crop2.png",):
+            (small_corpus / name).unlink(missing_ok=True)
+
+    plan = make_plan(corpus, ["jpeg:q=50"], ["psnr"], jobs=1, progress=vanish)
+    assert [i.image for i in plan.images] == ["crop0.png", "crop1.png", "crop3.png"]
+    (error,) = plan.errors
+    assert error.image == "crop2.png" and error.stage == "load" and "no such file" in error.message
+
+
+def test_a_runaway_jobs_request_is_capped_with_a_note(small_corpus, cache, tmp_path):
+    """--jobs 1000 starts no more workers than the CPUs, the memory and the units of work allow."""
+    from qualitykit.processes import cpus_available
+
+    result = qualitykit.bench(small_corpus, ["jpeg:q=50"], ["psnr"], out=tmp_path / "run", jobs=1000, cache=cache, report=False)
+    workers = min(cpus_available(), 4)  # 4 images × 1 codec
+    assert result.manifest.executor["workers"] == workers and len(result.table) == 4
+    note = next(n for n in result.notes if n.startswith("--jobs 1000 reduced to"))
+    assert note == result.manifest.executor["note"] == Run.load(tmp_path / "run").manifest.executor["note"]
+    assert note.startswith(f"--jobs 1000 reduced to {workers}: ")
+
+
+def test_workers_are_capped_by_cpus_memory_and_units(monkeypatch):
+    from qualitykit.rundir import SourceImage
+    from qualitykit.runner import plan as plan_module
+
+    monkeypatch.setattr(plan_module, "cpus_available", lambda: 64)
+    images = [SourceImage(f"i{n}.png", f"/i{n}.png", "0" * 64, 4000, 3000) for n in range(10)]
+    jobs, note = plan_module.cap_workers(1000, images, 3, {}, 4 * 2**30)
+    per_worker = plan_module.WORKER_BASE_BYTES + plan_module.plan_memory(images[0], {}, 1, 0.0, float("inf"))[2]
+    assert jobs == int(4 * 2**30 // per_worker) == 4
+    assert note == "--jobs 1000 reduced to 4: 4 workers of about 1.0 GiB that fit in the memory limit of 4.0 GiB"
+    assert plan_module.cap_workers(1000, images[:1], 4, {}, 1e15) == (4, "--jobs 1000 reduced to 4: 4 units of work (image × codec)")
+    assert plan_module.cap_workers(1000, images, 3, {}, 1e15)[0] == 30
+    assert plan_module.cap_workers(1000, images * 10, 3, {}, 1e15) == (64, "--jobs 1000 reduced to 64: 64 CPUs this process may use")
+    assert plan_module.cap_workers(2, images, 3, {}, 1e15) == (2, None)
 
 
 def test_bad_options_are_refused_before_any_work(small_corpus, cache, tmp_path):

@@ -6,7 +6,9 @@ Run it to get the folder and try qk on it yourself::
 
 Each entry of :data:`CASES` names a file and what qk must do with it (``convert``: read it as RGB
 with the stated conversion; ``skip``: list it as skipped, naming the problem; ``error``: record an
-error naming the file, while everything else completes).
+error naming the file, while everything else completes). The corpus also holds a folder link
+that loops back to the corpus (``loop-folder``: never followed) and, for a user other than root,
+a folder nobody may list (``locked/``).
 """
 
 from __future__ import annotations
@@ -38,7 +40,14 @@ CASES: dict[str, tuple[str, str]] = {
     "fifo.png": ("skip", "FIFO"),
     "dangling.png": ("skip", "broken symbolic link"),
     "folder.png": ("skip", "is a folder"),
+    "loop-self.png": ("skip", "symbolic link loop"),
+    "loop-a.png": ("skip", "symbolic link loop"),
+    "loop-b.png": ("skip", "symbolic link loop"),
+    "animated.gif": ("convert", "animated, 3 frames: frame 1 scored"),
+    "animated.webp": ("convert", "animated, 3 frames: frame 1 scored"),
 }
+if os.geteuid() != 0:  # root may list any folder
+    CASES["locked/"] = ("skip", "cannot list this folder")
 
 
 def photo(seed: int, size: tuple[int, int] = (176, 200)) -> np.ndarray:
@@ -74,6 +83,17 @@ def make(folder: str | os.PathLike[str], with_special_files: bool = True) -> Pat
     Image.fromarray(photo(0)).save(good, "PNG")
     (root / "truncated.png").write_bytes(good.getvalue()[: len(good.getvalue()) // 2])
     (root / "folder.png").mkdir(exist_ok=True)
+    frames = [Image.fromarray(photo(i)) for i in range(3)]
+    frames[0].save(root / "animated.gif", save_all=True, append_images=frames[1:], duration=100, loop=0)
+    frames[0].save(root / "animated.webp", save_all=True, append_images=frames[1:], duration=100, lossless=True)
+    for link, target in (("loop-self.png", "loop-self.png"), ("loop-a.png", "loop-b.png"), ("loop-b.png", "loop-a.png"), ("loop-folder", ".")):
+        if not (root / link).is_symlink():
+            os.symlink(target, root / link)
+    locked = root / "locked"
+    if not locked.exists():
+        locked.mkdir()
+        Image.fromarray(photo(1)).save(locked / "inside.png")
+        locked.chmod(0)
     if with_special_files:
         if not (root / "fifo.png").exists():
             os.mkfifo(root / "fifo.png")

@@ -28,7 +28,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("distorted", help="distorted image, same size as the reference")
     p.add_argument("--metrics", help="comma-separated metric names (default: all)")
     p.add_argument(
-        "--json", action="store_true", help="print JSON: reference, distorted, width, height, metrics, unavailable"
+        "--json", action="store_true", help="print JSON: reference, distorted, width, height, metrics, unavailable, conversions"
     )
     p.add_argument(
         "--device", default="auto", choices=("auto", "cpu", "cuda"), help="for PyTorch metrics (default: auto)"
@@ -46,6 +46,8 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(result, indent=2))
         return 0
     print(f"{result['distorted']} vs {result['reference']} ({result['width']}x{result['height']})")
+    for which, conversion in result["conversions"].items():
+        print(f"  {which}: {conversion}")
     width = max((len(n) for n in [*result["metrics"], *result["unavailable"]]), default=0)
     for name, value in result["metrics"].items():
         cls = registry.get(name)

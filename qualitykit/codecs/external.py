@@ -19,8 +19,10 @@ quality, as written in the ladder) and ``{name}`` for every declared setting. Th
 ``input.png`` (or ``.ppm``, ``input_format``) and must write ``{output}``: that file's bytes are
 the bitstream. The decoder reads the bitstream from ``{input}`` (``input.<extension>``) and
 writes ``{output}`` as PNG or PPM (``output_format``). Commands are split like a shell would
-(:func:`shlex.split`) but run without one. A non-zero exit, a missing output or a run past
-``timeout`` seconds raises :class:`CommandFailed` with the command and the tail of its stderr:
+(:func:`shlex.split`) but run without one, each in its own process group that is killed when the
+call ends, however it ends, with its ``qk-<codec>-*`` folder removed
+(:func:`qualitykit.processes.run_program`). A non-zero exit, a missing output or a call past
+``timeout`` seconds (in all) raises :class:`CommandFailed` with the command and the tail of its stderr:
 the runner records it as that item's error and goes on. The ``version`` command's output and
 both command templates go into :meth:`ExternalCodec.versions` (so into cache keys and the run's
 manifest): a new encoder build or a changed command is a different codec.
@@ -32,16 +34,15 @@ same codecs whichever way they start.
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import functools
 import os
 import shlex
 import shutil
-import signal
 import string
 import subprocess
-import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -50,6 +51,7 @@ from PIL import Image
 
 from . import registry
 from ..errors import BadInput, UnknownName
+from ..processes import remove_scratch, run_program, scratch_folder
 from .base import Codec, Setting, _format_value, format_quality
 
 ENV = "QK_CODEC_FILES"
@@ -82,27 +84,31 @@ def _tail(text: bytes, limit: int = 800) -> str:
 
 
 def run_command(argv: list[str], timeout: float, cwd: str | None = None) -> subprocess.CompletedProcess[bytes]:
-    """Run ``argv`` (no shell) in its own process group; on timeout kill the whole group.
+    """Run ``argv`` (no shell) in its own process group, killed when the call ends however it ends
+    (:func:`qualitykit.processes.run_program`); ``timeout`` seconds bound the whole call.
 
     Raises :class:`CommandFailed` on a non-zero exit, a timeout or a program that cannot start.
     """
     try:
-        proc = subprocess.Popen(argv, cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, start_new_session=True)  # fmt: skip
+        status, out, err = run_program(argv, timeout, cwd)
     except OSError as exc:
         raise CommandFailed(f"`{shlex.join(argv)}` could not start: {exc}") from None
+    if status is None:
+        raise CommandFailed(f"`{shlex.join(argv)}` timed out after {format_quality(timeout)} s; stderr: {_tail(err) or '(empty)'}")
+    if status != 0:
+        raise CommandFailed(f"`{shlex.join(argv)}` exited with status {status}; stderr: {_tail(err) or '(empty)'}")
+    return subprocess.CompletedProcess(argv, status, out, err)
+
+
+@contextlib.contextmanager
+def _scratch(prefix: str) -> Iterator[Path]:
+    """A ``qk-<codec>-*`` temporary folder, removed on every exit path (a SIGTERM included:
+    :func:`qualitykit.processes.stop_children`)."""
+    path = scratch_folder(prefix)
     try:
-        out, err = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        out, err = proc.communicate()
-        raise CommandFailed(f"`{shlex.join(argv)}` timed out after {format_quality(timeout)} s; stderr: {_tail(err) or '(empty)'}") from None
-    if proc.returncode != 0:
-        raise CommandFailed(f"`{shlex.join(argv)}` exited with status {proc.returncode}; stderr: {_tail(err) or '(empty)'}")
-    return subprocess.CompletedProcess(argv, proc.returncode, out, err)
+        yield Path(path)
+    finally:
+        remove_scratch(path)
 
 
 class ExternalCodec(Codec):
@@ -142,23 +148,23 @@ class ExternalCodec(Codec):
         return [token.format(**values, **paths) for token in shlex.split(template)]
 
     def encode(self, image: np.ndarray, quality: float) -> bytes:
-        with tempfile.TemporaryDirectory(prefix=f"qk-{self.name}-") as tmp:
-            src = Path(tmp) / f"input.{self.input_format}"
-            dst = Path(tmp) / f"output.{self.extension}"
+        with _scratch(f"qk-{self.name}-") as tmp:
+            src = tmp / f"input.{self.input_format}"
+            dst = tmp / f"output.{self.extension}"
             Image.fromarray(np.ascontiguousarray(image), "RGB").save(src, format=_FORMATS[self.input_format])
             argv = self._argv(self.encode_command, input=str(src), output=str(dst), q=format_quality(quality))
-            run_command(argv, self.timeout, cwd=tmp)
+            run_command(argv, self.timeout, cwd=str(tmp))
             if not dst.is_file() or dst.stat().st_size == 0:
                 raise CommandFailed(f"`{shlex.join(argv)}` exited 0 but wrote no {dst.name}")
             return dst.read_bytes()
 
     def decode(self, data: bytes) -> np.ndarray:
-        with tempfile.TemporaryDirectory(prefix=f"qk-{self.name}-") as tmp:
-            src = Path(tmp) / f"input.{self.extension}"
-            dst = Path(tmp) / f"output.{self.output_format}"
+        with _scratch(f"qk-{self.name}-") as tmp:
+            src = tmp / f"input.{self.extension}"
+            dst = tmp / f"output.{self.output_format}"
             src.write_bytes(data)
             argv = self._argv(self.decode_command, input=str(src), output=str(dst), q="")
-            run_command(argv, self.timeout, cwd=tmp)
+            run_command(argv, self.timeout, cwd=str(tmp))
             if not dst.is_file():
                 raise CommandFailed(f"`{shlex.join(argv)}` exited 0 but wrote no {dst.name}")
             with Image.open(dst) as im:

@@ -2,10 +2,10 @@
 
 The driver is the only process that writes a run's rows to the store. For each unit it reads
 which encodes and scores the cache already holds, claims the missing items with a lease
-(:meth:`~qualitykit.store.Store.claim`) and sends a :class:`~qualitykit.runner.work.Task` for
+(:meth:`~qualitykit.store.Leases.claim`) and sends a :class:`~qualitykit.runner.work.Task` for
 them to the executor. Items another run has claimed are not computed twice: the unit waits and
 is looked at again every second, until their results are in the cache or the other run's lease
-expires (it died) and this run takes them over.
+is free (its process is gone, or the lease expired) and this run takes them over.
 
 A worker that dies takes only its task with it: the task is rebuilt from the cache (what it
 finished is kept) and retried once, alone; if it dies again, its items are recorded as failed
@@ -15,17 +15,14 @@ Ctrl-C stops the workers within a second; what finished is in the cache.
 
 from __future__ import annotations
 
-import os
-import socket
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import pandas as pd
 
 from ..rundir import COLUMNS, ItemError
-from ..store import LEASE_SECONDS, Store
+from ..store import LEASE_SECONDS, Store, new_owner
 from .executor import Executor
 from .plan import Plan, Unit
 from .work import Died, Done, Encoded, Event, Failed, ImageRead, Scored, Task, Timed
@@ -101,7 +98,7 @@ class _Driver:
     def __init__(self, plan: Plan, store: Store, executor: Executor, progress: Callable[[int], None] | None, out: Outcome) -> None:
         self.plan, self.store, self.executor = plan, store, executor
         self.progress = progress or (lambda n: None)
-        self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.owner = new_owner()
         self.out = out
         self.units = {u.index: u for u in plan.units}
         self.in_flight: dict[int, set[str]] = {}  # unit → keys claimed for its running task
@@ -115,7 +112,7 @@ class _Driver:
         self.progress(len(candidates) - len(missing))
         if not missing:
             return
-        mine = self.store.claim(sorted(missing), self.owner)
+        mine = self.store.leases.claim(sorted(missing), self.owner)
         if missing - mine:
             self.waiting[unit.index] = self.waiting.get(unit.index, set()) | (missing - mine)
             self.out.waited_for_other_runs += len(missing - mine)
@@ -146,7 +143,7 @@ class _Driver:
                 self.out.profile[stage] = self.out.profile.get(stage, 0.0) + seconds
         elif isinstance(event, Done):
             keys = self.in_flight.pop(unit.index, set())
-            self.store.release(keys, self.owner)
+            self.store.leases.release(keys, self.owner)
             self.progress(len(keys))
         elif isinstance(event, Died):
             self.died(unit, event.task, event.cause)
@@ -154,7 +151,7 @@ class _Driver:
     def died(self, unit: Unit, task: Task, cause: str) -> None:
         """A worker died running ``task``: retry what it left undone once, alone; then record the failure."""
         keys = self.in_flight.pop(unit.index, set())
-        self.store.release(keys, self.owner)
+        self.store.leases.release(keys, self.owner)
         if task.deaths < 2:
             self.start(unit, keys, task.deaths)
             return
@@ -193,13 +190,13 @@ def execute(
                 driver.handle(event)
             now = time.monotonic()
             if now - last_renew > RENEW_SECONDS:
-                store.renew(driver.owner)
+                store.leases.renew(driver.owner)
                 last_renew = now
             if driver.waiting and now - last_check > RECHECK_SECONDS:
                 last_check = now
                 driver.recheck_waiting()
     finally:
-        store.release(None, driver.owner)
+        store.leases.release(None, driver.owner)
     return driver.out
 
 

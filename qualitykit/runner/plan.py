@@ -16,7 +16,6 @@ grows with the image size, not with the ladder length or the number of metrics.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -28,6 +27,7 @@ from ..fsutil import sha256_file
 from ..imageio import read_header
 from ..metrics import Metric, default_metrics, ensure_available, registry
 from ..metrics.base import MetricInfo
+from ..processes import cpus_available
 from ..rundir import CodecEntry, ItemError, SourceImage
 from ..store import Store, encode_key
 
@@ -96,6 +96,8 @@ class Plan:
     memory_limit: int = 0
     max_pixels: int | None = None
     units: list[Unit] = field(default_factory=list)
+    #: Why fewer workers than asked for run (:func:`cap_workers`), or ``None``.
+    jobs_note: str | None = None
 
     @property
     def n_items(self) -> int:
@@ -177,11 +179,7 @@ def scan_images(
         try:
             header = read_header(path, max_pixels)
             st = path.stat()
-            digest = store.file_sha256(path, st) if store else None
-            if digest is None:
-                digest = sha256_file(path)
-                if store:
-                    store.put_file_sha256(path, st, digest)
+            digest = store.file_hashes.sha256(path, st) if store else sha256_file(path)
         except BadInput as exc:
             errors.append(ItemError(name, None, None, "load", str(exc)))
         except OSError as exc:
@@ -234,6 +232,7 @@ def make_plan(
     max_pixels: int | None = None,
     progress: Callable[[int], None] | None = None,
     device_check: Callable[[str], str] = check_device,
+    local: bool = True,
 ) -> Plan:
     """Resolve, validate and size everything a run will do (see the module docstring).
 
@@ -241,6 +240,8 @@ def make_plan(
     (default :func:`default_memory_limit`); ``max_pixels`` the largest image accepted
     (default: Pillow's decompression-bomb limit). ``device_check`` resolves ``device`` where the
     work will run (default: this machine; the Dask executor asks its cluster's workers).
+    ``local``: the workers run on this machine, so ``jobs`` is capped by :func:`cap_workers`
+    (the plan's ``jobs`` and ``jobs_note`` say what runs and why).
     """
     if jobs < 1:
         raise BadInput(f"--jobs {jobs}: give at least 1 worker process")
@@ -253,6 +254,9 @@ def make_plan(
         obj.device = device
     images, errors = scan_images(corpus, store, max_pixels, progress)
     limit = memory_limit or default_memory_limit()
+    jobs_note = None
+    if local:
+        jobs, jobs_note = cap_workers(jobs, images, len(entries), metric_objects, limit)
     worker_budget = limit / jobs
     units = []
     for image in images:
@@ -269,10 +273,36 @@ def make_plan(
             raise Unavailable(f"metric {m.name}: {exc}") from None
     return Plan(
         corpus, images, entries, codec_objects, infos, metric_objects, metrics_unavailable, codecs_unavailable,
-        errors, device, jobs, limit, max_pixels, units,
+        errors, device, jobs, limit, max_pixels, units, jobs_note,
     )  # fmt: skip
 
 
 def workers_for(jobs: int | None) -> int:
-    """``jobs``, or every core when ``None``."""
-    return jobs if jobs is not None else (os.cpu_count() or 1)
+    """``jobs``, or every CPU this process may use when ``None``."""
+    return jobs if jobs is not None else cpus_available()
+
+
+def cap_workers(
+    jobs: int, images: Sequence[SourceImage], n_codecs: int, metrics: dict[str, Metric], limit: float
+) -> tuple[int, str | None]:
+    """Worker processes to start on this machine for a request of ``jobs``, and why fewer when so.
+
+    At most: the CPUs this process may run on, the workers that fit in the memory ``limit``
+    (bytes) each with its base footprint plus the smallest plan of the largest image (one pair
+    scored at a time), and the units of work (image × codec) — a worker with nothing to do is
+    only memory.
+    """
+    units = len(images) * n_codecs
+    largest = max(images, key=lambda i: i.width * i.height, default=None)
+    smallest_unit = plan_memory(largest, metrics, 1, 0.0, float("inf"))[2] if largest else 0.0
+    per_worker = WORKER_BASE_BYTES + smallest_unit
+    caps = {
+        "CPUs this process may use": cpus_available(),
+        f"workers of about {per_worker / 2**30:.1f} GiB that fit in the memory limit of {limit / 2**30:.1f} GiB": max(1, int(limit // per_worker)),
+        "units of work (image × codec)": max(1, units),
+    }
+    capped = min(jobs, *caps.values())
+    if capped == jobs:
+        return jobs, None
+    why = "; ".join(f"{n} {what}" for what, n in caps.items() if n == capped)
+    return capped, f"--jobs {jobs} reduced to {capped}: {why}"

@@ -14,7 +14,9 @@ each worker has its own pipe, so
   else runs); huge images thus run fewer at a time;
 * workers ignore Ctrl-C (the driver stops them), exit when the driver dies (``PR_SET_PDEATHSIG``
   on Linux, and a watchdog thread everywhere), and :meth:`LocalPool.close` kills them within a
-  second.
+  second; a worker stopped by SIGTERM first kills the programs it runs (external codecs), and
+  what a worker killed outright left in its scratch folders is reaped by the pool
+  (:mod:`qualitykit.processes`).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from dataclasses import dataclass, replace
 from multiprocessing.connection import Connection, wait
 
 from ..errors import BadInput
+from ..processes import die_by_signal, die_with_parent, reap_scratch_of, stop_children
 from .executor import ExecutorBase
 from .plan import WORKER_BASE_BYTES, Plan
 from .work import Died, Done, Event, Task, WorkerState, run_task, torch_threads, worker_error
@@ -45,17 +48,12 @@ class WorkerInit:
 
 def _die_with_parent(parent: int) -> None:
     """Exit when the driver process dies, even if it was killed with SIGKILL."""
-    if sys.platform.startswith("linux"):
-        try:
-            import ctypes
-
-            ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-        except (OSError, AttributeError):
-            pass
+    die_with_parent()  # PR_SET_PDEATHSIG on Linux
 
     def watch() -> None:
         while os.getppid() == parent:
             time.sleep(0.5)
+        stop_children()
         os._exit(1)
 
     threading.Thread(target=watch, daemon=True, name="qk-parent-watch").start()
@@ -63,7 +61,8 @@ def _die_with_parent(parent: int) -> None:
 
 def _worker_main(conn: Connection, init: WorkerInit, parent: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the driver's to handle
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # the driver stops a worker with SIGTERM: it ends at once
+    # the driver stops a worker with SIGTERM: it kills the programs it runs (external codecs), then ends
+    signal.signal(signal.SIGTERM, die_by_signal)
     _die_with_parent(parent)
     if init.torch_threads:
         try:
@@ -114,8 +113,10 @@ class LocalPool(ExecutorBase):
 
     kind = "local"
 
-    def __init__(self, jobs: int, init: WorkerInit, memory_limit: float, context: str = "fork") -> None:
+    def __init__(self, jobs: int, init: WorkerInit, memory_limit: float, context: str = "fork", note: str | None = None) -> None:
         self.jobs = jobs
+        #: Why fewer workers run than were asked for (recorded in :meth:`describe`), or ``None``.
+        self.note = note
         self.init = init
         self.memory_limit = memory_limit
         self._ctx = multiprocessing.get_context(context)
@@ -130,12 +131,14 @@ class LocalPool(ExecutorBase):
         return cls(jobs, WorkerInit("cpu", torch_threads(jobs)), float("inf"))
 
     def bind(self, plan: Plan) -> None:
-        """Workers for ``plan``'s device under its memory limit (see :meth:`for_device`)."""
-        bound = self.for_device(self.jobs, plan.device, plan.memory_limit)
+        """``plan.jobs`` workers (the request capped for this machine, ``plan.jobs_note`` says why)
+        for ``plan``'s device under its memory limit (see :meth:`for_device`)."""
+        bound = self.for_device(plan.jobs, plan.device, plan.memory_limit, note=plan.jobs_note)
+        self.jobs, self.note = bound.jobs, bound.note
         self.init, self.memory_limit, self._ctx = bound.init, bound.memory_limit, bound._ctx
 
     @classmethod
-    def for_device(cls, jobs: int, device: str, memory_limit: float) -> LocalPool:
+    def for_device(cls, jobs: int, device: str, memory_limit: float, note: str | None = None) -> LocalPool:
         """A pool of ``jobs`` workers running PyTorch on ``device``, sharing the cores between them.
 
         Workers are forked (they start in milliseconds and inherit the codecs and metrics
@@ -149,11 +152,11 @@ class LocalPool(ExecutorBase):
         threads = torch_threads(jobs)
         if context == "fork" and "torch" in sys.modules:
             threads = 1
-        return cls(jobs, WorkerInit(device, threads), memory_limit, context)
+        return cls(jobs, WorkerInit(device, threads), memory_limit, context, note)
 
     def describe(self) -> dict[str, object]:
         return {"kind": self.kind, "workers": self.jobs, "start_method": self._ctx.get_start_method(),
-                "torch_threads_per_worker": self.init.torch_threads}  # fmt: skip
+                "torch_threads_per_worker": self.init.torch_threads, **({"note": self.note} if self.note else {})}  # fmt: skip
 
     def _start(self) -> _Worker:
         parent_end, child_end = self._ctx.Pipe()
@@ -233,6 +236,7 @@ class LocalPool(ExecutorBase):
 
     def _replace(self, worker: _Worker, events: list[Event]) -> None:
         worker.process.join(1)
+        reap_scratch_of(worker.process.pid)  # killed outright: what its programs left behind
         cause = _cause(worker.process.exitcode)
         if worker.task is not None:
             events.append(Died(worker.task.unit, replace(worker.task, deaths=worker.task.deaths + 1), cause))
@@ -256,5 +260,6 @@ class LocalPool(ExecutorBase):
             if w.process.is_alive():
                 w.process.kill()
                 w.process.join(1)
+                reap_scratch_of(w.process.pid)
             w.conn.close()
         self._workers = []

@@ -182,6 +182,7 @@ class RunSession:
                 run_dir = new_run_dir(self.options.out, self.corpus.name, self.options.overwrite)
                 claim.callback(release_run_dir, run_dir)
                 executor.bind(plan)
+                self.notes += [plan.jobs_note] if plan.jobs_note else []
                 result = self._run_and_record(plan, store, executor, run_dir)
             self._report(result, anchor_label)
         return result
@@ -191,7 +192,7 @@ class RunSession:
         the default metric set lacks one."""
         o = self.options
         memory_limit = int(o.max_memory_gb * 2**30) if o.max_memory_gb else None
-        options: dict[str, Any] = {"jobs": self.jobs}
+        options: dict[str, Any] = {"jobs": self.jobs, "local": not isinstance(executor, MemoryPlanning)}
         if isinstance(executor, MemoryPlanning):
             worker_memory, worker_threads = executor.memory_plan()
             options["jobs"] = worker_threads

@@ -32,6 +32,7 @@ from ..codecs import Codec, codec_from_spec
 from ..errors import QKError
 from ..imageio import load_image
 from ..metrics import Metric, evaluate, registry
+from ..processes import cpus_available
 from ..rundir import ItemError
 from ..store import Encode
 
@@ -146,11 +147,7 @@ def torch_threads(sharing: int) -> int:
     on (its affinity: a container's or ``taskset``'s share), divided equally, and at most
     ``$OMP_NUM_THREADS`` when that is set (a user's or a cluster scheduler's cap, as PyTorch itself
     honours it)."""
-    try:
-        cpus = len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        cpus = os.cpu_count() or 1
-    threads = max(1, cpus // max(1, sharing))
+    threads = max(1, cpus_available() // max(1, sharing))
     cap = os.environ.get("OMP_NUM_THREADS", "").strip()
     return min(threads, int(cap)) if cap.isdigit() and int(cap) > 0 else threads
 
@@ -188,14 +185,18 @@ def run_task(task: Task, state: WorkerState, emit: Emit) -> None:
         pending.clear()
 
     for q, key in task.encode:
-        try:
+        try:  # one point of one codec fails alone, labelled with the stage that failed: the others go on
             t1 = time.perf_counter()
             data = codec.encode(image, q)
             t2 = time.perf_counter()
+        except Exception as exc:
+            error("encode", f"{type(exc).__name__}: {exc}", q)
+            continue
+        try:
             pixels = codec.decode(data)
             t3 = time.perf_counter()
-        except Exception as exc:  # one point of one codec: the others go on
-            error("encode", f"{type(exc).__name__}: {exc}", q)
+        except Exception as exc:
+            error("decode", f"{type(exc).__name__}: {exc}", q)
             continue
         times["encode"] = times.get("encode", 0.0) + (t2 - t1)
         times["decode"] = times.get("decode", 0.0) + (t3 - t2)
