@@ -37,6 +37,10 @@ def _lib() -> SimpleNamespace:
     return SimpleNamespace(compressai=compressai, torch=torch, F=F, models=models, bitstream=bitstream, ARCHITECTURES=ARCHITECTURES)
 
 
+#: The model ``neural`` runs when none is named: a tiny demonstration model shipped with qk (docs/neural.md).
+BUNDLED_MODEL = "qk-hyperprior-v1"
+
+
 @register
 class Neural(Codec):
     """Learned codecs: the bundled model, CompressAI's zoo, or a local checkpoint.
@@ -64,7 +68,7 @@ class Neural(Codec):
     name = "neural"
     extension = "qkn"
     description = "learned image codecs (CompressAI; bundled qk-hyperprior-v1)"
-    settings = {"model": "qk-hyperprior-v1", "metric": "mse", "ckpt": "", "arch": ""}
+    settings = {"model": BUNDLED_MODEL, "metric": "mse", "ckpt": "", "arch": ""}
     positional = "model"
     ladder = (1, 2, 3, 4)
     quality_range = (1, 8)

@@ -22,7 +22,7 @@ import numpy as np
 
 from ..analysis import bd_table
 from ..analysis.aggregate import rd_points_all, speed_table
-from ..analysis.answer import Answer, answer, display
+from ..analysis.answer import Answer, answer
 from ..analysis.bdrate import MIN_OVERLAP, Method
 from ..analysis.targets import summarize_targets
 from ..equal_quality import read_targets
@@ -134,18 +134,18 @@ def build_report(
     for metric, info in run.metrics.items():
         curves = {labels[cid]: points[cid][metric].corpus() for cid in run.codec_ids}
         key = figure_key("rd", metric, info.higher_is_better, info.unit, len(used), sorted(colors.items()),
-                         sorted(markers.items()), *[(k, *v) for k, v in curves.items()])  # fmt: skip
+                         sorted(markers.items()), sorted(ans.names.items()), *[(k, *v) for k, v in curves.items()])  # fmt: skip
         png = _plot(assets, out / "plots", f"rd-{metric}", key,
                     lambda curves=curves, metric=metric, info=info: rd_figure(
-                        curves, metric, info.higher_is_better, colors, len(used), info.unit, markers), svg)  # fmt: skip
+                        curves, metric, info.higher_is_better, colors, len(used), info.unit, markers, ans.names), svg)  # fmt: skip
         plots.append(f"<figure>{html.img(png, f'{metric} vs bpp')}</figure>")
     strip = ""
     if ans.rows and len(bd.per_image):
         per = bd.per_image
         values = {}
         for r in ans.rows:
-            name = f"{display(r.codec)} vs {display(r.other)}"
-            mine = per[(per["anchor_label"] == r.other) & (per["codec_label"] == r.codec)]
+            name = f"{ans.display(r.codec_label)} vs {ans.display(r.anchor_label)}"
+            mine = per[(per["anchor_label"] == r.anchor_label) & (per["codec_label"] == r.codec_label)]
             values[name] = {
                 m: (mine.loc[mine["metric"] == m, "bd_rate"].to_numpy(dtype=float), r.cells[m].value) for m in ans.metrics
             }
@@ -169,7 +169,7 @@ def build_report(
             anchor_bpp = np.sort(rows.loc[rows["codec_id"] == anchor_id, "bpp"].to_numpy())
             target = float(anchor_bpp[len(anchor_bpp) // 2]) if anchor_bpp.size else float(rows["bpp"].median())
             cmp = compare_image(sources[image], closest_rows(rows, run.codec_ids, target), store, crop, assets)
-            cmp_html.append(html.comparison_section(cmp, index, list(run.metrics)))
+            cmp_html.append(html.comparison_section(cmp, index, list(run.metrics), ans.names))
     finally:
         if store is not None:
             store.close()
@@ -180,7 +180,7 @@ def build_report(
 
     t0 = time.perf_counter()
     man, ds = run.manifest, run.manifest.dataset
-    swatches = " ".join(f"{html._swatch(colors[lab])}{html.esc(html.display_codec(lab))}" for lab in labels.values())
+    swatches = " ".join(f"{html._swatch(colors[lab])}{html.esc(ans.display(lab))}" for lab in labels.values())
     intro = (
         f'<p class="sub">{len(images)} images of <b>{html.esc(ds.name)}</b> · {swatches} · metrics '
         f"{html.esc(', '.join(m.upper() for m in run.metrics))} · run {html.esc(man.created)}, qualitykit "
@@ -191,16 +191,16 @@ def build_report(
         first += f'<p class="warn">The run has no two codecs with results (or no metric): no BD-rate.</p>'
     sections = [("answer", "The answer", first)]
     if tsum is not None:
-        sections.append(("targets", "Equal quality, per image", html.targets_section(tsum, ans.rows, colors, ans.confidence)))
+        sections.append(("targets", "Equal quality, per image", html.targets_section(tsum, ans.rows, colors, ans.confidence, ans.names)))
     sections += [
-        ("bdrate", "BD-rate of every pair", html.bd_section(bd, ans.rows, anchor_label, colors) if not bd.summary.empty else ""),
+        ("bdrate", "BD-rate of every pair", html.bd_section(bd, ans.rows, anchor_label, colors, ans.names) if not bd.summary.empty else ""),
         ("plots", "Rate–quality curves", f'<div class="plots">{"".join(plots)}</div>'
          '<p class="note">Rate on a log axis (BD-rate averages log-rate). SSIM and MS-SSIM (and their luma versions) '
          "are drawn in dB, −10·log10(1 − x), which spreads the top of the scale; tables keep their own scale."
          + (f" Rate outliers left out of the curves: {html.esc(', '.join(bd.outliers))}." if bd.outliers else "") + "</p>"),
         ("distribution", "Per-image BD-rates", strip or '<p class="note">No pair to show.</p>'),
-        ("speed", "Speed", html.speed_section(speed, labels, colors)),
-        ("images", "Per image", html.per_image_section(bd, anchor_label, shown, images) if not bd.summary.empty else ""),
+        ("speed", "Speed", html.speed_section(speed, labels, colors, ans.names)),
+        ("images", "Per image", html.per_image_section(bd, anchor_label, shown, images, ans.names) if not bd.summary.empty else ""),
         ("compare", "Visual comparison", "".join(cmp_html)),
         ("run", "Run details", html.manifest_section(run, bd)),
     ]  # fmt: skip
