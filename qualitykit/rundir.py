@@ -406,6 +406,7 @@ def validate_points(
     images: list[str] | None = None,
     required: list[str] | tuple[str, ...] = COLUMNS,
     line_offset: int | None = None,
+    declared_by: str = "the run's manifest",
 ) -> pd.DataFrame:
     """Check a table of RD points (a run's ``results.csv``, a baseline's rows) before anything reads it.
 
@@ -415,14 +416,14 @@ def validate_points(
     > 0; ``q`` is not a finite number; ``encode_s``/``decode_s`` is given but not a finite number
     ≥ 0; a score is not a number, is infinite or lies outside its metric's declared ``range``
     (an empty score is allowed: the metric could not score that point); a ``codec_id`` (or an
-    ``image``, when ``images`` is given) is not one the caller declares. Returns the table with
-    those columns as numbers.
+    ``image``, when ``images`` is given) is not one ``declared_by`` declares. Returns the table
+    with those columns as numbers. ``source`` may be empty when the caller names the file itself.
     """
     import numpy as np
 
     missing = [c for c in required if c not in results.columns]
     if missing:
-        raise BadInput(f"{source}: missing column(s) {', '.join(missing)}")
+        raise BadInput(f"{source}: missing column(s) {', '.join(missing)}".lstrip(": "))
     out = results.copy()
 
     def refuse(mask: Any, column: str, why: str) -> None:
@@ -433,7 +434,7 @@ def validate_points(
             more = f"; {len(hits) - 1} more row(s) like it" if len(hits) > 1 else ""
             value = results[column].iloc[i]
             shown = "empty" if pd.isna(value) and not isinstance(value, str) else repr(value)
-            raise BadInput(f"{source}: {where}, column {column} = {shown}: {why}{more}")
+            raise BadInput(f"{source}: {where}, column {column} = {shown}: {why}{more}".lstrip(": "))
 
     def numbers(column: str) -> Any:
         raw = results[column]
@@ -468,9 +469,9 @@ def validate_points(
         out[name] = v
     known = set(codec_ids)
     refuse(~results["codec_id"].isin(known), "codec_id",
-           f"is not a codec of the run's manifest (it has: {', '.join(codec_ids) or 'none'})")  # fmt: skip
+           f"is not a codec of {declared_by} (it has: {', '.join(codec_ids) or 'none'})")  # fmt: skip
     if images is not None and "image" in results.columns:
-        refuse(~results["image"].isin(set(images)), "image", "is not an image of the run's dataset")
+        refuse(~results["image"].isin(set(images)), "image", f"is not an image of {declared_by}")
     return out
 
 

@@ -326,7 +326,7 @@ def test_qk_bdrate_on_compressai_json_pins_the_bjontegaard_package_over_the_same
     rows = json.loads(capsys.readouterr().out)
     assert len(rows) == 2 * 2 * 2 and all(r["reason"] is None for r in rows)
     for r in rows:
-        a, t = (json.loads(Path(p).read_text())["results"] for p in (r["anchor_path"], r["test_path"]))
+        a, t = (json.loads(Path(p).read_text())["results"] for p in (r["anchor_path"], r["codec_path"]))
         key = "psnr-rgb" if r["metric"] == "psnr" else "ms-ssim-rgb"
         qa = np.array(a[key]) if key in a else 1 - 10 ** (-np.array(a["ms-ssim-db-rgb"]) / 10)
         qt = np.array(t[key]) if key in t else 1 - 10 ** (-np.array(t["ms-ssim-db-rgb"]) / 10)
@@ -334,9 +334,9 @@ def test_qk_bdrate_on_compressai_json_pins_the_bjontegaard_package_over_the_same
         # the package, called directly over exactly the stated range (it integrates over the overlap itself)
         assert r["range_lo"] == pytest.approx(max(qa.min(), qt.min())) and r["range_hi"] == pytest.approx(min(qa.max(), qt.max()))
         assert r["bd_rate"] == pytest.approx(_package("rate", ra, qa, rt, qt), abs=1e-6)
-    narrow = next(r for r in rows if r["test"] == "learned-narrow" and r["anchor"] == "JPEG" and r["metric"] == "psnr")
+    narrow = next(r for r in rows if r["codec_label"] == "learned-narrow" and r["anchor_label"] == "JPEG" and r["metric"] == "psnr")
     assert narrow["partial"] and narrow["union"] < 0.5 and narrow["overlap"] > 0.5
-    high = next(r for r in rows if r["test"] == "learned-high" and r["metric"] == "ms-ssim")
+    high = next(r for r in rows if r["codec_label"] == "learned-high" and r["metric"] == "ms-ssim")
     assert "converted from dB" in high["note"]
 
 

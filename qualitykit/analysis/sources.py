@@ -196,7 +196,8 @@ def compare_many(
 ) -> pd.DataFrame:
     """BD-rate and BD-metric of many curves (run directories with one codec, CSVs, CompressAI JSONs).
 
-    Pairs: with ``anchors``, every curve against every anchor; with ``all_pairs``, every ordered
+    One row per pair × metric: ``anchor_label`` and ``codec_label`` name the two curves (the codec
+    against the anchor), ``anchor_path``/``codec_path`` are their files. Pairs: with ``anchors``, every curve against every anchor; with ``all_pairs``, every ordered
     pair of ``curves``; otherwise every curve against the first. A file without a curve for a
     metric gives a row whose ``reason`` says so (``"no curve"``); every row carries the range the
     number holds over and the overlap (:mod:`qualitykit.analysis.bdrate`).
@@ -222,8 +223,8 @@ def compare_many(
             except UnknownName as exc:
                 loaded[p] = str(exc)
         for a, t in pairs:
-            row: dict[str, Any] = {"anchor": names[a], "test": names[t], "metric": metric,
-                                   "anchor_path": str(a), "test_path": str(t)}  # fmt: skip
+            row: dict[str, Any] = {"anchor_label": names[a], "codec_label": names[t], "metric": metric,
+                                   "anchor_path": str(a), "codec_path": str(t)}  # fmt: skip
             ca, ct = loaded[a], loaded[t]
             if isinstance(ca, str) or isinstance(ct, str):
                 rows.append({**row, "bd_rate": None, "reason": "no curve", "detail": ca if isinstance(ca, str) else ct})

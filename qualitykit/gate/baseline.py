@@ -130,7 +130,8 @@ def load_baseline(path: str | Path) -> Baseline:
         seen.add(key)
     results = pd.DataFrame(rows, columns=[*_ROW_KEYS, *metrics])
     try:
-        results = validate_points(results, metrics, [c.id for c in codecs], "rows", images=list(images), required=_ROW_KEYS)
+        results = validate_points(results, metrics, [c.id for c in codecs], "", images=list(images), required=_ROW_KEYS,
+                                  declared_by="the baseline")  # fmt: skip
     except BadInput as exc:
         raise _fail(path, str(exc)) from None
     results["bpp"] = results["bytes"] * 8 / (results["width"] * results["height"])
