@@ -86,7 +86,7 @@ def test_worse_quality_for_the_same_bytes_fails_and_names_codec_metric_bd_rate(s
              "--markdown", str(md))  # fmt: skip
     assert res.returncode == 1, res.stdout + res.stderr
     fail_lines = [line for line in res.stdout.splitlines() if line.split()[2:3] == ["REGRESSED"]]
-    assert len(fail_lines) == 2 and all(line.startswith("noisyjpeg") for line in fail_lines)
+    assert len(fail_lines) == 2 and all(line.startswith("noisyjpeg:sigma=3 ") for line in fail_lines)
     assert any(" psnr " in line and "BD-rate +" in line for line in fail_lines)
     assert "settings changed" in res.stdout  # sigma=0 → sigma=3 is reported
     suite = ET.parse(tmp_path / "gate.xml").getroot()

@@ -36,10 +36,18 @@ def _not_gated(result: GateResult) -> list[str]:
     return [f"not gated: {', '.join(result.not_gated)} (in the run, not in the baseline; {consequence})"]
 
 
+def _name(cell: Mapping[str, Any]) -> str:
+    """The codec of a cell as people read it (a learned codec with its model id); its label in older results."""
+    name = cell.get("codec_name")
+    return cell["codec_label"] if _missing(name) else str(name)
+
+
 def to_text(result: GateResult) -> str:
-    lines = [f"{'codec':16} {'metric':10} {'verdict':13} detail"]
-    for c in result.cells.to_dict("records"):
-        lines.append(f"{c['codec_label']:16} {c['metric']:10} {c['verdict'].upper():13} {describe(c)}")
+    cells = result.cells.to_dict("records")
+    width = max([16, *(len(_name(c)) + 1 for c in cells)])
+    lines = [f"{'codec':{width}} {'metric':10} {'verdict':13} detail"]
+    for c in cells:
+        lines.append(f"{_name(c):{width}} {c['metric']:10} {c['verdict'].upper():13} {describe(c)}")
     lines += [f"note: {n}" for n in result.notes] + _not_gated(result)
     counts = result.cells["verdict"].value_counts().to_dict()
     lines.append(f"gate: {_STATUS[result.exit_code]} — " + ", ".join(f"{n} {v}" for v, n in sorted(counts.items())))
@@ -57,7 +65,7 @@ def to_markdown(result: GateResult) -> str:
         bd = "—" if _missing(c["bd_rate"]) else f"{c['bd_rate']:+.2f} %"
         ci = "—" if _missing(c["ci_low"]) else f"{c['ci_low']:+.2f} … {c['ci_high']:+.2f} %"
         note = c["reason"] or c["images"]
-        lines.append(f"| {c['codec_label']} | {c['metric']} | {icon[c['verdict']]} | {bd} | {ci} | {c['tolerance']:g} % | {note} |")
+        lines.append(f"| {_name(c)} | {c['metric']} | {icon[c['verdict']]} | {bd} | {ci} | {c['tolerance']:g} % | {note} |")
     lines += ["", *[f"- {n}" for n in result.notes + _not_gated(result)]]
     lines.append(f"\nBD-rate method: {result.settings.get('method')} on log10 rate; positive = more bytes for the same quality; "
                  f"{MEANING}.")  # fmt: skip
@@ -73,9 +81,9 @@ def to_junit(result: GateResult) -> str:
     for c in cells:
         case = ET.SubElement(suite, "testcase", classname=f"qualitykit.gate.{c['codec_label']}", name=c["metric"])
         if c["verdict"] == "regressed":
-            ET.SubElement(case, "failure", message=f"{c['codec_label']} {c['metric']}: {describe(c)}")
+            ET.SubElement(case, "failure", message=f"{_name(c)} {c['metric']}: {describe(c)}")
         elif c["verdict"] == "not measured":
-            ET.SubElement(case, "error", message=f"{c['codec_label']} {c['metric']}: {describe(c)}")
+            ET.SubElement(case, "error", message=f"{_name(c)} {c['metric']}: {describe(c)}")
         else:
             ET.SubElement(case, "system-out").text = f"{c['verdict']}: {describe(c)}"
     return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(suite, encoding="unicode") + "\n"

@@ -24,7 +24,7 @@ from ..analysis.aggregate import rd_points
 from ..analysis.bdrate import MIN_OVERLAP, Method, method_settings
 from ..analysis.bdtable import Resampler, bootstrap_settings, compare_points
 from ..errors import Incomparable, QKError
-from ..rundir import Run
+from ..rundir import Run, display_name
 from .baseline import Baseline
 
 DEFAULT_TOLERANCE = 1.0
@@ -153,6 +153,7 @@ def gate(
     images = list(baseline.images)
     resamples = Resampler(n_boot, seed)  # over the images each cell can use (an image a metric could not score is left out)
     cells = []
+    entries = {c.id: c for c in current.codecs}
     for b in baseline.codecs:
         cur_id = matching[b.label]
         for metric, info in baseline.metrics.items():
@@ -162,7 +163,8 @@ def gate(
             tol = per_metric.get(metric, max_bd_rate)
             bd = None if pd.isna(row["bd_rate"]) else float(row["bd_rate"])
             cells.append({
-                "codec_label": b.label, "codec_id": cur_id, "metric": metric, "bd_rate": bd,
+                "codec_label": b.label, "codec_name": display_name(entries[cur_id]), "codec_id": cur_id, "metric": metric,
+                "bd_rate": bd,
                 "ci_low": row["ci_low"], "ci_high": row["ci_high"], "tolerance": tol, "verdict": verdict(bd, row["ci_low"], row["ci_high"], tol),
                 "reason": row["reason"] or "", "detail": row["detail"] or "", "images": row["images_note"],
             })  # fmt: skip
@@ -177,4 +179,4 @@ def gate(
     return GateResult(pd.DataFrame(cells, columns=_CELL_COLUMNS), notes, not_gated, settings, require_all)
 
 
-_CELL_COLUMNS = ["codec_label", "codec_id", "metric", "bd_rate", "ci_low", "ci_high", "tolerance", "verdict", "reason", "detail", "images"]
+_CELL_COLUMNS = ["codec_label", "codec_name", "codec_id", "metric", "bd_rate", "ci_low", "ci_high", "tolerance", "verdict", "reason", "detail", "images"]
