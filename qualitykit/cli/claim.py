@@ -65,7 +65,9 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps({"settings": check.settings, "rows": rows}, indent=2))
     else:
         print(check.text())
+        import textwrap
+
         counts = check.table["verdict"].value_counts()
-        print("\n" + ", ".join(f"{n} {v}" for v, n in counts.items()) + f". {check.settings['verdict']}."
-              + f" Exit status {check.exit_code}.")  # fmt: skip
+        print("\n" + ", ".join(f"{n} {v}" for v, n in counts.items()) + f". Exit status {check.exit_code}.")
+        print(textwrap.fill(check.settings["verdict"][0].upper() + check.settings["verdict"][1:] + ".", 100))
     return check.exit_code
