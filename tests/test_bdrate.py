@@ -357,3 +357,23 @@ def test_every_ordered_pair_of_a_run(synthetic, capsys):
     assert _cli(str(synthetic.path), "--metric", "psnr", "--bootstrap", "20") == 0
     out = capsys.readouterr().out
     assert out.count("\n") >= 7 and "avif" in out and "-30.0%" in out and "6 of 6 images" in out
+
+
+@pytest.mark.parametrize(
+    "rows, message",
+    [("0.1,30\n0,32\n0.4,35\n", "point 2, bpp = 0.0: must be a finite number > 0"),
+     ("0.1,30\n-0.2,32\n0.4,35\n", "point 2, bpp = -0.2: must be a finite number > 0"),
+     ("0.1,30\n,32\n0.4,35\n", "point 2, bpp = nan: must be a finite number > 0"),
+     ("0.1,30\n0.2,abc\n0.4,35\n", "point 2, psnr = 'abc': must be a finite number"),
+     ("0.1,30\n0.2,inf\n0.4,35\n", "point 2, psnr = inf: must be a finite number")],  # fmt: skip
+)
+def test_a_curve_file_with_bad_points_is_refused_naming_file_point_and_column(tmp_path, rows, message):
+    import subprocess
+    import sys
+
+    good, bad = tmp_path / "good.csv", tmp_path / "bad.csv"
+    good.write_text("bpp,psnr\n0.1,30\n0.2,32\n0.4,35\n")
+    bad.write_text("bpp,psnr\n" + rows)
+    res = subprocess.run([sys.executable, "-m", "qualitykit", "bdrate", str(good), str(bad)], capture_output=True, text=True)
+    assert res.returncode == 2 and f"{bad}: {message}" in res.stderr and "Traceback" not in res.stderr, res.stderr
+
