@@ -52,7 +52,8 @@ def to_text(result: GateResult) -> str:
     counts = result.cells["verdict"].value_counts().to_dict()
     lines.append(f"gate: {_STATUS[result.exit_code]} — " + ", ".join(f"{n} {v}" for v, n in sorted(counts.items())))
     lines.append(f"method: {result.settings.get('method')}, BD-rate of current vs baseline corpus-mean curves; "
-                 "positive = more bytes for the same quality; " + MEANING)  # fmt: skip
+                 "positive = more bytes for the same quality")  # fmt: skip
+    lines.append(f"verdicts: {MEANING}")
     return "\n".join(lines)
 
 
