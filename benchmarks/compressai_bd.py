@@ -50,13 +50,13 @@ def markdown(rows: pd.DataFrame) -> str:
     out = []
     for metric in ("psnr", "ms-ssim"):
         sub = rows[rows["metric"] == metric]
-        anchors = list(dict.fromkeys(sub["anchor"]))
+        anchors = list(dict.fromkeys(sub["anchor_label"]))
         out.append(f"#### {metric.upper()}\n")
         out.append("| learned model (file) | " + " | ".join(f"vs {a}" for a in anchors) + " |")
         out.append("|---|" + "---:|" * len(anchors))
-        for test_path, g in sub.groupby("test_path", sort=False):
-            by = {r["anchor"]: r for _, r in g.iterrows()}
-            name = Path(test_path).stem
+        for codec_path, g in sub.groupby("codec_path", sort=False):
+            by = {r["anchor_label"]: r for _, r in g.iterrows()}
+            name = Path(codec_path).stem
             conv = " (MS-SSIM from dB)" if any("converted from dB" in (r["note"] or "") for r in by.values()) else ""
             out.append(f"| `{name}`{conv} | " + " | ".join(cell(by[a]) if a in by else "—" for a in anchors) + " |")
         out.append("")

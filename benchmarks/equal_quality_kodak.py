@@ -28,7 +28,7 @@ from _results import KODAK, machine, write_section
 import qualitykit
 from qualitykit.analysis import Run
 from qualitykit.assets import ENV
-from qualitykit.analysis.answer import display, render_text
+from qualitykit.analysis.answer import render_text
 from qualitykit.claims import EXAMPLES
 
 CODECS = ["jpeg", "webp", "avif", "neural"]
@@ -41,7 +41,7 @@ def pair_table(ans, run: Run) -> str:  # noqa: ANN001
     lines = ["| pair | metric | BD-rate (95 % CI) | over | target | Δ bytes per image (95 % CI) | images reaching it |",
              "|---|---|---:|---|---|---:|---|"]  # fmt: skip
     for r in ans.rows:
-        pair = f"{display(r.codec)} vs {display(r.other)}"
+        pair = f"{ans.display(r.codec_label)} vs {ans.display(r.anchor_label)}"
         for m in ans.metrics:
             c = r.cells[m]
             bd = f"{c.value:+.1f} % ({c.ci_low:+.1f} … {c.ci_high:+.1f})" if c.ok else f"n/a ({c.reason})"
@@ -60,7 +60,7 @@ def speed(run: Run) -> str:
 
     s = speed_table(run.results)
     rows = ["| codec | encode ms/MP | decode ms/MP |", "|---|---:|---:|"]
-    rows += [f"| {run.label(r.codec_id)} | {r.encode_ms_mpx:.0f} | {r.decode_ms_mpx:.0f} |" for r in s.itertuples()]
+    rows += [f"| {run.display(run.label(r.codec_id))} | {r.encode_ms_mpx:.0f} | {r.decode_ms_mpx:.0f} |" for r in s.itertuples()]
     return "\n".join(rows)
 
 

@@ -4,8 +4,8 @@ Syntax (one line; several claims separated by ``;``)::
 
     neural vs jpeg 40..60 %, webp 20..30 %, avif 10..20 % at equal ms-ssim, vmaf, lpips
 
-``CODEC vs OTHER LO..HI % [, OTHER LO..HI %]... [at equal METRIC[, METRIC]...]``: the savings
-claimed for ``CODEC`` against each ``OTHER``, in percent of the other's bytes (``40..60``,
+``CODEC vs ANCHOR LO..HI % [, ANCHOR LO..HI %]... [at equal METRIC[, METRIC]...]``: the savings
+claimed for ``CODEC`` against each ``ANCHOR``, in percent of the anchor's bytes (``40..60``,
 ``40-60`` and ``40 to 60`` all mean 40 to 60 % smaller); without ``at equal`` every metric of the
 run is checked. Codecs are matched like ``--anchor`` (label, spec, id or family name). The same
 claims as YAML (``qk claim RUN --file claims.yaml``)::
@@ -16,15 +16,18 @@ claims as YAML (``qk claim RUN --file claims.yaml``)::
         metrics: [ms-ssim, vmaf, lpips]
       - "avif vs jpeg 30..50 % at equal psnr"      # the one-line syntax works here too
 
-For each claim × other codec × metric, and each method the run allows — **BD-rate** (always)
+For each claim × anchor × metric, and each method the run allows — **BD-rate** (always)
 and **equal-quality targets** (when the run has ``--target`` on that metric) — the measured
 saving (``−BD-rate``, or ``1 − Σbytes/Σbytes`` at the target) and its 95 % bootstrap interval
-over images give a verdict:
+over images give a verdict (:data:`VERDICTS`, each with its exit status in :data:`EXIT_CODES`):
 
 * ``confirmed``: the whole interval lies inside the claimed range;
-* ``contradicted``: the whole interval lies outside it;
+* ``exceeded``: the whole interval lies above the claimed range (a larger saving than claimed);
+* ``contradicted``: the whole interval lies below it (a smaller saving than claimed, or more bytes);
 * ``inconclusive``: the interval straddles a bound of the range;
 * ``not measured``: no number (metric not in the run, no overlap…), with the reason.
+
+A learned codec is named by its model id in every row (``neural (qk-hyperprior-v1) vs JPEG``).
 
 A BD-rate that holds over part of the quality range only says so in the row ("over 26.7–27.5 dB
 only"): a claim "at equivalent quality" is then checked only where both codecs were measured.
@@ -46,17 +49,24 @@ from .rundir import Run
 EXAMPLES = {
     "ai-codecs": "neural vs jpeg 40..60 %, webp 20..30 %, avif 10..20 % at equal ms-ssim, vmaf, lpips",
 }
-VERDICTS = ("confirmed", "contradicted", "inconclusive", "not measured")
+VERDICTS = ("confirmed", "exceeded", "contradicted", "inconclusive", "not measured")
+#: Exit status of a check: the first of these verdicts found among its rows decides (``2`` is bad input).
+EXIT_CODES = {"contradicted": 1, "inconclusive": 3, "not measured": 4, "exceeded": 5, "confirmed": 0}
+#: The verdicts in words (``qk claim`` prints this under its table; ``docs/claims.md`` has the same table).
+MEANING = ("confirmed: the interval lies inside the claimed range; exceeded: entirely above it (a larger saving "
+           "than claimed); contradicted: entirely below it; inconclusive: it straddles a bound; not measured: no "
+           "number, with the reason")  # fmt: skip
 
 _RANGE = r"(?P<lo>[0-9]+(?:\.[0-9]+)?)\s*(?:\.\.|-|–|to)\s*(?P<hi>[0-9]+(?:\.[0-9]+)?)\s*%?"
 
 
 @dataclass(frozen=True)
 class Claim:
-    """``codec`` is claimed to need ``lo``–``hi`` % fewer bytes than ``other`` at equal ``metrics`` (empty: every metric)."""
+    """``codec_label`` is claimed to need ``lo``–``hi`` % fewer bytes than ``anchor_label`` at equal ``metrics``
+    (empty: every metric). Both are as written in the claim and matched like ``--anchor`` (label, spec, id, family)."""
 
-    codec: str
-    other: str
+    codec_label: str
+    anchor_label: str
     lo: float
     hi: float
     metrics: tuple[str, ...] = ()
@@ -87,11 +97,11 @@ def parse_claims(text: str) -> list[Claim]:
         metrics = tuple(x for x in re.split(r"\s*,\s*|\s+and\s+", tail.strip()) if x) if tail else ()
         m = re.fullmatch(r"\s*(?P<codec>\S+)\s+vs\.?\s+(?P<rest>.+)", head, flags=re.I)
         if not m:
-            raise BadInput(f"claim {one!r}: write CODEC vs OTHER LO..HI % [, OTHER LO..HI %] [at equal METRIC, ...]")
+            raise BadInput(f"claim {one!r}: write CODEC vs ANCHOR LO..HI % [, ANCHOR LO..HI %] [at equal METRIC, ...]")
         for part in (p.strip() for p in m["rest"].split(",")):
             pm = re.fullmatch(r"(?P<other>\S+)\s+" + _RANGE + r"(?:\s*(?:smaller|fewer bytes))?", part, flags=re.I)
             if not pm:
-                raise BadInput(f"claim {one!r}: {part!r} is not OTHER LO..HI %, e.g. jpeg 40..60 %")
+                raise BadInput(f"claim {one!r}: {part!r} is not ANCHOR LO..HI %, e.g. jpeg 40..60 %")
             lo, hi = _range(f"{pm['lo']}..{pm['hi']}", repr(one))
             out.append(Claim(m["codec"], pm["other"], lo, hi, metrics, one))
     if not out:
@@ -117,7 +127,7 @@ def load_claims(path: str | Path) -> list[Claim]:
             out += parse_claims(item)
             continue
         if not isinstance(item, dict) or "codec" not in item or not isinstance(item.get("against"), dict):
-            raise BadInput(f"{path}: claim {i} needs codec: and against: {{OTHER: LO..HI}}")
+            raise BadInput(f"{path}: claim {i} needs codec: and against: {{ANCHOR: LO..HI}}")
         metrics = item.get("metrics") or ()
         metrics = tuple(m.strip() for m in (metrics.split(",") if isinstance(metrics, str) else metrics))
         for other, rng in item["against"].items():
@@ -128,12 +138,20 @@ def load_claims(path: str | Path) -> list[Claim]:
 
 
 def verdict(lo: float | None, hi: float | None, claim_lo: float, claim_hi: float) -> str:
-    """``confirmed`` when [lo, hi] ⊆ [claim_lo, claim_hi]; ``contradicted`` when disjoint; else ``inconclusive``."""
+    """The verdict on a measured saving interval ``[lo, hi]`` (%) against the claimed ``[claim_lo, claim_hi]`` (%).
+
+    ``confirmed`` when [lo, hi] ⊆ [claim_lo, claim_hi]; ``exceeded`` when lo > claim_hi (the whole
+    interval is a larger saving than the claim's better end); ``contradicted`` when hi < claim_lo
+    (wholly worse than its worse end); ``inconclusive`` when it straddles a bound; ``not measured``
+    without an interval.
+    """
     if lo is None or hi is None or pd.isna(lo) or pd.isna(hi):
         return "not measured"
     if claim_lo <= lo and hi <= claim_hi:
         return "confirmed"
-    if hi < claim_lo or lo > claim_hi:
+    if lo > claim_hi:
+        return "exceeded"
+    if hi < claim_lo:
         return "contradicted"
     return "inconclusive"
 
@@ -147,8 +165,10 @@ class ClaimCheck:
 
     @property
     def exit_code(self) -> int:
-        """1 when a claim is contradicted, else 0."""
-        return 1 if (self.table["verdict"] == "contradicted").any() else 0
+        """By the rows' verdicts: 1 a row contradicted; else 3 a row inconclusive; else 4 a row not measured;
+        else 5 a row exceeded; 0 every row confirmed (:data:`EXIT_CODES`)."""
+        found = set(self.table["verdict"])
+        return next((code for v, code in EXIT_CODES.items() if v in found), 0)
 
     def markdown(self) -> str:
         """The table as Markdown (what the README quotes)."""
@@ -156,23 +176,24 @@ class ClaimCheck:
                  "|---|---|---|---:|---:|---|---|"]  # fmt: skip
         for r in self.table.itertuples():
             lines.append(
-                f"| {r.codec} vs {r.other}: {r.claimed} | {r.metric} | {r.method} | {_pct(r.saving)} | "
+                f"| {r.pair}: {r.claimed} | {r.metric} | {r.method} | {_pct(r.saving)} | "
                 f"{_interval(r.ci_low, r.ci_high)} | **{r.verdict}** | {r.conditions} |"
             )
         return "\n".join(lines)
 
     def text(self, width: int = 100) -> str:
-        """Plain text for a terminal (one line per row, wrapped conditions)."""
+        """Plain text for a terminal: per claimed pair, one line per metric × method, wrapped conditions."""
         import textwrap
 
-        head = f"{'claim':<22} {'metric':<8} {'method':<18} {'measured':>15} {'95 % interval':>22}  verdict"
-        out = [head, "-" * min(width, len(head) + 6)]
-        for r in self.table.itertuples():
-            claim = f"{r.codec} vs {r.other} {r.claimed}"
-            out.append(f"{claim[:22]:<22} {r.metric[:8]:<8} {r.method[:18]:<18} {_pct(r.saving):>15} "
-                       f"{_interval(r.ci_low, r.ci_high):>22}  {r.verdict}")  # fmt: skip
-            if r.conditions:
-                out += textwrap.wrap(r.conditions, width, initial_indent="    ", subsequent_indent="    ")
+        head = f"{'metric':<8} {'method':<18} {'measured':>15} {'95 % interval':>22}  verdict"
+        out: list[str] = []
+        for (pair, claimed), rows in self.table.groupby(["pair", "claimed"], sort=False):
+            out += [""] * bool(out) + [f"{pair}: {claimed} smaller (claimed)", head, "-" * min(width, len(head) + 6)]
+            for r in rows.itertuples():
+                out.append(f"{r.metric[:8]:<8} {r.method[:18]:<18} {_pct(r.saving):>15} "
+                           f"{_interval(r.ci_low, r.ci_high):>22}  {r.verdict}")  # fmt: skip
+                if r.conditions:
+                    out += textwrap.wrap(r.conditions, width, initial_indent="    ", subsequent_indent="    ")
         return "\n".join(out)
 
 
@@ -209,10 +230,11 @@ def check_claims(
     unavailable = run.manifest.metrics_unavailable
     bd_cache: dict[tuple[str, str], Any] = {}
     for c in claims:
-        base = {"claim": c.text, "codec": c.codec, "other": c.other, "claimed": f"{c.lo:g}..{c.hi:g} %",
+        base = {"claim": c.text, "codec_label": c.codec_label, "anchor_label": c.anchor_label,
+                "pair": f"{c.codec_label} vs {c.anchor_label}", "claimed": f"{c.lo:g}..{c.hi:g} %",
                 "claimed_lo": c.lo, "claimed_hi": c.hi}  # fmt: skip
         try:
-            pair = (run.resolve_codec(c.other), run.resolve_codec(c.codec))
+            pair = (run.resolve_codec(c.anchor_label), run.resolve_codec(c.codec_label))
         except QKError as exc:
             rows.append({**base, "metric": ", ".join(c.metrics) or "all", "method": "—", "saving": None, "ci_low": None,
                          "ci_high": None, "verdict": "not measured", "conditions": str(exc)})  # fmt: skip
@@ -222,7 +244,8 @@ def check_claims(
         if pair not in bd_cache and present:
             bd_cache[pair] = bd_table(run, None, metrics=list(run.metrics), pairs=[pair], n_boot=n_boot, seed=seed,
                                       confidence=confidence)  # fmt: skip
-        labels = (run.label(pair[1]), run.label(pair[0]))
+        labels = (run.label(pair[1]), run.label(pair[0]))  # codec, anchor
+        base.update(codec_label=labels[0], anchor_label=labels[1], pair=f"{run.display(labels[0])} vs {run.display(labels[1])}")
         for metric in metrics:
             if metric not in run.metrics:
                 why = unavailable.get(metric, "not measured in this run").split("; ")[0]
@@ -262,10 +285,9 @@ def check_claims(
                 cond = s["note"] + (f"; interval from {n} image{'s' * (n != 1)} only" if n < 10 else "")
                 rows.append({**base, "metric": metric, "method": method, "saving": -s["delta"], "ci_low": lo,
                              "ci_high": hi, "verdict": verdict(lo, hi, c.lo, c.hi), "conditions": cond})  # fmt: skip
-    columns = ["claim", "codec", "other", "claimed", "claimed_lo", "claimed_hi", "metric", "method", "saving",
-               "ci_low", "ci_high", "verdict", "conditions"]  # fmt: skip
-    settings = {"saving": "−BD-rate (%), or 1 − Σbytes(codec)/Σbytes(other) at an equal-quality target (%)",
+    columns = ["claim", "codec_label", "anchor_label", "pair", "claimed", "claimed_lo", "claimed_hi", "metric", "method",
+               "saving", "ci_low", "ci_high", "verdict", "conditions"]  # fmt: skip
+    settings = {"saving": "−BD-rate (%), or 1 − Σbytes(codec)/Σbytes(anchor) at an equal-quality target (%)",
                 "interval": f"{confidence:.0%} percentile bootstrap over images, {n_boot} resamples, seed {seed}",
-                "verdict": "confirmed: interval inside the claimed range; contradicted: entirely outside; "
-                           "inconclusive: straddles a bound"}  # fmt: skip
+                "verdict": MEANING}  # fmt: skip
     return ClaimCheck(pd.DataFrame(rows, columns=columns), settings)

@@ -229,6 +229,31 @@ def _registered_metadata(name: str) -> dict[str, Any]:
     return {k: getattr(cls, k) for k in ("range", "saturation", "unit", "reference", "description")}
 
 
+def model_of(codec: CodecEntry) -> str | None:
+    """The model a learned codec runs (its ``model`` setting: ``qk-hyperprior-v1``, ``cheng2020-anchor``,
+    a checkpoint's file name), ``None`` for a codec that has no model."""
+    model = codec.settings.get("model")
+    if not model:
+        return None
+    if model == "ckpt" and codec.settings.get("ckpt"):
+        return Path(str(codec.settings["ckpt"])).name
+    return str(model)
+
+
+def display_name(codec: CodecEntry | str) -> str:
+    """How a codec is named to people, everywhere (answer, report, plots, claims, gate).
+
+    A label alone: ``avif`` → ``AVIF``; a label with settings (``avif:speed=4``) stays as written.
+    A learned codec (a :class:`CodecEntry` with a ``model``) is named by its model id:
+    ``neural (qk-hyperprior-v1)``, ``neural:cheng2020-anchor`` (the label already says it).
+    """
+    label = codec if isinstance(codec, str) else codec.label
+    model = None if isinstance(codec, str) else model_of(codec)
+    if model is None:
+        return label if ":" in label else label.upper()
+    return label if model in label else f"{label} ({model})"
+
+
 # ---------------------------------------------------------------- writing
 
 
@@ -414,9 +439,7 @@ class Run:
         manifest = Manifest.from_dict(data, str(man))
         manifest.status = status_now(manifest)
         results = _migrate_results(results, manifest)
-        missing = [c for c in COLUMNS if c not in results.columns]
-        if missing:
-            raise BadInput(f"{csv}: missing column(s) {', '.join(missing)}")
+        results = validate_run(results, manifest, str(csv))
         return cls(results, manifest, run_dir)
 
     @property
@@ -432,6 +455,11 @@ class Run:
     def label(self, codec_id: str) -> str:
         """The ``codec_label`` of ``codec_id``."""
         return next(c.label for c in self.manifest.codecs if c.id == codec_id)
+
+    def display(self, label: str) -> str:
+        """:func:`display_name` of the codec labelled ``label`` (the label itself when the run has no such codec)."""
+        entry = next((c for c in self.manifest.codecs if c.label == label), None)
+        return display_name(entry if entry is not None else label)
 
     @property
     def metrics(self) -> dict[str, MetricInfo]:
@@ -480,6 +508,123 @@ def _unfinished(run_dir: Path) -> BadInput:
     return BadInput(f"{run_dir}: the run was {status_now(manifest)}{who} before its results were written; "
                     "rerun its command to finish (what it computed is cached)")  # fmt: skip
 
+# ---------------------------------------------------------------- validating
+
+#: Columns that must hold a number in every row, and what else each must be.
+_WHOLE_POSITIVE = ("bytes", "width", "height")
+_FINITE_POSITIVE = ("bpp",)
+_FINITE = ("q",)
+#: Columns that may be empty but, when given, are a finite number ≥ 0.
+_NON_NEGATIVE_OR_EMPTY = ("encode_s", "decode_s")
+
+
+def validate_run(results: pd.DataFrame, manifest: Manifest, source: str) -> pd.DataFrame:
+    """``results`` checked against ``manifest`` (see :func:`validate_points`), metric columns included.
+
+    Every column after :data:`COLUMNS` must be a metric of the manifest, and every metric of the
+    manifest must have a column. Returns the table with its number columns as numbers.
+    """
+    metrics = {m.name: m for m in manifest.metrics}
+    extra = [c for c in results.columns if c not in COLUMNS and c not in metrics]
+    if extra:
+        raise BadInput(f"{source}: column(s) {', '.join(extra)} are not metrics of the run's manifest "
+                       f"(its metrics: {', '.join(metrics) or 'none'})")  # fmt: skip
+    absent = [m for m in metrics if m not in results.columns]
+    if absent:
+        raise BadInput(f"{source}: no column for metric(s) {', '.join(absent)} of the run's manifest")
+    return validate_points(results, metrics, [c.id for c in manifest.codecs], source,
+                           images=[i.image for i in manifest.dataset.images], required=COLUMNS, line_offset=2)  # fmt: skip
+
+
+def validate_points(
+    results: pd.DataFrame,
+    metrics: dict[str, MetricInfo],
+    codec_ids: list[str],
+    source: str,
+    *,
+    images: list[str] | None = None,
+    required: list[str] | tuple[str, ...] = COLUMNS,
+    line_offset: int | None = None,
+    declared_by: str = "the run's manifest",
+) -> pd.DataFrame:
+    """Check a table of RD points (a run's ``results.csv``, a baseline's rows) before anything reads it.
+
+    Raises :class:`~qualitykit.errors.BadInput` naming ``source``, the row (1-based; with
+    ``line_offset``, the file's line too) and the column when: a ``required`` column is missing;
+    ``bytes``, ``width`` or ``height`` is not a whole number > 0; ``bpp`` is not a finite number
+    > 0; ``q`` is not a finite number; ``encode_s``/``decode_s`` is given but not a finite number
+    ≥ 0; a score is not a number, is infinite or lies outside its metric's declared ``range``
+    (an empty score is allowed: the metric could not score that point); a ``codec_id`` (or an
+    ``image``, when ``images`` is given) is not one ``declared_by`` declares. Returns the table
+    with those columns as numbers. ``source`` may be empty when the caller names the file itself.
+    """
+    import numpy as np
+
+    missing = [c for c in required if c not in results.columns]
+    if missing:
+        raise BadInput(f"{source}: missing column(s) {', '.join(missing)}".lstrip(": "))
+    out = results.copy()
+
+    def refuse(mask: Any, column: str, why: str) -> None:
+        hits = np.flatnonzero(np.asarray(mask, dtype=bool))
+        if len(hits):
+            i = int(hits[0])
+            where = f"row {i + 1}" + (f" (line {i + line_offset})" if line_offset is not None else "")
+            more = f"; {len(hits) - 1} more row(s) like it" if len(hits) > 1 else ""
+            value = results[column].iloc[i]
+            shown = "empty" if pd.isna(value) and not isinstance(value, str) else repr(value)
+            raise BadInput(f"{source}: {where}, column {column} = {shown}: {why}{more}".lstrip(": "))
+
+    def numbers(column: str) -> Any:
+        raw = results[column]
+        numeric = pd.api.types.is_numeric_dtype(raw) and not pd.api.types.is_bool_dtype(raw)
+        values = raw.astype(float) if numeric else pd.to_numeric(raw.astype(object), errors="coerce")
+        refuse(raw.notna() & pd.isna(values), column, "is not a number")
+        return values.astype(float)
+
+    for col in (*_WHOLE_POSITIVE, *_FINITE_POSITIVE, *_FINITE, *_NON_NEGATIVE_OR_EMPTY):
+        if col not in results.columns:
+            continue
+        v = numbers(col)
+        finite = np.isfinite(v)
+        if col in _NON_NEGATIVE_OR_EMPTY:
+            refuse(v.notna() & ~(finite & (v >= 0)), col, "must be empty or a finite number ≥ 0")
+        elif col in _WHOLE_POSITIVE:
+            refuse(~(finite & (v > 0) & (v == np.floor(v))), col, "must be a whole number > 0")
+        elif col in _FINITE_POSITIVE:
+            refuse(~(finite & (v > 0)), col, "must be a finite number > 0")
+        else:
+            refuse(~finite, col, "must be a finite number")
+        out[col] = v.astype("int64") if col in _WHOLE_POSITIVE else v
+    for name, info in metrics.items():
+        if name not in results.columns:
+            continue
+        v = numbers(name)
+        refuse(np.isinf(v), name, f"is not a finite {name} score")
+        lo, hi = info.range
+        for bound, outside, word in ((lo, v < (lo or 0) - _slack(lo), "below"), (hi, v > (hi or 0) + _slack(hi), "above")):
+            if bound is not None:
+                refuse(outside, name, f"is {word} the {name} range {_range_text(info.range)}")
+        out[name] = v
+    known = set(codec_ids)
+    refuse(~results["codec_id"].isin(known), "codec_id",
+           f"is not a codec of {declared_by} (it has: {', '.join(codec_ids) or 'none'})")  # fmt: skip
+    if images is not None and "image" in results.columns:
+        refuse(~results["image"].isin(set(images)), "image", f"is not an image of {declared_by}")
+    return out
+
+
+def _slack(bound: float | None) -> float:
+    """Rounding allowed beyond a declared range end (a score written as text and read back)."""
+    return 1e-6 * max(1.0, abs(bound or 0.0))
+
+
+def _range_text(rng: tuple[float | None, float | None]) -> str:
+    lo, hi = rng
+    if lo is not None and hi is not None:
+        return f"{lo:g}–{hi:g}"
+    return f"≥ {lo:g}" if lo is not None else f"≤ {hi:g}"
+
 
 def _migrate_results(results: pd.DataFrame, manifest: Manifest) -> pd.DataFrame:
     """A qualitykit 0.1 results table (``codec``, ``quality``) in today's columns; image sizes into the manifest."""
@@ -501,7 +646,7 @@ def _migrate_results(results: pd.DataFrame, manifest: Manifest) -> pd.DataFrame:
 
 __all__ = [
     "BDRATE", "COLUMNS", "FORMAT", "INDEX", "LOCK", "MANIFEST", "PLOTS", "RESULTS", "TARGETS", "TARGET_COLUMNS",
-    "CodecEntry", "Dataset", "ItemError", "Manifest", "Run", "SourceImage", "Work", "claim_run_dir", "new_run_dir",
-    "release_run_dir", "status_now", "write_manifest", "write_report_file", "write_results",
-    "write_run", "write_targets",
+    "CodecEntry", "Dataset", "ItemError", "Manifest", "Run", "SourceImage", "Work", "claim_run_dir", "display_name",
+    "model_of", "new_run_dir", "release_run_dir", "status_now", "validate_points", "validate_run", "write_manifest",
+    "write_report_file", "write_results", "write_run", "write_targets",
 ]  # fmt: skip

@@ -326,7 +326,7 @@ def test_qk_bdrate_on_compressai_json_pins_the_bjontegaard_package_over_the_same
     rows = json.loads(capsys.readouterr().out)
     assert len(rows) == 2 * 2 * 2 and all(r["reason"] is None for r in rows)
     for r in rows:
-        a, t = (json.loads(Path(p).read_text())["results"] for p in (r["anchor_path"], r["test_path"]))
+        a, t = (json.loads(Path(p).read_text())["results"] for p in (r["anchor_path"], r["codec_path"]))
         key = "psnr-rgb" if r["metric"] == "psnr" else "ms-ssim-rgb"
         qa = np.array(a[key]) if key in a else 1 - 10 ** (-np.array(a["ms-ssim-db-rgb"]) / 10)
         qt = np.array(t[key]) if key in t else 1 - 10 ** (-np.array(t["ms-ssim-db-rgb"]) / 10)
@@ -334,9 +334,9 @@ def test_qk_bdrate_on_compressai_json_pins_the_bjontegaard_package_over_the_same
         # the package, called directly over exactly the stated range (it integrates over the overlap itself)
         assert r["range_lo"] == pytest.approx(max(qa.min(), qt.min())) and r["range_hi"] == pytest.approx(min(qa.max(), qt.max()))
         assert r["bd_rate"] == pytest.approx(_package("rate", ra, qa, rt, qt), abs=1e-6)
-    narrow = next(r for r in rows if r["test"] == "learned-narrow" and r["anchor"] == "JPEG" and r["metric"] == "psnr")
+    narrow = next(r for r in rows if r["codec_label"] == "learned-narrow" and r["anchor_label"] == "JPEG" and r["metric"] == "psnr")
     assert narrow["partial"] and narrow["union"] < 0.5 and narrow["overlap"] > 0.5
-    high = next(r for r in rows if r["test"] == "learned-high" and r["metric"] == "ms-ssim")
+    high = next(r for r in rows if r["codec_label"] == "learned-high" and r["metric"] == "ms-ssim")
     assert "converted from dB" in high["note"]
 
 
@@ -357,3 +357,23 @@ def test_every_ordered_pair_of_a_run(synthetic, capsys):
     assert _cli(str(synthetic.path), "--metric", "psnr", "--bootstrap", "20") == 0
     out = capsys.readouterr().out
     assert out.count("\n") >= 7 and "avif" in out and "-30.0%" in out and "6 of 6 images" in out
+
+
+@pytest.mark.parametrize(
+    "rows, message",
+    [("0.1,30\n0,32\n0.4,35\n", "point 2, bpp = 0.0: must be a finite number > 0"),
+     ("0.1,30\n-0.2,32\n0.4,35\n", "point 2, bpp = -0.2: must be a finite number > 0"),
+     ("0.1,30\n,32\n0.4,35\n", "point 2, bpp = nan: must be a finite number > 0"),
+     ("0.1,30\n0.2,abc\n0.4,35\n", "point 2, psnr = 'abc': must be a finite number"),
+     ("0.1,30\n0.2,inf\n0.4,35\n", "point 2, psnr = inf: must be a finite number")],  # fmt: skip
+)
+def test_a_curve_file_with_bad_points_is_refused_naming_file_point_and_column(tmp_path, rows, message):
+    import subprocess
+    import sys
+
+    good, bad = tmp_path / "good.csv", tmp_path / "bad.csv"
+    good.write_text("bpp,psnr\n0.1,30\n0.2,32\n0.4,35\n")
+    bad.write_text("bpp,psnr\n" + rows)
+    res = subprocess.run([sys.executable, "-m", "qualitykit", "bdrate", str(good), str(bad)], capture_output=True, text=True)
+    assert res.returncode == 2 and f"{bad}: {message}" in res.stderr and "Traceback" not in res.stderr, res.stderr
+

@@ -97,3 +97,85 @@ def test_bench_with_the_perceptual_metrics_works_offline(small_corpus, tmp_path,
     assert len(table) == 8
     for metric in ("ssimulacra2", "butteraugli", "dists", "lpips"):
         assert table[metric].notna().all(), metric
+
+
+# ---------------------------------------------------------------- bad data: every reader refuses it, naming file, row, column
+
+
+@pytest.fixture(scope="module")
+def good_run(tmp_path_factory):
+    from .rundir_fixtures import synthetic_run
+
+    run = synthetic_run(tmp_path_factory.mktemp("bad-data") / "run")
+    baseline = run.parent / "baseline.json"
+    assert qk("baseline", "save", str(run), "--to", str(baseline)).returncode == 0
+    return run
+
+
+def _damaged(good: "Path", tmp: "Path", row: int, column: str, value: str) -> "Path":
+    """A copy of ``good`` with ``results.csv``'s data row ``row`` (0-based) set to ``value`` in ``column``."""
+    import shutil
+
+    import pandas as pd
+
+    bad = tmp / "bad"
+    shutil.copytree(good, bad)
+    table = pd.read_csv(bad / "results.csv", dtype=str, keep_default_na=False)
+    table.loc[row, column] = value
+    table.to_csv(bad / "results.csv", index=False)
+    return bad
+
+
+@pytest.mark.parametrize(
+    "column, value, message",
+    [("bpp", "0", "column bpp = 0.0: must be a finite number > 0"),
+     ("bpp", "", "column bpp = empty: must be a finite number > 0"),
+     ("bpp", "nan", "column bpp = empty: must be a finite number > 0"),
+     ("bytes", "-5", "column bytes = -5: must be a whole number > 0"),
+     ("bytes", "12.5", "column bytes = 12.5: must be a whole number > 0"),
+     ("width", "0", "column width = 0: must be a whole number > 0"),
+     ("psnr", "abc", "column psnr = 'abc': is not a number"),
+     ("psnr", "inf", "column psnr = inf: is not a finite psnr score"),
+     ("ms-ssim", "1.7", "column ms-ssim = 1.7: is above the ms-ssim range 0–1"),
+     ("codec_id", "mystery:q=1", "column codec_id = 'mystery:q=1': is not a codec of the run's manifest")],  # fmt: skip
+)
+def test_bad_run_data_is_refused_by_every_reader(good_run, tmp_path, column, value, message):
+    bad = _damaged(good_run, tmp_path, 4, column, value)
+    where = f"{bad / 'results.csv'}: row 5 (line 6), {message}"
+    for argv in (["gate", "--baseline", str(good_run.parent / "baseline.json"), "--run", str(bad)], ["report", str(bad)],
+                 ["bdrate", str(bad)], ["claim", str(bad), "avif vs jpeg 25..35 %"], ["baseline", "save", str(bad), "--to",
+                 str(tmp_path / "b.json")]):  # fmt: skip
+        res = qk(*argv)
+        assert res.returncode == 2, (argv, res.stdout, res.stderr)
+        assert where in res.stderr and "Traceback" not in res.stderr, (argv, res.stderr)
+
+
+def test_bad_run_data_is_refused_by_the_python_api(good_run, tmp_path):
+    import qualitykit
+    from qualitykit.errors import BadInput
+
+    bad = _damaged(good_run, tmp_path, 0, "bpp", "0")
+    for call in (lambda: qualitykit.bd_table(bad), lambda: qualitykit.check_claims(bad, "avif vs jpeg 25..35 %"),
+                 lambda: qualitykit.report(bad)):  # fmt: skip
+        with pytest.raises(BadInput, match=r"results\.csv: row 1 \(line 2\), column bpp = 0\.0"):
+            call()
+
+
+def test_results_and_manifest_must_agree_on_metrics(good_run, tmp_path):
+    import shutil
+
+    bad = tmp_path / "bad"
+    shutil.copytree(good_run, bad)
+    text = (bad / "results.csv").read_text().splitlines()
+    text[0] = text[0].replace(",lpips", ",dists")  # a column the manifest does not declare, and lpips without one
+    (bad / "results.csv").write_text("\n".join(text) + "\n")
+    res = qk("report", str(bad))
+    assert res.returncode == 2 and "column(s) dists are not metrics of the run's manifest" in res.stderr
+
+
+def test_cli_messages_name_what_is_wrong(tmp_path):
+    res = qk("bdrate", str(tmp_path / "no-such-run"))
+    assert res.returncode == 2 and f"{tmp_path / 'no-such-run'}: no such run directory or curve file" in res.stderr
+    res = qk("bench", "kodak")
+    assert res.returncode == 2 and "qk bench: error: unexpected argument kodak; did you mean --dataset kodak?" in res.stderr
+    assert "usage: qk [-h]" not in res.stderr

@@ -66,7 +66,7 @@ def test_identical_rerun_passes(baseline, small_corpus, tmp_path):
     assert res.returncode == 0, res.stdout + res.stderr
     assert "gate: PASS" in res.stdout
     cells = json.loads((tmp_path / "gate.json").read_text())["cells"]
-    assert len(cells) == 4 and all(c["verdict"] == "pass" and abs(c["bd_rate"]) < 1e-9 for c in cells)
+    assert len(cells) == 4 and all(c["verdict"] == "within noise" and abs(c["bd_rate"]) < 1e-9 for c in cells)
     suite = ET.parse(tmp_path / "gate.xml").getroot()
     assert suite.get("tests") == "4" and suite.get("failures") == "0"
 
@@ -85,15 +85,15 @@ def test_worse_quality_for_the_same_bytes_fails_and_names_codec_metric_bd_rate(s
     res = qk("gate", "--baseline", str(baseline), "--run", str(tmp_path / "noisy"), "--junit", str(tmp_path / "gate.xml"),
              "--markdown", str(md))  # fmt: skip
     assert res.returncode == 1, res.stdout + res.stderr
-    fail_lines = [line for line in res.stdout.splitlines() if line.split()[2:3] == ["FAIL"]]
-    assert len(fail_lines) == 2 and all(line.startswith("noisyjpeg") for line in fail_lines)
+    fail_lines = [line for line in res.stdout.splitlines() if line.split()[2:3] == ["REGRESSED"]]
+    assert len(fail_lines) == 2 and all(line.startswith("noisyjpeg:sigma=3 ") for line in fail_lines)
     assert any(" psnr " in line and "BD-rate +" in line for line in fail_lines)
     assert "settings changed" in res.stdout  # sigma=0 → sigma=3 is reported
     suite = ET.parse(tmp_path / "gate.xml").getroot()
     failures = [c for c in suite.iter("testcase") if c.find("failure") is not None]
     assert {c.get("name") for c in failures} == {"psnr", "ssim"}
     assert all("noisyjpeg" in c.find("failure").get("message") for c in failures)
-    assert "❌ fail" in md.read_text()
+    assert "❌ regressed" in md.read_text()
 
 
 def test_mismatched_dataset_is_refused_with_the_difference(baseline, small_corpus, cache, tmp_path):
@@ -134,25 +134,31 @@ def test_improvement_is_reported_and_tolerance_per_metric(small_corpus, cache, t
 
     result = gate(load_baseline(baseline), Run.load(tmp_path / "better"), per_metric={"ssim": 1000.0})
     verdicts = dict(zip(result.cells["metric"], result.cells["verdict"]))
-    assert verdicts["psnr"] == "improved" and verdicts["ssim"] == "pass" and result.exit_code == 0
+    assert verdicts["psnr"] == "improved" and verdicts["ssim"] == "within noise" and result.exit_code == 0
 
 
 @pytest.mark.parametrize(
     "damage, message",
     [
         (lambda d: [d], "holds a JSON list, not an object"),
-        (lambda d: {**d, "rows": [{**d["rows"][0], "bytes": 0}, *d["rows"][1:]]}, "row 1: bytes = 0, must be a positive number"),
-        (lambda d: {**d, "rows": [{**d["rows"][0], "bytes": -5}, *d["rows"][1:]]}, "row 1: bytes = -5"),
-        (lambda d: {**d, "rows": [{k: v for k, v in d["rows"][0].items() if k != "bytes"}, *d["rows"][1:]]}, "row 1 lacks one of"),
+        (lambda d: {**d, "rows": [{**d["rows"][0], "bytes": 0}, *d["rows"][1:]]}, "row 1, column bytes = 0: must be a whole number > 0"),
+        (lambda d: {**d, "rows": [{**d["rows"][0], "bytes": -5}, *d["rows"][1:]]}, "row 1, column bytes = -5"),
+        (lambda d: {**d, "rows": [{k: v for k, v in d["rows"][0].items() if k != "bytes"}, *d["rows"][1:]]}, "row 1 lacks bytes"),
+        (lambda d: {**d, "rows": [d["rows"][0], {k: v for k, v in d["rows"][1].items() if k != "psnr"}, *d["rows"][2:]]},
+         "row 2 lacks psnr (a missing score is written as null)"),
+        (lambda d: {**d, "rows": [{**d["rows"][0], "psnr": "abc"}, *d["rows"][1:]]}, "row 1, column psnr = 'abc': is not a number"),
+        (lambda d: {**d, "rows": [{**d["rows"][0], "ssim": 3.5}, *d["rows"][1:]]}, "row 1, column ssim = 3.5: is above the ssim range"),
+        (lambda d: {k: v for k, v in d.items() if k != "dataset"}, "field 'dataset' is missing"),
         (lambda d: {**d, "rows": [*d["rows"], d["rows"][0]]}, "appears twice"),
-        (lambda d: {**d, "rows": [{**d["rows"][0], "image": "other.png"}, *d["rows"][1:]]}, "not in the baseline's dataset"),
+        (lambda d: {**d, "rows": [{**d["rows"][0], "image": "other.png"}, *d["rows"][1:]]}, "column image = 'other.png': is not an image of the baseline"),
     ],
 )
 def test_a_damaged_baseline_is_refused_with_exit_2(baseline, tmp_path, damage, message):
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps(damage(json.loads(baseline.read_text()))))
     res = qk("gate", "--baseline", str(bad), "--run", str(tmp_path / "base-run"))
-    assert res.returncode == 2 and message in res.stderr, res.stderr
+    assert res.returncode == 2 and message in res.stderr and str(bad) in res.stderr, res.stderr
+    assert "Traceback" not in res.stderr and "KeyError" not in res.stderr
 
 
 def test_a_nan_score_in_the_baseline_is_refused(baseline, tmp_path):
@@ -175,3 +181,39 @@ def test_codecs_the_baseline_lacks_are_reported_and_json_stdout_is_only_json(sma
     assert out["not_gated"] == ["webp"] and "not gated: webp" in res.stderr
     res = qk("gate", "--baseline", str(baseline), "--run", str(tmp_path / "more"), "--require-all")
     assert res.returncode == 2 and "not gated: webp" in res.stdout
+
+
+@pytest.mark.parametrize(
+    "bd, ci, tolerance, expected",
+    [(-1.8, (-4.28, 0.70), 1.0, "within noise"),  # the interval reaches past zero: not an improvement
+     (-3.0, (-4.0, -1.5), 1.0, "improved"), (-3.0, (-4.0, -0.5), 1.0, "within noise"),
+     (2.5, (1.2, 3.9), 1.0, "regressed"), (2.5, (0.4, 3.9), 1.0, "within noise"), (0.3, (0.1, 0.6), 0.0, "regressed"),
+     (2.5, (None, None), 1.0, "regressed"), (None, (None, None), 1.0, "not measured")],  # fmt: skip
+)
+def test_a_verdict_needs_the_whole_interval_beyond_the_tolerance(bd, ci, tolerance, expected):
+    from qualitykit.gate.verdict import verdict
+
+    assert verdict(bd, *ci, tolerance) == expected
+
+
+def _cell(verdict: str, bd: float | None, lo: float | None, hi: float | None) -> dict:
+    return {"codec_label": "avif", "codec_id": "avif:x", "metric": "psnr", "bd_rate": bd, "ci_low": lo, "ci_high": hi,
+            "tolerance": 1.0, "verdict": verdict, "reason": "" if bd is not None else "no overlap", "detail": "", "images": ""}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "cell, line, code",
+    [(_cell("improved", -3.0, -4.0, -1.5), "avif             psnr       IMPROVED", 0),
+     (_cell("regressed", 2.5, 1.2, 3.9), "avif             psnr       REGRESSED", 1),
+     (_cell("within noise", -1.8, -4.28, 0.70), "avif             psnr       WITHIN NOISE", 0)],  # fmt: skip
+)
+def test_each_gate_verdict_word_prints_with_its_interval(cell, line, code):
+    import pandas as pd
+
+    from qualitykit.gate import GateResult, to_markdown, to_text
+
+    result = GateResult(pd.DataFrame([cell]))
+    text = to_text(result)
+    assert line in text and f"95 % CI {cell['ci_low']:+.2f} … {cell['ci_high']:+.2f} %" in text
+    assert result.exit_code == code and "within noise: the interval reaches into ±tolerance" in text
+    assert cell["verdict"] in to_markdown(result)

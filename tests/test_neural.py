@@ -84,9 +84,10 @@ def test_spec_ids_and_ladders():
 @pytest.mark.parametrize(
     "spec, message",
     [
-        ("neural:q=5", "not among"),
-        ("neural:cheng2020-anchor:q=7", "not among"),
-        ("neural:q=1.5", "not among"),
+        ("neural:q=5", r"quality 5 is not one of qk-hyperprior-v1's trained qualities \(q=1/2/3/4\)"),
+        ("neural:q=9", r"quality 9 is not one of qk-hyperprior-v1's trained qualities \(q=1/2/3/4\)"),  # as q=5: same words
+        ("neural:cheng2020-anchor:q=7", "quality 7 is not one of cheng2020-anchor's trained qualities"),
+        ("neural:q=1.5", "quality 1.5 is not one of"),
         ("neural:no-such-model", "unknown model"),
         ("neural:ckpt=x.pt", "needs arch="),
         ("neural:ckpt=no/such.pt:arch=mbt2018", "ckpt=no/such.pt is not a file"),

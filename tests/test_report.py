@@ -255,3 +255,20 @@ def test_single_codec_run_still_reports(tmp_path, synthetic):
     results[results["codec_id"].str.startswith("jpeg:")].to_csv(run_dir / "results.csv", index=False)
     text = text_of(write_report(run_dir, n_boot=5, comparisons=1).read_text(encoding="utf-8"))
     assert "Only one codec (JPEG) has results: nothing to compare." in text and "Rate–quality curves" in text
+
+
+def test_a_learned_codec_is_named_by_its_model_in_rows_legends_and_the_first_screen(tmp_path, synthetic):
+    from qualitykit.report.plots import rd_figure
+
+    run_dir = shutil.copytree(synthetic, tmp_path / "run")
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    manifest["codecs"][2]["settings"]["model"] = "qk-hyperprior-v1"  # the AVIF curves, as if the bundled model made them
+    (run_dir / "manifest.json").write_text(json.dumps(manifest))
+    page = write_report(run_dir, n_boot=20, comparisons=0).read_text(encoding="utf-8")
+    first = first_screen(page)
+    assert "avif (qk-hyperprior-v1) gives the smallest files at equal quality" in first
+    assert "Caution: avif (qk-hyperprior-v1) is qk's bundled qk-hyperprior-v1, a tiny demonstration model" in first
+    assert "avif (qk-hyperprior-v1) vs JPEG" in first and "AVIF vs" not in text_of(page)
+    curves = {"avif": (pd.Series([0.2, 0.4]).to_numpy(), pd.Series([30.0, 33.0]).to_numpy())}
+    fig = rd_figure(curves, "psnr", True, {"avif": "#123456"}, 1, "dB", names={"avif": "avif (qk-hyperprior-v1)"})
+    assert [t.get_text() for t in fig.axes[0].get_legend().get_texts()] == ["avif (qk-hyperprior-v1)"]

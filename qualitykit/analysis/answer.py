@@ -24,18 +24,13 @@ from typing import Any
 
 import pandas as pd
 
-from ..rundir import Run
+from ..rundir import Run, display_name, model_of
 from .aggregate import speed_table
 from .bdtable import BDTable
 from .targets import TargetSummary
 
 #: Below this many images a bootstrap interval is rough, and the answer says so.
 FEW_IMAGES = 10
-
-
-def display(label: str) -> str:
-    """``avif`` → ``AVIF``; labels with settings (``avif:speed=4``) stay as written."""
-    return label if ":" in label else label.upper()
 
 
 def pct(x: float) -> str:
@@ -103,13 +98,14 @@ class Cell:
 
 @dataclass
 class Row:
-    """A pair of codecs: ``codec`` against ``other`` (labels), cells per metric and per target, speed ratios."""
+    """A pair of codecs: ``codec_label`` against ``anchor_label``, cells per metric and per target, speed ratios
+    (the codec first)."""
 
-    codec: str
-    other: str
+    codec_label: str
+    anchor_label: str
     cells: dict[str, Cell]
     targets: dict[str, Cell] = field(default_factory=dict)
-    encode: tuple[float, float] | None = None  # ms per megapixel: codec, other
+    encode: tuple[float, float] | None = None  # ms per megapixel: codec, anchor
     decode: tuple[float, float] | None = None
 
 
@@ -126,6 +122,13 @@ class Answer:
     speed: dict[str, tuple[float, float]]
     n_images: int
     confidence: float = 0.95
+    #: Codec label → how it is named to people (:func:`qualitykit.rundir.display_name`: a learned
+    #: codec with its model id, ``neural (qk-hyperprior-v1)``).
+    names: dict[str, str] = field(default_factory=dict)
+
+    def display(self, label: str) -> str:
+        """The name of the codec labelled ``label`` in every sentence, row and legend."""
+        return self.names.get(label) or display_name(label)
 
 
 def _cell(row: pd.Series | None) -> Cell:
@@ -160,6 +163,8 @@ def answer(run: Run, bd: BDTable, targets: TargetSummary | None = None, speed: p
     """The answer of ``run`` from its all-pairs BD table ``bd`` (``bd_table(run, anchor=None)``), its targets
     and its :func:`~qualitykit.analysis.aggregate.speed_table` (computed when not given)."""
     codecs = [run.label(c) for c in run.codec_ids]
+    names = {c: run.display(c) for c in codecs}
+    display = names.__getitem__
     metrics = list(bd.settings["metrics"]) if bd.settings.get("metrics") else list(run.metrics)
     confidence = bd.settings["bootstrap"]["confidence"]
     speed = _speed(run, speed)
@@ -186,12 +191,26 @@ def answer(run: Run, bd: BDTable, targets: TargetSummary | None = None, speed: p
             (speed[x][0], speed[y][0]) if x in speed and y in speed else None,
             (speed[x][1], speed[y][1]) if x in speed and y in speed else None,
         ))  # fmt: skip
-    verdict = _verdict(codecs, metrics, cell, speed, confidence, targets, target_names, tcell)
-    caveats = _caveats(run, bd, rows, metrics)
-    return Answer(verdict, caveats, rows, metrics, target_names, codecs, speed, len(run.images), confidence)
+    verdict = _verdict(codecs, metrics, cell, speed, confidence, targets, target_names, tcell, display)
+    verdict += _demonstration_model(run)
+    caveats = _caveats(run, bd, rows, metrics, display)
+    return Answer(verdict, caveats, rows, metrics, target_names, codecs, speed, len(run.images), confidence, names)
 
 
-def _verdict(codecs, metrics, cell, speed, confidence, targets, target_names, tcell) -> list[str]:  # noqa: ANN001
+def _demonstration_model(run: Run) -> list[str]:
+    """A warning on the first screen when the run's learned codec is qk's bundled demonstration model."""
+    from ..codecs.neural import BUNDLED_MODEL
+
+    bundled = [c for c in run.codecs if model_of(c) == BUNDLED_MODEL]
+    if not bundled:
+        return []
+    return [f"Caution: {display_name(bundled[0])} is qk's bundled {BUNDLED_MODEL}, a tiny demonstration model (trained "
+            "for 32 minutes on 186 photographs): its numbers say nothing about learned codecs in general. To measure a real "
+            "one, run e.g. --codecs neural:cheng2020-anchor (CompressAI's zoo; weights download once) or "
+            "neural:ckpt=PATH, learned:MODEL for your own (docs/neural.md)."]  # fmt: skip
+
+
+def _verdict(codecs, metrics, cell, speed, confidence, targets, target_names, tcell, display) -> list[str]:  # noqa: ANN001
     if len(codecs) < 2:
         return [f"Only one codec ({display(codecs[0]) if codecs else 'none'}) has results: nothing to compare."]
     winners: dict[str, str | None] = {}
@@ -216,9 +235,16 @@ def _verdict(codecs, metrics, cell, speed, confidence, targets, target_names, tc
                    + (" (see the matrix for each pair)." if any(cell(a, b, m).ok for a in codecs for b in codecs if a != b for m in metrics) else
                       ": no BD-rate could be computed (the reasons are in the matrix)."))  # fmt: skip
     else:
-        best = max(counts, key=lambda c: (len(counts[c]), -codecs.index(c)))
-        ms = counts[best]
-        on = f"on {_list([m.upper() for m in ms])}" + (f" ({len(ms)} of {len(metrics)} metrics)" if len(metrics) > 1 else "")
+        # a metric counts for a codec only where it has fewer bytes than *every* other codec; a metric where it
+        # beats every codec it has a number against, but some pair has no number, is said apart with those pairs
+        full = {c: [m for m in ms if not unknown[m]] for c, ms in counts.items()}
+        best = max(counts, key=lambda c: (len(full[c]), len(counts[c]), -codecs.index(c)))
+        ms = full[best] or counts[best]
+        partial = [m for m in counts[best] if unknown[m]]
+        if full[best]:
+            on = f"on {_list([m.upper() for m in ms])}" + (f" ({len(ms)} of {len(metrics)} metrics)" if len(metrics) > 1 else "")
+        else:
+            on = f"on {_list([m.upper() for m in ms])} against the codecs it could be compared with (on no metric against all)"
         parts = []
         for o in codecs:
             if o == best:
@@ -235,6 +261,14 @@ def _verdict(codecs, metrics, cell, speed, confidence, targets, target_names, tc
         sentence = f"{display(best)} gives the smallest files at equal quality {on}: " + "; ".join(parts)
         sentence += " (BD-rate" + ("; the span covers the metrics)" if len(ms) > 1 else ")") + "."
         out.append(sentence)
+        if partial and full[best]:
+            gaps = [f"{display(o)} on {m.upper()}" for m in partial for o in unknown[m]]
+            out.append(f"On {_list([m.upper() for m in partial])} {display(best)} has fewer bytes than every codec with a "
+                       f"number, but {len(gaps)} pair{'s have' if len(gaps) != 1 else ' has'} no number "
+                       f"(against {_list(gaps)}): not counted above.")  # fmt: skip
+        elif partial:
+            gaps = [f"{display(o)} on {m.upper()}" for m in partial for o in unknown[m]]
+            out.append(f"No number against {_list(gaps)}.")
         others = [f"{display(w)} on {_list([m.upper() for m in ml])}" for w, ml in counts.items() if w != best]
         none = [m.upper() for m, w in winners.items() if w is None]
         if others:
@@ -269,7 +303,7 @@ def _verdict(codecs, metrics, cell, speed, confidence, targets, target_names, tc
     return out
 
 
-def _caveats(run: Run, bd: BDTable, rows: list[Row], metrics: list[str]) -> list[str]:
+def _caveats(run: Run, bd: BDTable, rows: list[Row], metrics: list[str], display) -> list[str]:  # noqa: ANN001
     out = []
     n = len(run.images)
     used = [int(v) for v in bd.summary["corpus_images"]] if len(bd.summary) else [n]
@@ -297,12 +331,12 @@ def _caveats(run: Run, bd: BDTable, rows: list[Row], metrics: list[str]) -> list
     if partial:
         r, m, c = partial[0]
         out.append(f"{len(partial)} number{'s hold' if len(partial) > 1 else ' holds'} over part of the quality range only "
-                   f"(marked †; e.g. {display(r.codec)} vs {display(r.other)} on {m.upper()}: over {c.over} only).")  # fmt: skip
+                   f"(marked †; e.g. {display(r.codec_label)} vs {display(r.anchor_label)} on {m.upper()}: over {c.over} only).")  # fmt: skip
     missing = [(r, m, c) for r in rows for m, c in r.cells.items() if not c.ok]
     if missing:
         r, m, c = missing[0]
         out.append(f"{len(missing)} pair × metric cell{'s have' if len(missing) > 1 else ' has'} no number "
-                   f"(e.g. {display(r.codec)} vs {display(r.other)} on {m.upper()}: {c.reason}).")  # fmt: skip
+                   f"(e.g. {display(r.codec_label)} vs {display(r.anchor_label)} on {m.upper()}: {c.reason}).")  # fmt: skip
     errors = run.manifest.errors
     load = sorted({e.image for e in errors if e.stage == "load" and e.image})
     if load:
@@ -323,7 +357,8 @@ def render_text(ans: Answer, width: int = 100) -> str:
     out = [wrap(s) for s in ans.verdict]
     if ans.rows:
         names = [m.upper() for m in ans.metrics] + [f"@{t}" for t in ans.target_names]
-        first = max(len("pair"), *(len(f"{display(r.codec)} vs {display(r.other)}") for r in ans.rows)) + 1
+        display = ans.display
+        first = max(len("pair"), *(len(f"{display(r.codec_label)} vs {display(r.anchor_label)}") for r in ans.rows)) + 1
         col = 19
         speed_w = 24
         per_line = max(1, (width - first - speed_w) // col)
@@ -340,7 +375,7 @@ def render_text(ans: Answer, width: int = 100) -> str:
             out.append(head)
             for r in ans.rows:
                 cells = [*(r.cells[m] for m in ans.metrics), *(r.targets[t] for t in ans.target_names)]
-                line = f"{display(r.codec)} vs {display(r.other)}".ljust(first)
+                line = f"{display(r.codec_label)} vs {display(r.anchor_label)}".ljust(first)
                 for i in chunk:
                     line += cells[i].short()[: col - 1].rjust(col)
                 if last and r.encode:

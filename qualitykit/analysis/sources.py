@@ -91,13 +91,14 @@ def load_curve(path: str | Path, metric: str, codec: str | None = None) -> Curve
         if not isinstance(results, dict) or "bpp" not in results:
             raise BadInput(f'{path}: expected CompressAI JSON {{"results": {{"bpp": [...], ...}}}}')
         label = str(data.get("name") or path.stem)
-        bpp = np.asarray(results["bpp"], float)
         key = next((k for k in (*reversed(_aliases(metric)[1:]), metric) if k in results), None)
         if key is not None:
-            return Curve(bpp, np.asarray(results[key], float), metric, f"{path} [{key}]", label=label)
+            bpp, scores = _checked(path, {"bpp": results["bpp"], key: results[key]})
+            return Curve(bpp, scores, metric, f"{path} [{key}]", label=label)
         db_key = next((k for k in _db_keys(metric) if k in results), None)
         if db_key is not None:
-            scores = 1 - 10 ** (-np.asarray(results[db_key], float) / 10)
+            bpp, db = _checked(path, {"bpp": results["bpp"], db_key: results[db_key]})
+            scores = 1 - 10 ** (-db / 10)
             return Curve(bpp, scores, metric, f"{path} [{db_key}, converted from dB]", label=label)
         raise UnknownName(f"{path}: no {metric!r} curve; keys: {', '.join(results)}")
     try:
@@ -107,7 +108,26 @@ def load_curve(path: str | Path, metric: str, codec: str | None = None) -> Curve
     missing = [c for c in ("bpp", metric) if c not in points.columns]
     if missing:
         raise UnknownName(f"{path}: missing column(s) {', '.join(missing)}; have {', '.join(points.columns)}")
-    return Curve(points["bpp"].to_numpy(float), points[metric].to_numpy(float), metric, str(path), label=path.stem)
+    bpp, scores = _checked(path, {"bpp": points["bpp"], metric: points[metric]})
+    return Curve(bpp, scores, metric, str(path), label=path.stem)
+
+
+def _checked(path: Path, columns: dict[str, Any]) -> list[np.ndarray]:
+    """The columns of a curve file as float arrays, checked: ``bpp`` a finite number > 0 at every point,
+    a score a finite number or empty; anything else is a :class:`BadInput` naming the file, point and column."""
+    out = []
+    for name, values in columns.items():
+        raw = pd.Series(values if isinstance(values, (list, tuple, pd.Series)) else [values]).reset_index(drop=True)
+        v = pd.to_numeric(raw.astype(object), errors="coerce").astype(float)
+        bad = (raw.notna() & v.isna()) | np.isinf(v) | ((name == "bpp") & ~(v > 0))
+        if bad.any():
+            i = int(np.flatnonzero(bad.to_numpy())[0])
+            need = "a finite number > 0" if name == "bpp" else "a finite number"
+            raise BadInput(f"{path}: point {i + 1}, {name} = {raw.iloc[i]!r}: must be {need}")
+        out.append(v.to_numpy())
+    if len({len(a) for a in out}) > 1:
+        raise BadInput(f"{path}: {' and '.join(columns)} have different numbers of points")
+    return out
 
 
 def metric_info(metric: str, curves: list[Curve]) -> tuple[MetricInfo, str | None]:
@@ -196,7 +216,8 @@ def compare_many(
 ) -> pd.DataFrame:
     """BD-rate and BD-metric of many curves (run directories with one codec, CSVs, CompressAI JSONs).
 
-    Pairs: with ``anchors``, every curve against every anchor; with ``all_pairs``, every ordered
+    One row per pair × metric: ``anchor_label`` and ``codec_label`` name the two curves (the codec
+    against the anchor), ``anchor_path``/``codec_path`` are their files. Pairs: with ``anchors``, every curve against every anchor; with ``all_pairs``, every ordered
     pair of ``curves``; otherwise every curve against the first. A file without a curve for a
     metric gives a row whose ``reason`` says so (``"no curve"``); every row carries the range the
     number holds over and the overlap (:mod:`qualitykit.analysis.bdrate`).
@@ -222,8 +243,8 @@ def compare_many(
             except UnknownName as exc:
                 loaded[p] = str(exc)
         for a, t in pairs:
-            row: dict[str, Any] = {"anchor": names[a], "test": names[t], "metric": metric,
-                                   "anchor_path": str(a), "test_path": str(t)}  # fmt: skip
+            row: dict[str, Any] = {"anchor_label": names[a], "codec_label": names[t], "metric": metric,
+                                   "anchor_path": str(a), "codec_path": str(t)}  # fmt: skip
             ca, ct = loaded[a], loaded[t]
             if isinstance(ca, str) or isinstance(ct, str):
                 rows.append({**row, "bd_rate": None, "reason": "no curve", "detail": ca if isinstance(ca, str) else ct})

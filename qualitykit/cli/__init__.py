@@ -63,9 +63,22 @@ def _sigterm(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
+def _unexpected(args: argparse.Namespace, extra: list[str]) -> str:
+    """The error for arguments a command does not take, with the likely intent (``qk bench kodak``: ``--dataset kodak``)."""
+    hint = ""
+    if args.command in ("bench", "gate") and not extra[0].startswith("-"):
+        hint = f"; did you mean --dataset {extra[0]}?"
+    return f"qk {args.command}: error: unexpected argument{'s' * (len(extra) > 1)} {' '.join(extra)}{hint} (see qk {args.command} --help)"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra and getattr(args, "command", None):
+        print(_unexpected(args, extra), file=sys.stderr)
+        return 2
+    if extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     if not getattr(args, "handler", None):
         parser.print_help()
         return 2

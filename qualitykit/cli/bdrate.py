@@ -64,6 +64,10 @@ def run(args: argparse.Namespace) -> int:
         raise BadInput("--codec given more than twice")
     if not args.curves and not args.anchor:
         raise BadInput("give curves: ANCHOR TEST, several curves, or a run directory")
+    missing = [p for p in (*args.anchor, *args.curves) if not Path(p).exists()]
+    if missing:
+        raise BadInput(f"{missing[0]}: no such run directory or curve file"
+                       + (f" (nor {', '.join(missing[1:])})" if len(missing) > 1 else ""))  # fmt: skip
     single_run = len(args.curves) == 1 and not args.anchor and Path(args.curves[0]).is_dir()
     if single_run and len(codecs) < 2:
         return _run_pairs(args, metrics, codecs[0] if codecs else None)
@@ -118,16 +122,16 @@ def format_rows(table) -> str:  # noqa: ANN001
     import pandas as pd
 
     lines = []
-    wa = max([len("anchor"), *(len(str(a)) for a in table["anchor"])])
-    wt = max([len("test"), *(len(str(t)) for t in table["test"])])
+    wa = max([len("anchor"), *(len(str(a)) for a in table["anchor_label"])])
+    wt = max([len("test"), *(len(str(t)) for t in table["codec_label"])])
     lines.append(f"{'anchor':<{wa}}  {'test':<{wt}}  {'metric':<8} {'BD-rate':>9}  over (overlap of narrower)")
     for r in table.itertuples():
         if r.reason is not None and not (isinstance(r.reason, float) and pd.isna(r.reason)):
-            lines.append(f"{r.anchor:<{wa}}  {r.test:<{wt}}  {r.metric:<8} {'n/a':>9}  {r.reason}: {r.detail}")
+            lines.append(f"{r.anchor_label:<{wa}}  {r.codec_label:<{wt}}  {r.metric:<8} {'n/a':>9}  {r.reason}: {r.detail}")
             continue
         unit = f" {r.unit}" if r.unit else ""
         only = " only" if r.partial else ""
-        lines.append(f"{r.anchor:<{wa}}  {r.test:<{wt}}  {r.metric:<8} {r.bd_rate:+8.1f}%  "
+        lines.append(f"{r.anchor_label:<{wa}}  {r.codec_label:<{wt}}  {r.metric:<8} {r.bd_rate:+8.1f}%  "
                      f"{r.range_lo:.4g}–{r.range_hi:.4g}{unit}{only} ({r.overlap:.0%})"
                      + (f"  [{r.note}]" if r.note else ""))  # fmt: skip
     return "\n".join(lines)

@@ -9,12 +9,20 @@ from ..errors import BadInput
 
 DESCRIPTION = """Check savings claimed for a codec against a run's measurements.
 
-A claim: CODEC vs OTHER LO..HI % [, OTHER LO..HI %]... [at equal METRIC[, METRIC]...]; several claims
-are separated by ';'. For each claim, other codec and metric, the measured saving (−BD-rate, and at every
+A claim: CODEC vs ANCHOR LO..HI % [, ANCHOR LO..HI %]... [at equal METRIC[, METRIC]...]; several claims
+are separated by ';'. For each claim, anchor and metric, the measured saving (−BD-rate, and at every
 equal-quality target of the run on that metric: 1 − Σbytes/Σbytes) and its 95 % bootstrap interval over
-images give a verdict: confirmed (the interval inside the claimed range), contradicted (entirely
-outside), inconclusive (it straddles a bound), or not measured (with the reason). A YAML file of claims:
---file (docs/claims.md). Exit status: 0 nothing contradicted, 1 a claim contradicted, 2 bad input.
+images give a verdict:
+  confirmed     the whole interval lies inside the claimed range
+  exceeded      the whole interval lies above the claimed range (a larger saving than claimed)
+  contradicted  the whole interval lies below the claimed range (a smaller saving, or more bytes)
+  inconclusive  the interval straddles a bound of the range
+  not measured  no number (metric not in the run, no overlap...), with the reason
+A YAML file of claims: --file (docs/claims.md).
+
+exit status (the first that applies):
+  1 a row contradicted; 3 a row inconclusive; 4 a row not measured; 5 a row exceeded;
+  0 every row confirmed; 2 bad input (a run or claim that cannot be read)
 
 examples:
   qk claim reports/kodak-20261127 "neural vs jpeg 40..60 %, webp 20..30 %, avif 10..20 % at equal ms-ssim, vmaf, lpips"
@@ -58,6 +66,9 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps({"settings": check.settings, "rows": rows}, indent=2))
     else:
         print(check.text())
+        import textwrap
+
         counts = check.table["verdict"].value_counts()
-        print("\n" + ", ".join(f"{n} {v}" for v, n in counts.items()) + f". {check.settings['verdict']}.")
+        print("\n" + ", ".join(f"{n} {v}" for v, n in counts.items()) + f". Exit status {check.exit_code}.")
+        print(textwrap.fill(check.settings["verdict"][0].upper() + check.settings["verdict"][1:] + ".", 100))
     return check.exit_code

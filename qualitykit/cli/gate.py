@@ -13,7 +13,11 @@ EXAMPLES = """examples:
   qk gate --baseline quality/baseline.json --run reports/pr-123    # judge an existing run
   qk gate --baseline b.json --max-bd-rate 0.5 --max-bd-rate vmaf=2 --junit gate.xml --markdown "$GITHUB_STEP_SUMMARY"
 
-Exit status: 0 pass (improvements included), 1 quality regression, 2 inputs not comparable
+Verdict per codec × metric (BD-rate of the run against the baseline, 95 % bootstrap interval over
+images): REGRESSED when the whole interval lies above +tolerance, IMPROVED when it lies below
+-tolerance, WITHIN NOISE when it reaches into ±tolerance, NOT MEASURED without a BD-rate.
+
+Exit status: 0 pass (improved or within noise), 1 a regression, 2 inputs not comparable
 (different images, missing codecs or metrics, version drift, BD-rate not computable, an invalid
 baseline; with --require-all, codecs of the run the baseline does not cover).
 """

@@ -37,6 +37,10 @@ def _lib() -> SimpleNamespace:
     return SimpleNamespace(compressai=compressai, torch=torch, F=F, models=models, bitstream=bitstream, ARCHITECTURES=ARCHITECTURES)
 
 
+#: The model ``neural`` runs when none is named: a tiny demonstration model shipped with qk (docs/neural.md).
+BUNDLED_MODEL = "qk-hyperprior-v1"
+
+
 @register
 class Neural(Codec):
     """Learned codecs: the bundled model, CompressAI's zoo, or a local checkpoint.
@@ -64,7 +68,7 @@ class Neural(Codec):
     name = "neural"
     extension = "qkn"
     description = "learned image codecs (CompressAI; bundled qk-hyperprior-v1)"
-    settings = {"model": "qk-hyperprior-v1", "metric": "mse", "ckpt": "", "arch": ""}
+    settings = {"model": BUNDLED_MODEL, "metric": "mse", "ckpt": "", "arch": ""}
     positional = "model"
     ladder = (1, 2, 3, 4)
     quality_range = (1, 8)
@@ -130,11 +134,22 @@ class Neural(Codec):
             codec._check_quality(q)
         return codec, ladder
 
+    def check_ladder(self, ladder: tuple[float, ...]) -> None:
+        """As :meth:`Codec.check_ladder`; a quality outside the scale gets the same message as one the model
+        was not trained at (``neural:q=9`` and ``neural:q=6`` on the bundled model both list its qualities)."""
+        try:
+            super().check_ladder(ladder)
+        except BadInput:
+            untrained = [q for q in ladder if q not in self.source.qualities]
+            if untrained:
+                self._check_quality(untrained[0])
+            raise
+
     def _check_quality(self, quality: float) -> None:
         if quality not in self.source.qualities:
-            raise BadInput(
-                f"neural: quality {format_quality(quality)} not among {self.options['model']}'s {self.source.qualities}"
-            )
+            trained = "/".join(format_quality(q) for q in self.source.qualities)
+            raise BadInput(f"neural: quality {format_quality(quality)} is not one of {self.options['model']}'s "
+                           f"trained qualities (q={trained})")  # fmt: skip
 
     def _model(self, quality: int) -> torch.nn.Module:
         return _lib().models.load_model(self.source, quality, resolve_device(self.device))

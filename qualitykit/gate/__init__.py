@@ -5,8 +5,10 @@ per codec × metric, whether quality per byte regressed (with the same BD-rate c
 report, :func:`qualitykit.analysis.bdtable.compare_points`); :mod:`.render` writes the verdicts
 as text, Markdown, JUnit XML and JSON.
 
-Exit status of a gate: 0 when nothing failed, 1 on a regression, 2 when the inputs cannot be
-compared (different images, missing codecs or metrics, versions that differ without
+Verdicts: ``regressed`` / ``improved`` only when the whole 95 % interval of the BD-rate lies
+beyond the tolerance (and so excludes zero); ``within noise`` otherwise; ``not measured`` when no
+BD-rate could be computed. Exit status of a gate: 0 when nothing regressed, 1 on a regression,
+2 when the inputs cannot be compared (different images, missing codecs or metrics, versions that differ without
 ``allow_version_drift``, cells without a BD-rate).
 """
 

@@ -13,15 +13,16 @@ Layout (JSON, ``format`` = :data:`FORMAT`)::
      ]}
 
 Each row is one line, so a changed point shows as one changed line in a diff. :func:`load_baseline`
-refuses (with :class:`~qualitykit.errors.BadInput`, exit 2) a file that is not an object of this
-shape, a row with a non-positive size, a non-finite score, an unknown image or codec, or a
-duplicated point. Files written by qualitykit 0.1 (``qualitykit-baseline/1``) are read too.
+refuses (with :class:`~qualitykit.errors.BadInput`, exit 2, naming the row and the field) a file
+that is not an object of this shape, a row lacking a field or a metric (a missing score is
+``null``), and every value :func:`qualitykit.rundir.validate_points` refuses in a run (a size
+that is not a whole number > 0, a score that is not a finite number within its metric's range,
+an unknown image or codec), or a duplicated point. Files written by qualitykit 0.1 (``qualitykit-baseline/1``) are read too.
 """
 
 from __future__ import annotations
 
 import json
-import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,7 +34,7 @@ from .._version import __version__
 from ..errors import BadInput
 from ..fsutil import atomic_write_text
 from ..metrics.base import MetricInfo
-from ..rundir import CodecEntry, Run
+from ..rundir import CodecEntry, Run, validate_points
 
 FORMAT = "qualitykit-baseline/2"
 _ROW_KEYS = ("image", "codec_id", "q", "bytes", "width", "height")
@@ -100,35 +101,39 @@ def load_baseline(path: str | Path) -> Baseline:
         data = _migrate(data)
     if data.get("format") != FORMAT:
         raise _fail(path, f"format {data.get('format')!r}, expected {FORMAT!r}")
+    for key, kind in (("dataset", dict), ("codecs", list), ("metrics", dict), ("rows", list)):
+        if not isinstance(data.get(key), kind):
+            what = "missing" if key not in data else f"a JSON {type(data[key]).__name__}"
+            raise _fail(path, f"field {key!r} is {what}, expected a JSON {'object' if kind is dict else 'list'}")
     try:
         images = dict(data["dataset"]["images"])
         codecs = [CodecEntry(**{**c, "settings": c.get("settings", {})}) for c in data["codecs"]]
         metrics = {name: MetricInfo.from_dict({"name": name, **m}) for name, m in data["metrics"].items()}
         rows = list(data["rows"])
-    except (KeyError, TypeError, AttributeError, ValueError) as exc:
+    except KeyError as exc:
+        raise _fail(path, f"field {exc} is missing") from None
+    except (TypeError, AttributeError, ValueError) as exc:
         raise _fail(path, f"{type(exc).__name__}: {exc}") from None
-    ids = {c.id for c in codecs}
     seen = set()
     for n, row in enumerate(rows, 1):
-        where = f"row {n}"
-        if not isinstance(row, dict) or any(k not in row for k in _ROW_KEYS):
-            raise _fail(path, f"{where} lacks one of {', '.join(_ROW_KEYS)}")
-        for k in ("bytes", "width", "height"):
-            if not isinstance(row[k], int | float) or isinstance(row[k], bool) or row[k] <= 0:
-                raise _fail(path, f"{where}: {k} = {row[k]!r}, must be a positive number")
-        if row["image"] not in images:
-            raise _fail(path, f"{where}: image {row['image']!r} is not in the baseline's dataset")
-        if row["codec_id"] not in ids:
-            raise _fail(path, f"{where}: codec {row['codec_id']!r} is not among the baseline's codecs")
-        for m in metrics:
-            v = row.get(m)
-            if v is not None and (not isinstance(v, int | float) or isinstance(v, bool) or not math.isfinite(v)):
-                raise _fail(path, f"{where}: {m} = {v!r}, must be a finite number or null")
+        if not isinstance(row, dict):
+            raise _fail(path, f"row {n} is a JSON {type(row).__name__}, not an object")
+        lacking = [k for k in (*_ROW_KEYS, *metrics) if k not in row]
+        if lacking:  # a score the run could not compute is written as null, never left out
+            raise _fail(path, f"row {n} lacks {', '.join(lacking)} (a missing score is written as null)")
+        for k in (*_ROW_KEYS, *metrics):
+            if isinstance(row[k], bool):
+                raise _fail(path, f"row {n}, column {k} = {row[k]!r}: is not a number")
         key = (row["image"], row["codec_id"], row["q"])
         if key in seen:
-            raise _fail(path, f"{where}: point {key} appears twice")
+            raise _fail(path, f"row {n}: point {key} appears twice")
         seen.add(key)
     results = pd.DataFrame(rows, columns=[*_ROW_KEYS, *metrics])
+    try:
+        results = validate_points(results, metrics, [c.id for c in codecs], "", images=list(images), required=_ROW_KEYS,
+                                  declared_by="the baseline")  # fmt: skip
+    except BadInput as exc:
+        raise _fail(path, str(exc)) from None
     results["bpp"] = results["bytes"] * 8 / (results["width"] * results["height"])
     return Baseline(str(path), str(data["dataset"]["name"]), images, codecs, metrics, results)
 

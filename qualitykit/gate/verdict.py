@@ -1,11 +1,13 @@
-"""Verdicts of a gate: per baseline codec × metric, pass, improved, fail or inconclusive.
+"""Verdicts of a gate: per baseline codec × metric, improved, regressed, within noise or not measured.
 
 For each codec of the baseline, the current run's codec is found with the run's own matching
 rule (:meth:`qualitykit.rundir.Run.resolve_codec`: label, spec, id, unique family), and for
 each metric the BD-rate of the current curve against the baseline curve is computed exactly as
 the report computes its cells (:func:`qualitykit.analysis.bdtable.compare_points`: corpus-mean
 curves, PCHIP on log10 rate by default, per-image bootstrap interval). Positive BD-rate means the
-current codec needs more bytes for the same quality: a regression when it exceeds the tolerance.
+current codec needs more bytes for the same quality. A change is called ``regressed`` (or
+``improved``) only when its whole 95 % interval lies beyond the tolerance (and so excludes zero);
+an interval that reaches into ``±tolerance`` is ``within noise`` (see :func:`verdict`).
 """
 
 from __future__ import annotations
@@ -22,11 +24,12 @@ from ..analysis.aggregate import rd_points
 from ..analysis.bdrate import MIN_OVERLAP, Method, method_settings
 from ..analysis.bdtable import Resampler, bootstrap_settings, compare_points
 from ..errors import Incomparable, QKError
-from ..rundir import Run
+from ..rundir import Run, display_name
 from .baseline import Baseline
 
 DEFAULT_TOLERANCE = 1.0
-VERDICTS = ("pass", "improved", "fail", "inconclusive")
+#: A cell's verdict (see :func:`verdict`).
+VERDICTS = ("improved", "regressed", "within noise", "not measured")
 
 
 @dataclass
@@ -44,11 +47,12 @@ class GateResult:
 
     @property
     def exit_code(self) -> int:
-        """0 pass (improvements included), 1 regression, 2 incomparable (or, with ``require_all``, codecs not gated)."""
+        """0 pass (improved or within noise), 1 a cell regressed, 2 a cell not measured (or, with
+        ``require_all``, codecs not gated)."""
         verdicts = set(self.cells["verdict"])
-        if "fail" in verdicts:
+        if "regressed" in verdicts:
             return 1
-        if "inconclusive" in verdicts or (self.require_all and self.not_gated):
+        if "not measured" in verdicts or (self.require_all and self.not_gated):
             return 2
         return 0
 
@@ -106,11 +110,23 @@ def check_comparable(baseline: Baseline, current: Run, allow_version_drift: bool
     return matching, notes
 
 
-def verdict(bd_rate: float | None, tolerance: float) -> str:
-    """``inconclusive`` without a BD-rate, ``fail`` above ``+tolerance``, ``improved`` below ``-tolerance``, else ``pass``."""
+def verdict(bd_rate: float | None, ci_low: float | None, ci_high: float | None, tolerance: float) -> str:
+    """A cell's verdict from its BD-rate (%), 95 % interval and ``tolerance`` (%):
+
+    ``regressed`` when the whole interval lies above ``+tolerance`` (and so above zero);
+    ``improved`` when it lies wholly below ``-tolerance``; ``within noise`` when the interval
+    reaches into ``-tolerance … +tolerance`` (the change cannot be told from no change);
+    ``not measured`` without a BD-rate. Without an interval (one usable image) the BD-rate
+    itself is compared with the tolerance.
+    """
     if bd_rate is None or pd.isna(bd_rate):
-        return "inconclusive"
-    return "fail" if bd_rate > tolerance else "improved" if bd_rate < -tolerance else "pass"
+        return "not measured"
+    lo, hi = (bd_rate, bd_rate) if ci_low is None or ci_high is None or pd.isna(ci_low) or pd.isna(ci_high) else (ci_low, ci_high)
+    if lo > max(tolerance, 0.0):
+        return "regressed"
+    if hi < -max(tolerance, 0.0):
+        return "improved"
+    return "within noise"
 
 
 def gate(
@@ -137,6 +153,7 @@ def gate(
     images = list(baseline.images)
     resamples = Resampler(n_boot, seed)  # over the images each cell can use (an image a metric could not score is left out)
     cells = []
+    entries = {c.id: c for c in current.codecs}
     for b in baseline.codecs:
         cur_id = matching[b.label]
         for metric, info in baseline.metrics.items():
@@ -146,8 +163,9 @@ def gate(
             tol = per_metric.get(metric, max_bd_rate)
             bd = None if pd.isna(row["bd_rate"]) else float(row["bd_rate"])
             cells.append({
-                "codec_label": b.label, "codec_id": cur_id, "metric": metric, "bd_rate": bd,
-                "ci_low": row["ci_low"], "ci_high": row["ci_high"], "tolerance": tol, "verdict": verdict(bd, tol),
+                "codec_label": b.label, "codec_name": display_name(entries[cur_id]), "codec_id": cur_id, "metric": metric,
+                "bd_rate": bd,
+                "ci_low": row["ci_low"], "ci_high": row["ci_high"], "tolerance": tol, "verdict": verdict(bd, row["ci_low"], row["ci_high"], tol),
                 "reason": row["reason"] or "", "detail": row["detail"] or "", "images": row["images_note"],
             })  # fmt: skip
     gated = set(matching.values())
@@ -161,4 +179,4 @@ def gate(
     return GateResult(pd.DataFrame(cells, columns=_CELL_COLUMNS), notes, not_gated, settings, require_all)
 
 
-_CELL_COLUMNS = ["codec_label", "codec_id", "metric", "bd_rate", "ci_low", "ci_high", "tolerance", "verdict", "reason", "detail", "images"]
+_CELL_COLUMNS = ["codec_label", "codec_name", "codec_id", "metric", "bd_rate", "ci_low", "ci_high", "tolerance", "verdict", "reason", "detail", "images"]

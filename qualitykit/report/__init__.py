@@ -22,7 +22,7 @@ import numpy as np
 
 from ..analysis import bd_table
 from ..analysis.aggregate import rd_points_all, speed_table
-from ..analysis.answer import Answer, answer, display
+from ..analysis.answer import Answer, answer
 from ..analysis.bdrate import MIN_OVERLAP, Method
 from ..analysis.targets import summarize_targets
 from ..equal_quality import read_targets
@@ -148,10 +148,10 @@ class _Page:
         for metric, info in run.metrics.items():
             curves = {labels[cid]: points[cid][metric].corpus() for cid in run.codec_ids}
             key = figure_key("rd", metric, info.higher_is_better, info.unit, len(used), sorted(colors.items()),
-                             sorted(markers.items()), *[(k, *v) for k, v in curves.items()])  # fmt: skip
+                             sorted(markers.items()), sorted(self.ans.names.items()), *[(k, *v) for k, v in curves.items()])  # fmt: skip
             png = _plot(self.assets, self.out, f"rd-{metric}", key,
                         lambda curves=curves, metric=metric, info=info: rd_figure(
-                            curves, metric, info.higher_is_better, colors, len(used), info.unit, markers), self.svg)  # fmt: skip
+                            curves, metric, info.higher_is_better, colors, len(used), info.unit, markers, self.ans.names), self.svg)  # fmt: skip
             plots.append(f"<figure>{html.img(png, f'{metric} vs bpp')}</figure>")
         return plots
 
@@ -163,8 +163,8 @@ class _Page:
         per = bd.per_image
         values = {}
         for r in ans.rows:
-            name = f"{display(r.codec)} vs {display(r.other)}"
-            mine = per[(per["anchor_label"] == r.other) & (per["codec_label"] == r.codec)]
+            name = f"{ans.display(r.codec_label)} vs {ans.display(r.anchor_label)}"
+            mine = per[(per["anchor_label"] == r.anchor_label) & (per["codec_label"] == r.codec_label)]
             values[name] = {
                 m: (mine.loc[mine["metric"] == m, "bd_rate"].to_numpy(dtype=float), r.cells[m].value) for m in ans.metrics
             }
@@ -188,7 +188,7 @@ class _Page:
                 anchor_bpp = np.sort(rows.loc[rows["codec_id"] == self.anchor_id, "bpp"].to_numpy())
                 target = float(anchor_bpp[len(anchor_bpp) // 2]) if anchor_bpp.size else float(rows["bpp"].median())
                 cmp = compare_image(sources[image], closest_rows(rows, run.codec_ids, target), store, crop, self.assets)
-                cmp_html.append(html.comparison_section(cmp, index, list(run.metrics)))
+                cmp_html.append(html.comparison_section(cmp, index, list(run.metrics), self.ans.names))
         finally:
             if store is not None:
                 store.close()
@@ -198,7 +198,7 @@ class _Page:
         """The page's HTML, sections in order."""
         run, bd, ans, colors, labels, anchor_label = self.run, self.bd, self.ans, self.colors, self.labels, self.anchor_label
         man, ds, images = run.manifest, run.manifest.dataset, run.images
-        swatches = " ".join(f"{html._swatch(colors[lab])}{html.esc(html.display_codec(lab))}" for lab in labels.values())
+        swatches = " ".join(f"{html._swatch(colors[lab])}{html.esc(ans.display(lab))}" for lab in labels.values())
         intro = (
             f'<p class="sub">{len(images)} images of <b>{html.esc(ds.name)}</b> · {swatches} · metrics '
             f"{html.esc(', '.join(m.upper() for m in run.metrics))} · run {html.esc(man.created)}, qualitykit "
@@ -209,16 +209,16 @@ class _Page:
             first += f'<p class="warn">The run has no two codecs with results (or no metric): no BD-rate.</p>'
         sections = [("answer", "The answer", first)]
         if self.tsum is not None:
-            sections.append(("targets", "Equal quality, per image", html.targets_section(self.tsum, ans.rows, colors, ans.confidence)))
+            sections.append(("targets", "Equal quality, per image", html.targets_section(self.tsum, ans.rows, colors, ans.confidence, ans.names)))
         sections += [
-            ("bdrate", "BD-rate of every pair", html.bd_section(bd, ans.rows, anchor_label, colors) if not bd.summary.empty else ""),
+            ("bdrate", "BD-rate of every pair", html.bd_section(bd, ans.rows, anchor_label, colors, ans.names) if not bd.summary.empty else ""),
             ("plots", "Rate–quality curves", f'<div class="plots">{"".join(plots)}</div>'
              '<p class="note">Rate on a log axis (BD-rate averages log-rate). SSIM and MS-SSIM (and their luma versions) '
              "are drawn in dB, −10·log10(1 − x), which spreads the top of the scale; tables keep their own scale."
              + (f" Rate outliers left out of the curves: {html.esc(', '.join(bd.outliers))}." if bd.outliers else "") + "</p>"),
             ("distribution", "Per-image BD-rates", strip or '<p class="note">No pair to show.</p>'),
-            ("speed", "Speed", html.speed_section(self.speed, labels, colors)),
-            ("images", "Per image", html.per_image_section(bd, anchor_label, shown, images) if not bd.summary.empty else ""),
+            ("speed", "Speed", html.speed_section(self.speed, labels, colors, ans.names)),
+            ("images", "Per image", html.per_image_section(bd, anchor_label, shown, images, ans.names) if not bd.summary.empty else ""),
             ("compare", "Visual comparison", "".join(cmp_html)),
             ("run", "Run details", html.manifest_section(run, bd)),
         ]  # fmt: skip

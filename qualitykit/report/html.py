@@ -20,7 +20,7 @@ import pandas as pd
 from ..analysis import BDTable
 from ..analysis.answer import Answer, Cell, Row, pct, speed_ratio
 from ..analysis.targets import TargetSummary
-from ..rundir import Run
+from ..rundir import Run, display_name
 from .crops import Comparison
 
 Cell_ = str | tuple[str, float | None]  # HTML, or (HTML, sort key)
@@ -30,9 +30,10 @@ def esc(value: Any) -> str:
     return html.escape(str(value), quote=True)
 
 
-def display_codec(label: str) -> str:
-    """``avif`` → ``AVIF``; labels with settings (``avif:speed=4``) stay as written."""
-    return label if ":" in label else label.upper()  # the same rule as qualitykit.analysis.answer.display
+def display_codec(label: str, names: Mapping[str, str] | None = None) -> str:
+    """The name of the codec labelled ``label``: ``names[label]`` (:attr:`Answer.names`, learned codecs with their
+    model id), else :func:`qualitykit.rundir.display_name` of the label."""
+    return (names or {}).get(label) or display_name(label)
 
 
 def _num(value: float | None, fmt: str = "{:.1f}") -> Cell_:
@@ -114,8 +115,8 @@ def matrix(ans: Answer, colors: Mapping[str, str]) -> str:
             head += ["<th>Encode<small>ms / MP</small></th>", "<th>Decode<small>ms / MP</small></th>"]
         body = []
         for r in ans.rows:
-            pair = (f"{_swatch(colors.get(r.codec, '#888'))}{esc(display_codec(r.codec))} <span class=vs>vs</span> "
-                    f"{_swatch(colors.get(r.other, '#888'))}{esc(display_codec(r.other))}")  # fmt: skip
+            pair = (f"{_swatch(colors.get(r.codec_label, '#888'))}{esc(ans.display(r.codec_label))} <span class=vs>vs</span> "
+                    f"{_swatch(colors.get(r.anchor_label, '#888'))}{esc(ans.display(r.anchor_label))}")  # fmt: skip
             cells = [f'<th scope="row">{pair}</th>']
             cells += [matrix_cell(r.cells[name] if kind == "m" else r.targets[name]) for kind, name in chunk]
             for sp in (r.encode, r.decode) if last else ():
@@ -151,14 +152,17 @@ def _over(r: Any) -> str:
     return text + f"<small>{r.overlap:.0%} of narrower · {r.union:.0%} of both{' · only' if r.partial else ''}</small>"
 
 
-def bd_section(bd: BDTable, rows: Sequence[Row], anchor: str | None, colors: Mapping[str, str]) -> str:
+def bd_section(
+    bd: BDTable, rows: Sequence[Row], anchor: str | None, colors: Mapping[str, str], names: Mapping[str, str] | None = None
+) -> str:
     """Every pair (as oriented in the matrix, the anchor's pairs first) × metric, with range, images and method."""
     s = bd.settings
-    order = sorted(rows, key=lambda r: (anchor not in (r.codec, r.other), 0))
+    order = sorted(rows, key=lambda r: (anchor not in (r.codec_label, r.anchor_label), 0))
     by = {(r.anchor_label, r.codec_label, r.metric): r for r in bd.summary.itertuples()}
     out = []
     for pair in order:
-        test, ref = (pair.other, pair.codec) if pair.codec == anchor else (pair.codec, pair.other)
+        test, ref = ((pair.anchor_label, pair.codec_label) if pair.codec_label == anchor
+                     else (pair.codec_label, pair.anchor_label))  # fmt: skip
         for m in s["metrics"]:
             r = by.get((ref, test, m))
             if r is None:
@@ -167,8 +171,8 @@ def bd_section(bd: BDTable, rows: Sequence[Row], anchor: str | None, colors: Map
             notes = "; ".join(n for n in (r.detail, r.ci_note if pd.isna(r.bd_rate) else f"CI from {r.ci_note}",
                                            f"per-image {r.images_note}") if n)  # fmt: skip
             out.append([
-                '<span class="nw">' + _swatch(colors.get(test, "#888")) + esc(display_codec(test)) + " <span class=vs>vs</span> "
-                + esc(display_codec(ref)) + "</span>",
+                '<span class="nw">' + _swatch(colors.get(test, "#888")) + esc(display_codec(test, names)) + " <span class=vs>vs</span> "
+                + esc(display_codec(ref, names)) + "</span>",
                 esc(r.metric),
                 _reason_cell(r.bd_rate, r.reason, r.detail),
                 (esc(ci), None if pd.isna(r.ci_low) else r.ci_low),
@@ -193,12 +197,14 @@ def bd_section(bd: BDTable, rows: Sequence[Row], anchor: str | None, colors: Map
     return table(head, out, sortable=True) + f'<p class="note">{method}</p>'
 
 
-def per_image_section(bd: BDTable, anchor: str, comparisons: Mapping[str, int], images: Sequence[str]) -> str:
+def per_image_section(
+    bd: BDTable, anchor: str, comparisons: Mapping[str, int], images: Sequence[str], names: Mapping[str, str] | None = None
+) -> str:
     """Sortable table: one row per image × codec (against the anchor), BD-rate per metric, link to the visual comparison."""
     metrics = list(bd.settings["metrics"])
     rows_of = bd.per_image[bd.per_image["anchor_label"] == anchor] if len(bd.per_image) else bd.per_image
     if rows_of.empty:
-        return f'<p class="note">No codec besides {esc(display_codec(anchor))}.</p>'
+        return f'<p class="note">No codec besides {esc(display_codec(anchor, names))}.</p>'
     wide = {(r.image, r.codec_label, r.metric): r for r in rows_of.itertuples(index=False)}
     rows = []
     for image in images:
@@ -208,7 +214,7 @@ def per_image_section(bd: BDTable, anchor: str, comparisons: Mapping[str, int], 
                 f'<a href="#cmp-{comparisons[image]}">compare</a>' if image in comparisons else '<span class="note">—</span>'
             )
             name = esc(image) + (' <span class="flag" title="' + esc(bd.outliers[image]) + '">rate outlier</span>' if out else "")
-            cells: list[Cell_] = [name, esc(display_codec(codec))]
+            cells: list[Cell_] = [name, esc(display_codec(codec, names))]
             for m in metrics:
                 r = wide[(image, codec, m)]
                 cell = _reason_cell(r.bd_rate, r.reason, r.detail)
@@ -216,14 +222,16 @@ def per_image_section(bd: BDTable, anchor: str, comparisons: Mapping[str, int], 
                     cell = (cell[0] + ' <span class="flag" title="left out of the corpus curves for this metric">excluded</span>', cell[1])
                 cells.append(cell)
             rows.append(cells + [link])
-    head = ["Image", f"Codec (vs {display_codec(anchor)})", *(f"BD-rate {m}" for m in metrics), "Visual"]
+    head = ["Image", f"Codec (vs {display_codec(anchor, names)})", *(f"BD-rate {m}" for m in metrics), "Visual"]
     return table(head, rows, sortable=True)
 
 
-def speed_section(speed: pd.DataFrame, labels: Mapping[str, str], colors: Mapping[str, str]) -> str:
+def speed_section(
+    speed: pd.DataFrame, labels: Mapping[str, str], colors: Mapping[str, str], names: Mapping[str, str] | None = None
+) -> str:
     rows = [
         [
-            _swatch(colors[labels[r.codec_id]]) + esc(labels[r.codec_id]),
+            _swatch(colors[labels[r.codec_id]]) + esc(display_codec(labels[r.codec_id], names)),
             _num(r.points, "{:.0f}"),
             _num(r.encode_ms_mpx, "{:.1f}"),
             _num(r.decode_ms_mpx, "{:.1f}"),
@@ -252,7 +260,9 @@ def _short_list(not_reached: str) -> str:
     return ", ".join(i.split(" (", 1)[0] for i in items) + " (reasons in the per-image table below)"
 
 
-def targets_section(ts: TargetSummary, rows: Sequence[Row], colors: Mapping[str, str], confidence: float) -> str:
+def targets_section(
+    ts: TargetSummary, rows: Sequence[Row], colors: Mapping[str, str], confidence: float, names: Mapping[str, str] | None = None
+) -> str:
     """Per target: bytes per codec, savings of each pair with intervals, the per-image choices."""
     parts = [
         '<p class="note">For each image and codec, the smallest file whose score reaches the target, searched over the '
@@ -265,19 +275,20 @@ def targets_section(ts: TargetSummary, rows: Sequence[Row], colors: Mapping[str,
         parts.append(f"<h3>{esc(target)}</h3>")
         parts.append(table(
             ["Codec", "Reached", "Total bytes (common images)", "Mean bpp (reached)", "Not reached"],
-            [['<span class="nw">' + _swatch(colors.get(r.codec_label, "#888")) + esc(display_codec(r.codec_label)) + "</span>",
+            [['<span class="nw">' + _swatch(colors.get(r.codec_label, "#888")) + esc(display_codec(r.codec_label, names)) + "</span>",
               esc(f"{r.reached} of {r.images}"),
               _num(r.total_bytes, "{:,.0f}"), _num(r.mean_bpp, "{:.3f}"),
               f'<span class="note">{esc(_short_list(r.not_reached))}</span>'] for r in tot.itertuples()],
         ))  # fmt: skip
         sav = []
         for r in rows:
-            s = ts.saving(target, r.codec, r.other)
+            s = ts.saving(target, r.codec_label, r.anchor_label)
             if s is None:
                 continue
             ci = "—" if pd.isna(s["ci_low"]) else f"{s['ci_low']:+.1f} … {s['ci_high']:+.1f} %"
             sav.append([
-                '<span class="nw">' + esc(display_codec(r.codec)) + " <span class=vs>vs</span> " + esc(display_codec(r.other)) + "</span>",
+                '<span class="nw">' + esc(display_codec(r.codec_label, names)) + " <span class=vs>vs</span> "
+                + esc(display_codec(r.anchor_label, names)) + "</span>",
                 _num(s["delta"], "{:+.1f} %"), (esc(ci), None if pd.isna(s["ci_low"]) else s["ci_low"]),
                 _num(s["image_median"], "{:+.1f} %"), f'<span class="note">{esc(s["note"])}</span>',
             ])  # fmt: skip
@@ -287,7 +298,7 @@ def targets_section(ts: TargetSummary, rows: Sequence[Row], colors: Mapping[str,
             "<details><summary>Per image: chosen q, bytes and score</summary>"
             + table(
                 ["Image", "Codec", "q", "Bytes", "bpp", "Score", "Reached", "Probes", "Note"],
-                [[esc(r.image), esc(display_codec(r.codec_label)), _num(r.q, "{:g}"), _num(r.bytes, "{:,.0f}"),
+                [[esc(r.image), esc(display_codec(r.codec_label, names)), _num(r.q, "{:g}"), _num(r.bytes, "{:,.0f}"),
                   _num(r.bpp, "{:.3f}"), _num(r.score, "{:.4g}"), esc("yes" if r.reached else "no"),
                   _num(r.probes, "{:.0f}"), f'<span class="note">{esc(r.note)}</span>'] for r in per.itertuples()],
                 sortable=True,
@@ -296,7 +307,7 @@ def targets_section(ts: TargetSummary, rows: Sequence[Row], colors: Mapping[str,
     return "".join(parts)
 
 
-def comparison_section(cmp: Comparison, index: int, metrics: Sequence[str]) -> str:
+def comparison_section(cmp: Comparison, index: int, metrics: Sequence[str], names: Mapping[str, str] | None = None) -> str:
     """One image: a wipe viewer (decoded left of the line, reference right) and a codec toggle.
 
     Each crop is embedded once: the decoded crops are stacked over the reference and the toggle
@@ -311,7 +322,7 @@ def comparison_section(cmp: Comparison, index: int, metrics: Sequence[str]) -> s
         values = " · ".join(f"{m} {c.row[m]:.4g}" for m in metrics if m in c.row and not pd.isna(c.row[m]))
         q, bpp = c.row["q"], c.row["bpp"]
         caption = (
-            f"<b>{esc(display_codec(c.label))}</b> · q {q:g} · {bpp:.3f} bpp · {esc(values)}"
+            f"<b>{esc(display_codec(c.label, names))}</b> · q {q:g} · {bpp:.3f} bpp · {esc(values)}"
             f'<br><span class="note">{esc(c.note)}</span>'
         )
         if c.png is None:

@@ -118,8 +118,10 @@ def rd_figure(
     n_images: int,
     unit: str = "",
     markers: Mapping[str, str] | None = None,
+    names: Mapping[str, str] | None = None,
 ) -> Figure:
-    """One RD plot: bpp on a log x axis, ``metric`` on y (in dB for the SSIM family), a line per codec label."""
+    """One RD plot: bpp on a log x axis, ``metric`` on y (in dB for the SSIM family), a line per codec label
+    (named in the legend by ``names``, e.g. ``neural (qk-hyperprior-v1)``; default the label)."""
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(6.0, 4.0), dpi=96, layout="constrained")
@@ -129,7 +131,7 @@ def rd_figure(
         keep = np.isfinite(bpp) & np.isfinite(y) & (bpp > 0)
         order = np.argsort(bpp[keep])
         ax.plot(bpp[keep][order], y[keep][order], "-", marker=(markers or {}).get(label, "o"), color=colors[label],
-                label=label, ms=4, lw=1.6)  # fmt: skip
+                label=(names or {}).get(label, label), ms=4, lw=1.6)  # fmt: skip
     _log_rate_axis(ax)
     ax.set_xlabel("rate: bits per pixel (bpp, log scale)")
     ax.set_ylabel(axis_label(metric, unit, higher_is_better))
