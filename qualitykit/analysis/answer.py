@@ -213,6 +213,12 @@ def _demonstration_model(run: Run) -> list[str]:
 def _verdict(codecs, metrics, cell, speed, confidence, targets, target_names, tcell, display) -> list[str]:  # noqa: ANN001
     if len(codecs) < 2:
         return [f"Only one codec ({display(codecs[0]) if codecs else 'none'}) has results: nothing to compare."]
+    return (_bd_verdict(codecs, metrics, cell, speed, confidence, display)
+            + _target_verdicts(codecs, confidence, targets, target_names, tcell, display))  # fmt: skip
+
+
+def _bd_verdict(codecs, metrics, cell, speed, confidence, display) -> list[str]:  # noqa: ANN001
+    """The BD-rate sentences: which codec has the fewest bytes against every other, on which metrics, its cost."""
     winners: dict[str, str | None] = {}
     unknown: dict[str, list[str]] = {}  # metric → "X vs Y" pairs of the winner without a number
     for m in metrics:
@@ -280,6 +286,12 @@ def _verdict(codecs, metrics, cell, speed, confidence, targets, target_names, tc
             rest = [f"{display(o)} {speed[o][0]:.0f} and {speed[o][1]:.0f}" for o in codecs if o != best and o in speed]
             out.append(f"Cost: {display(best)} takes {e:.0f} ms per megapixel to encode and {d:.0f} ms to decode"
                        + (f" ({'; '.join(rest)})." if rest else "."))  # fmt: skip
+    return out
+
+
+def _target_verdicts(codecs, confidence, targets, target_names, tcell, display) -> list[str]:  # noqa: ANN001
+    """One sentence per equal-quality target: the codec with the fewest bytes reaching it, against every other."""
+    out = []
     for t in target_names:
         reached = {c: targets.totals[(targets.totals["target"] == t) & (targets.totals["codec_label"] == c)] for c in codecs}
         totals = {c: r["total_bytes"].iloc[0] for c, r in reached.items() if len(r) and not pd.isna(r["total_bytes"].iloc[0])}
