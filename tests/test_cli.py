@@ -1,4 +1,5 @@
 import json
+import os
 import subprocess
 import sys
 
@@ -7,8 +8,10 @@ import pytest
 from qualitykit.cli import COMMANDS, build_parser, main
 
 
-def qk(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "qualitykit", *args], capture_output=True, text=True, timeout=600)
+def qk(*args: str, columns: int | None = None) -> subprocess.CompletedProcess:
+    """``python -m qualitykit ARGS``; ``columns`` sets the terminal width it sees (``$COLUMNS``)."""
+    env = {**os.environ, "COLUMNS": str(columns)} if columns else None
+    return subprocess.run([sys.executable, "-m", "qualitykit", *args], capture_output=True, text=True, timeout=600, env=env)
 
 
 def test_every_help_shows_an_example(capsys):
@@ -49,20 +52,39 @@ def test_bad_codec_is_a_usage_error(tmp_path):
 
 
 def test_bench_prints_a_summary_and_writes_the_run(small_corpus, tmp_path):
-    res = qk("bench", "--dataset", str(small_corpus), "--codecs", "jpeg:q=30/60,webp:q=50", "--metrics", "psnr,ssim-y",
-             "--out", str(tmp_path / "run"), "--cache", str(tmp_path / "c.sqlite"), "--jobs", "2")  # fmt: skip
+    args = ["bench", "--dataset", str(small_corpus), "--codecs", "jpeg:q=30/60,webp:q=50", "--metrics", "psnr,ssim-y",
+            "--cache", str(tmp_path / "c.sqlite"), "--jobs", "2"]  # fmt: skip
+    res = qk(*args, "--out", str(tmp_path / "run"), columns=100)
     assert res.returncode == 0, res.stderr
     lines = res.stdout.splitlines()
     assert lines[0].split() == ["images", "bpp", "psnr", "ssim-y"]
     assert any(line.startswith("jpeg") and float(line.split()[1]) == 30 for line in lines)
-    assert "12 items (12 encoded, 24 scores computed" in res.stdout
+    assert "12 items; this run computed 12 encodes and 24 scores.\n" in res.stdout  # nothing came from the cache
     # it ends with the answer: the verdict, the pairwise matrix and the caveats, readable in 100 columns
     answer = res.stdout[res.stdout.index("=" * 100) :]
     assert "pair" in answer and ("JPEG vs WEBP" in answer or "WEBP vs JPEG" in answer)
     assert "The intervals come from 4 images" in answer
-    assert max(len(line) for line in answer.splitlines()) <= 100
+    assert max(len(line) for line in res.stdout.splitlines() if not line.startswith(("results: ", "report: "))) <= 100
     manifest = json.loads((tmp_path / "run" / "manifest.json").read_text())
     assert [c["label"] for c in manifest["codecs"]] == ["jpeg", "webp"]
+    again = qk(*args, "--out", str(tmp_path / "again"), columns=100)
+    assert "12 items; this run computed 0 encodes and 0 scores, the rest came from the cache" in again.stdout
+
+
+@pytest.mark.parametrize("columns", [80, 100])
+def test_bench_output_fits_the_terminal(small_corpus, tmp_path, columns):
+    """Every line of `qk bench` (the table per codec point with every default metric, the answer) fits the terminal."""
+    res = qk("bench", "--dataset", str(small_corpus), "--codecs", "jpeg:q=30/60,webp:q=40/70", "--out", str(tmp_path / "run"),
+             "--cache", str(tmp_path / "c.sqlite"), "--jobs", "2", "--target", "ssim=0.9", columns=columns)  # fmt: skip
+    assert res.returncode in (0, 1), res.stderr
+    lines = [line for line in res.stdout.splitlines() if not line.startswith(("results: ", "report: "))]  # paths are paths
+    assert max(len(line) for line in lines) <= columns, max(lines, key=len)
+    metrics = json.loads((tmp_path / "run" / "manifest.json").read_text())["metrics"]
+    assert len(metrics) > 8  # the default set: a table that did not fit before (158 characters)
+    table = res.stdout[: res.stdout.index(" items; this run computed")]
+    words = {word for line in table.splitlines() for word in line.split()}
+    assert {m["name"] for m in metrics} <= words  # folded, not cut: every metric is still a column
+    assert "=" * columns in res.stdout and "pair" in res.stdout
 
 
 @pytest.mark.slow
