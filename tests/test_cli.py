@@ -119,3 +119,38 @@ def test_bench_with_the_perceptual_metrics_works_offline(small_corpus, tmp_path,
     assert len(table) == 8
     for metric in ("ssimulacra2", "butteraugli", "dists", "lpips"):
         assert table[metric].notna().all(), metric
+
+
+def offline(monkeypatch, tmp_path):
+    """No weights anywhere qk looks, and every download fails as it does without a network."""
+    import torch.hub
+
+    def unreachable(url, *args, **kwargs):
+        raise OSError("network unreachable")
+
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    monkeypatch.delenv("QK_WEIGHTS_DIR", raising=False)
+    monkeypatch.setattr(torch.hub, "download_url_to_file", unreachable)
+
+
+def test_a_run_where_no_metric_can_be_computed_stops_at_plan_time(small_corpus, tmp_path, monkeypatch, capsys):
+    offline(monkeypatch, tmp_path)
+    code = main(["bench", "--dataset", str(small_corpus), "--codecs", "jpeg:q=50", "--metrics", "lpips",
+                 "--out", str(tmp_path / "run"), "--cache", str(tmp_path / "c.sqlite")])  # fmt: skip
+    out, err = capsys.readouterr()
+    assert code == 2 and out == ""
+    assert err.startswith("qk bench: error: no metric asked for can be computed here, so nothing can be scored:\n  lpips: ")
+    assert "alexnet-owt-7be5be79.pth" in err and "QK_WEIGHTS_DIR" in err and "network unreachable" in err
+    assert not (tmp_path / "run").exists()  # no empty run folder, no report with empty sections
+
+
+def test_a_run_where_no_codec_can_run_stops_at_plan_time_naming_the_weights(small_corpus, tmp_path, monkeypatch, capsys):
+    offline(monkeypatch, tmp_path)
+    code = main(["bench", "--dataset", str(small_corpus), "--codecs", "neural:cheng2020-anchor", "--metrics", "psnr",
+                 "--out", str(tmp_path / "run"), "--cache", str(tmp_path / "c.sqlite")])  # fmt: skip
+    out, err = capsys.readouterr()
+    assert code == 2 and out == "" and "Empty DataFrame" not in err
+    assert err.startswith("qk bench: error: no codec asked for can run here, so nothing can be encoded:\n  neural:cheng2020-anchor: ")
+    where = str(tmp_path / "torch" / "hub" / "checkpoints" / "cheng2020-anchor-1-dad2ebff.pth.tar")
+    assert where in err and "QK_WEIGHTS_DIR" in err  # the file, and where it goes
+    assert not (tmp_path / "run").exists()
