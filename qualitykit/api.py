@@ -93,6 +93,32 @@ class BenchResult:
         """The run directory as the analysis reads it."""
         return Run(self.table, self.manifest, self.run_dir)
 
+    def _describe(self) -> list[str]:
+        m = self.manifest
+        codecs = ", ".join(c.label for c in m.codecs) or "none"
+        metrics = ", ".join(x.name for x in m.metrics) or "none"
+        lines = [
+            f"{len(self.table)} items: {len(m.dataset.images)} images of {m.dataset.name} × codecs {codecs}; metrics {metrics}",
+            f"status {m.status}; this run computed {self.work.encoded} encodes and {self.work.scored} scores",
+            f"run_dir {self.run_dir}" + (f"; report {self.report}" if self.report else "; no report"),
+        ]
+        problems = [f"{len(self.errors)} error{'s' * (len(self.errors) != 1)}" if self.errors else "",
+                    f"not computed: {', '.join(self.metrics_unavailable)}" if self.metrics_unavailable else "",
+                    f"not run: {', '.join(self.codecs_unavailable)}" if self.codecs_unavailable else ""]  # fmt: skip
+        return lines + ["; ".join(p for p in problems if p)] if any(problems) else lines
+
+    def __repr__(self) -> str:
+        return "<BenchResult: " + "\n  ".join(self._describe()) + ">"
+
+    def _repr_html_(self) -> str:
+        """Notebooks: what ran, the mean per codec point, and the answer when the report was written."""
+        from html import escape
+
+        head = "".join(f"<p>{escape(line)}</p>" for line in self._describe())
+        table = self.summary().to_html(float_format="{:.4f}".format) if len(self.table) else ""
+        answer = self.answer._repr_html_() if hasattr(self.answer, "_repr_html_") else ""
+        return f"<div><p><b>BenchResult</b></p>{head}{table}{answer}</div>"
+
 
 def summary(results: pd.DataFrame) -> pd.DataFrame:
     """Per codec label and ``q``: how many images, mean bpp and the mean of every metric over the images."""
@@ -374,7 +400,7 @@ def bd_table(run: str | os.PathLike[str] | Run, anchor: str | None = DEFAULT_ANC
 
 def answer(run: str | os.PathLike[str] | Run, n_boot: int = 1000, seed: int = 0, **options: Any):
     """The answer of a run: verdict sentences, caveats and the pairwise matrix
-    (:class:`~qualitykit.analysis.answer.Answer`; ``render_text`` prints it), from every pair's
+    (:class:`~qualitykit.analysis.answer.Answer`; ``print(answer)`` or :func:`render_text` gives it as text), from every pair's
     BD-rate and the run's equal-quality targets. Options as :func:`qualitykit.analysis.bd_table`."""
     from .analysis import bd_table as _bd_table
     from .analysis.answer import answer as _answer
@@ -385,6 +411,14 @@ def answer(run: str | os.PathLike[str] | Run, n_boot: int = 1000, seed: int = 0,
     bd = _bd_table(run, None, n_boot=n_boot, seed=seed, **options)
     targets = read_targets(run.path) if run.path is not None else None
     return _answer(run, bd, summarize_targets(targets, n_boot, seed) if targets is not None and len(targets) else None)
+
+
+def render_text(answer: Any, width: int = 100) -> str:
+    """An :func:`answer` as plain text at most ``width`` columns wide, as ``qk bench`` ends (``str(answer)`` is this at
+    100 columns)."""
+    from .analysis.answer import render_text as _render
+
+    return _render(answer, width)
 
 
 def bd_matrix(curves: Sequence[str | os.PathLike[str]], metrics: Sequence[str] = ("psnr",),
