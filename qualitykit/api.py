@@ -231,7 +231,7 @@ def bench(
     >>> r = qualitykit.bench(codecs=["jpeg:q=30/60/90"], metrics=["psnr"])  # doctest: +SKIP
     >>> r.table.groupby("q")[["bpp", "psnr"]].mean()                          # doctest: +SKIP
     """
-    from .report import build_report
+    build_report = _report_package().build_report
     from .runner import LocalPool, Outcome, collect, execute, make_plan
     from .runner.plan import workers_for
 
@@ -379,15 +379,26 @@ class _Bar:
             self.tqdm.close()
 
 
+def _report_package() -> Any:
+    """The package :mod:`qualitykit.report`, imported without hiding :func:`report`: Python's first import of a
+    submodule sets the parent's attribute of that name, which would make ``qualitykit.report`` the package after a
+    notebook's first :func:`bench`."""
+    import importlib
+
+    package = importlib.import_module(f"{__package__}.report")
+    parent = sys.modules.get(__package__)
+    if parent is not None and getattr(parent, "report", None) is not report:
+        parent.report = report
+    return package
+
+
 def report(run_dir: str | os.PathLike[str], anchor: str | None = None, **options: Any) -> Path:
     """Write the run's ``index.html`` (and ``bdrate.json``, ``plots/``); return its path.
 
     Options are those of :func:`qualitykit.report.write_report` (``out_dir``, ``method``,
     ``min_overlap``, ``n_boot``, ``seed``, ``comparisons``, ``crop``).
     """
-    from .report import write_report
-
-    return write_report(run_dir, anchor=anchor, **options)
+    return _report_package().write_report(run_dir, anchor=anchor, **options)
 
 
 def bd_table(run: str | os.PathLike[str] | Run, anchor: str | None = DEFAULT_ANCHOR, **options: Any):

@@ -63,3 +63,9 @@ def test_bd_table_and_claims_read_in_a_notebook(result):
 def test_a_notebook_needs_only_the_top_level_names():
     for name in ("bench", "answer", "render_text", "bd_table", "check_claims", "report", "summary", "BenchResult", "QKError"):
         assert name in qualitykit.__all__ and hasattr(qualitykit, name), name
+
+
+def test_qualitykit_report_stays_the_function_after_a_bench(result):
+    """Importing the package qualitykit.report (bench does) must not replace the function qualitykit.report."""
+    assert callable(qualitykit.report)
+    assert qualitykit.report(result.run_dir, n_boot=20) == result.run_dir / "index.html"
