@@ -30,7 +30,7 @@ def drawn(tmp_path_factory, astronaut):
     matplotlib figure the report drew."""
     from PIL import Image
 
-    corpus = tmp_path_factory.mktemp("kodak")
+    corpus = tmp_path_factory.mktemp("kodak", numbered=False)
     if (KODAK / "kodim23.png").is_file():
         for name in ("kodim03.png", "kodim07.png", "kodim23.png"):
             (corpus / name).symlink_to(KODAK / name)
@@ -53,7 +53,7 @@ def drawn(tmp_path_factory, astronaut):
         m.setattr(report_module, "rd_figure", keep(report_module.rd_figure))
         m.setattr(report_module, "strip_figure", keep(report_module.strip_figure))
         result = qualitykit.bench(
-            corpus, ["jpeg:q=20/50/80", "webp:q=20/50/80", "avif:speed=8:q=30/50/70"], METRICS, targets=["ms-ssim=0.95"],
+            corpus, ["jpeg:q=20/40/60/85", "webp:q=20/40/60/85", "avif:speed=8:q=25/40/55/75"], METRICS, targets=["ms-ssim=0.95"],
             out=out, jobs=2, cache=out.parent / "cache.sqlite",
         )  # fmt: skip
     assert result.report is not None and not result.errors

@@ -180,8 +180,15 @@ def _over(r: Any) -> str:
         return "—"
     unit = f" {r.unit}" if r.unit else ""
     text = f'<span class="nw">{esc(f"{r.range_lo:.4g}–{r.range_hi:.4g}{unit}")}</span>'
-    where = f"overlap: {r.overlap:.0%} of the narrower range, {r.union:.0%} of both"
-    return text + f"<small>{esc(where)}{' · part of the range only (†)' if r.partial else ''}</small>"
+    where = f"overlap {r.overlap:.0%} of the narrower range, {r.union:.0%} of both" + ("; part of the range only †" if r.partial else "")
+    return text + f"<small>{esc(where)}</small>"
+
+
+def _saturation(limits: Any) -> str:
+    """``{"vmaf": 99.5}`` → ``vmaf ≥ 99.5``: the scores a curve's points are left out at."""
+    if not isinstance(limits, Mapping) or not limits:
+        return "none"
+    return ", ".join(f"{m} ≥ {human_number(v)}" for m, v in limits.items())
 
 
 def bd_section(bd: BDTable, rows: Sequence[Row], anchor: str | None, colors: Mapping[str, str]) -> str:
@@ -217,7 +224,7 @@ def bd_section(bd: BDTable, rows: Sequence[Row], anchor: str | None, colors: Map
     method = (
         f"BD-rate: {esc(s['interpolation'])} of log{esc(s['log_base'])}(bpp) against quality, {esc(s['integration'])}; "
         f"{esc(s['range_rule'])}; at least {esc(s['min_points'])} points per curve; saturated points "
-        f"({esc(json.dumps(s['saturation']))}) left out. {esc(s['aggregation'])}; {esc(s['outliers'])}. CI: "
+        f"({esc(_saturation(s['saturation']))}) left out. {esc(s['aggregation'])}; {esc(s['outliers'])}. CI: "
         f"{esc(b['interval'])} bootstrap over {esc(b['resampling'])}, {esc(b['resamples'])} resamples, seed "
         f"{esc(b['seed'])}. Negative BD-rate: fewer bytes than the second codec; BD-metric is first minus second in "
         "the metric's units (for lower-is-better metrics, negative is better). SSIM-family scores are on their own "
@@ -268,7 +275,7 @@ def per_image_section(bd: BDTable, anchor: str, comparisons: Mapping[str, int], 
 def speed_section(speed: pd.DataFrame, labels: Mapping[str, str], colors: Mapping[str, str]) -> str:
     rows = [
         [
-            _swatch(colors[labels[r.codec_id]]) + esc(labels[r.codec_id]),
+            '<span class="nw">' + _swatch(colors[labels[r.codec_id]]) + esc(display_codec(labels[r.codec_id])) + "</span>",
             _num(r.points, "{:.0f}"),
             _num(r.encode_ms_mpx, "{:.1f}"),
             _num(r.decode_ms_mpx, "{:.1f}"),
@@ -477,7 +484,7 @@ def manifest_section(run: Run, bd: BDTable) -> str:
             ["Name", "Version", "Better", "Range", "Unit", "Description", "Equals"],
             [
                 [esc(x.name), esc(x.version), "higher" if x.higher_is_better else "lower",
-                 esc(human_range(*x.range)) if isinstance(x.range, list | tuple) and len(x.range) == 2 else human(x.range),
+                 f'<span class="nw">{esc(human_range(*x.range))}</span>' if isinstance(x.range, list | tuple) and len(x.range) == 2 else human(x.range),
                  human(x.unit), esc(x.description), human(x.reference)]
                 for x in m.metrics
             ],  # fmt: skip
