@@ -255,3 +255,23 @@ def test_single_codec_run_still_reports(tmp_path, synthetic):
     results[results["codec_id"].str.startswith("jpeg:")].to_csv(run_dir / "results.csv", index=False)
     text = text_of(write_report(run_dir, n_boot=5, comparisons=1).read_text(encoding="utf-8"))
     assert "Only one codec (JPEG) has results: nothing to compare." in text and "Rate–quality curves" in text
+
+
+def test_words_a_person_would_write(page):
+    """No Python values in Run details, no legend for a column the page does not have, overlap cells in words."""
+    text = text_of(page)
+    assert "Δ bytes per image" not in text  # the synthetic run has no equal-quality target
+    assert "· only" not in text and re.search(r"overlap \d+% of the narrower range, \d+% of both", text)
+    details = text_of(page[page.index('<section id="run">') : page.index("Full manifest (JSON)")])
+    for python in (" None ", " True ", " False ", "0.3333", "(0.0, ", "null", "{"):
+        assert python not in f" {details} ", python
+    assert "min_overlap ⅓" in details and " higher 0–100 dB " in details
+
+
+def test_human_values():
+    from qualitykit.report.html import human, human_number, human_range
+
+    assert [human_range(None, 100.0), human_range(0.0, None), human_range(0.0, 100.0), human_range(-1.0, 1.0)] == [
+        "≤ 100", "≥ 0", "0–100", "−1 to 1"]  # fmt: skip
+    assert [human_number(1 / 3), human_number(100.0), human_number(0.95), human_number(True)] == ["⅓", "100", "0.95", "yes"]
+    assert human(None) == "—" and human([10.0, 30.0]) == "10, 30" and human({"vmaf": 99.5}) == "vmaf 99.5"
