@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 import pandas as pd
-from _results import HERE, KODAK, RESULTS, machine, write_section
+from _results import KODAK, RESULTS, machine, write_section
 
 QUALITIES = list(range(5, 100, 5))
 NOTES = {

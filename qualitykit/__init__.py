@@ -9,11 +9,12 @@ The Python API (:mod:`qualitykit.api`) does everything ``qk`` does:
 
 from ._version import __version__
 from .api import (  # noqa: E402
-    BenchResult, answer, bd_curves, bd_matrix, bd_table, bench, check_claims, compare, gate, report, save_baseline, summary,
+    BenchResult, answer, bd_curves, bd_matrix, bd_table, bench, check_claims, compare, gate, render_text, report,
+    save_baseline, summary,
 )  # fmt: skip
 from .errors import QKError  # noqa: E402
 
 __all__ = [
     "BenchResult", "QKError", "__version__", "answer", "bd_curves", "bd_matrix", "bd_table", "bench", "check_claims",
-    "compare", "gate", "report", "save_baseline", "summary",
+    "compare", "gate", "render_text", "report", "save_baseline", "summary",
 ]  # fmt: skip

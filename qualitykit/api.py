@@ -23,13 +23,17 @@ Each ``qk`` command parses its arguments, makes one call here and prints the res
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .rundir import Run
 from .runner.executor import executor_names
-from .runner.session import DEFAULT_ANCHOR, DEFAULT_CODECS, BenchOptions, BenchResult, RunSession, summary
+from .runner.session import DEFAULT_ANCHOR, DEFAULT_CODECS, BenchOptions, BenchResult, RunSession
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 #: The ``--executor`` names (:data:`qualitykit.runner.executor.EXECUTORS`).
 EXECUTORS = tuple(executor_names())
@@ -94,13 +98,25 @@ def bench(
     >>> r = qualitykit.bench(codecs=["jpeg:q=30/60/90"], metrics=["psnr"])  # doctest: +SKIP
     >>> r.table.groupby("q")[["bpp", "psnr"]].mean()                          # doctest: +SKIP
     """
-    from .report import build_report
-
+    build_report = _report_package().build_report
     options = BenchOptions(
         dataset, codecs, metrics, out, overwrite, jobs, device, cache, max_pixels, max_memory_gb, anchor, progress,
         command, codec_files, executor, scheduler, targets,
     )  # fmt: skip
     return RunSession(options, build_report if report else None).run()
+
+
+def _report_package() -> Any:
+    """The package :mod:`qualitykit.report`, imported without hiding :func:`report`: Python's first import of a
+    submodule sets the parent's attribute of that name, which would make ``qualitykit.report`` the package after a
+    notebook's first :func:`bench`."""
+    import importlib
+
+    package = importlib.import_module(f"{__package__}.report")
+    parent = sys.modules.get(__package__)
+    if parent is not None and getattr(parent, "report", None) is not report:
+        parent.report = report
+    return package
 
 
 def report(run_dir: str | os.PathLike[str], anchor: str | None = None, **options: Any) -> Path:
@@ -109,9 +125,7 @@ def report(run_dir: str | os.PathLike[str], anchor: str | None = None, **options
     Options are those of :func:`qualitykit.report.write_report` (``out_dir``, ``method``,
     ``min_overlap``, ``n_boot``, ``seed``, ``comparisons``, ``crop``).
     """
-    from .report import write_report
-
-    return write_report(run_dir, anchor=anchor, **options)
+    return _report_package().write_report(run_dir, anchor=anchor, **options)
 
 
 def bd_table(run: str | os.PathLike[str] | Run, anchor: str | None = DEFAULT_ANCHOR, **options: Any):
@@ -124,7 +138,7 @@ def bd_table(run: str | os.PathLike[str] | Run, anchor: str | None = DEFAULT_ANC
 
 def answer(run: str | os.PathLike[str] | Run, n_boot: int = 1000, seed: int = 0, **options: Any):
     """The answer of a run: verdict sentences, caveats and the pairwise matrix
-    (:class:`~qualitykit.analysis.answer.Answer`; ``render_text`` prints it), from every pair's
+    (:class:`~qualitykit.analysis.answer.Answer`; ``print(answer)`` or :func:`render_text` gives it as text), from every pair's
     BD-rate and the run's equal-quality targets. Options as :func:`qualitykit.analysis.bd_table`."""
     from .analysis import bd_table as _bd_table
     from .analysis.answer import answer as _answer
@@ -135,6 +149,14 @@ def answer(run: str | os.PathLike[str] | Run, n_boot: int = 1000, seed: int = 0,
     bd = _bd_table(run, None, n_boot=n_boot, seed=seed, **options)
     targets = read_targets(run.path) if run.path is not None else None
     return _answer(run, bd, summarize_targets(targets, n_boot, seed) if targets is not None and len(targets) else None)
+
+
+def render_text(answer: Any, width: int = 100) -> str:
+    """An :func:`answer` as plain text at most ``width`` columns wide, as ``qk bench`` ends (``str(answer)`` is this at
+    100 columns)."""
+    from .analysis.answer import render_text as _render
+
+    return _render(answer, width)
 
 
 def bd_matrix(curves: Sequence[str | os.PathLike[str]], metrics: Sequence[str] = ("psnr",),

@@ -181,6 +181,19 @@ class ClaimCheck:
             )
         return "\n".join(lines)
 
+    def __str__(self) -> str:
+        return self.text()
+
+    def __repr__(self) -> str:
+        return f"<ClaimCheck: {len(self.table)} row{'s' * (len(self.table) != 1)}>\n{self.text()}"
+
+    def _repr_html_(self) -> str:
+        """Notebooks: one row per claim × other codec × metric × method, with the verdict."""
+        rows = [{"claim (saving)": f"{r.pair}: {r.claimed}", "metric": r.metric, "method": r.method,
+                 "measured": _pct(r.saving), "95 % interval": _interval(r.ci_low, r.ci_high), "verdict": r.verdict,
+                 "conditions": r.conditions} for r in self.table.itertuples()]  # fmt: skip
+        return pd.DataFrame(rows).to_html(index=False, escape=True)
+
     def text(self, width: int = 100) -> str:
         """Plain text for a terminal: per claimed pair, one line per metric × method, wrapped conditions."""
         import textwrap

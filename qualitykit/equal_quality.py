@@ -39,13 +39,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import pandas as pd
 
 from .codecs.base import Codec, format_quality
 from .errors import BadInput
 from .rundir import TARGET_COLUMNS, TARGETS, ItemError, SourceImage
-from .store import Store, encode_key
+from .store import Store
 
 if TYPE_CHECKING:
     from .runner.executor import Executor

@@ -1,14 +1,18 @@
 import json
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 from qualitykit.cli import COMMANDS, build_parser, main
 
 
-def qk(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "qualitykit", *args], capture_output=True, text=True, timeout=600)
+def qk(*args: str, columns: int | None = None) -> subprocess.CompletedProcess:
+    """``python -m qualitykit ARGS``; ``columns`` sets the terminal width it sees (``$COLUMNS``)."""
+    env = {**os.environ, "COLUMNS": str(columns)} if columns else None
+    return subprocess.run([sys.executable, "-m", "qualitykit", *args], capture_output=True, text=True, timeout=600, env=env)
 
 
 def test_every_help_shows_an_example(capsys):
@@ -49,20 +53,39 @@ def test_bad_codec_is_a_usage_error(tmp_path):
 
 
 def test_bench_prints_a_summary_and_writes_the_run(small_corpus, tmp_path):
-    res = qk("bench", "--dataset", str(small_corpus), "--codecs", "jpeg:q=30/60,webp:q=50", "--metrics", "psnr,ssim-y",
-             "--out", str(tmp_path / "run"), "--cache", str(tmp_path / "c.sqlite"), "--jobs", "2")  # fmt: skip
+    args = ["bench", "--dataset", str(small_corpus), "--codecs", "jpeg:q=30/60,webp:q=50", "--metrics", "psnr,ssim-y",
+            "--cache", str(tmp_path / "c.sqlite"), "--jobs", "2"]  # fmt: skip
+    res = qk(*args, "--out", str(tmp_path / "run"), columns=100)
     assert res.returncode == 0, res.stderr
     lines = res.stdout.splitlines()
     assert lines[0].split() == ["images", "bpp", "psnr", "ssim-y"]
     assert any(line.startswith("jpeg") and float(line.split()[1]) == 30 for line in lines)
-    assert "12 items (12 encoded, 24 scores computed" in res.stdout
+    assert "12 items; this run computed 12 encodes and 24 scores.\n" in res.stdout  # nothing came from the cache
     # it ends with the answer: the verdict, the pairwise matrix and the caveats, readable in 100 columns
     answer = res.stdout[res.stdout.index("=" * 100) :]
     assert "pair" in answer and ("JPEG vs WEBP" in answer or "WEBP vs JPEG" in answer)
     assert "The intervals come from 4 images" in answer
-    assert max(len(line) for line in answer.splitlines()) <= 100
+    assert max(len(line) for line in res.stdout.splitlines() if not line.startswith(("results: ", "report: "))) <= 100
     manifest = json.loads((tmp_path / "run" / "manifest.json").read_text())
     assert [c["label"] for c in manifest["codecs"]] == ["jpeg", "webp"]
+    again = qk(*args, "--out", str(tmp_path / "again"), columns=100)
+    assert "12 items; this run computed 0 encodes and 0 scores, the rest came from the cache" in again.stdout
+
+
+@pytest.mark.parametrize("columns", [80, 100])
+def test_bench_output_fits_the_terminal(small_corpus, tmp_path, columns):
+    """Every line of `qk bench` (the table per codec point with every default metric, the answer) fits the terminal."""
+    res = qk("bench", "--dataset", str(small_corpus), "--codecs", "jpeg:q=30/60,webp:q=40/70", "--out", str(tmp_path / "run"),
+             "--cache", str(tmp_path / "c.sqlite"), "--jobs", "2", "--target", "ssim=0.9", columns=columns)  # fmt: skip
+    assert res.returncode in (0, 1), res.stderr
+    lines = [line for line in res.stdout.splitlines() if not line.startswith(("results: ", "report: "))]  # paths are paths
+    assert max(len(line) for line in lines) <= columns, max(lines, key=len)
+    metrics = json.loads((tmp_path / "run" / "manifest.json").read_text())["metrics"]
+    assert len(metrics) > 8  # the default set: a table that did not fit before (158 characters)
+    table = res.stdout[: res.stdout.index(" items; this run computed")]
+    words = {word for line in table.splitlines() for word in line.split()}
+    assert {m["name"] for m in metrics} <= words  # folded, not cut: every metric is still a column
+    assert "=" * columns in res.stdout and "pair" in res.stdout
 
 
 @pytest.mark.slow
@@ -72,8 +95,9 @@ def test_default_bench_on_the_builtin_corpus(tmp_path):
     assert "72 items" in res.stdout
     for codec in ("jpeg", "webp", "avif"):
         assert any(line.startswith(codec) for line in res.stdout.splitlines())
-    header = res.stdout.splitlines()[0].split()
-    assert {"bpp", "psnr", "ms-ssim", "psnr-y", "ssim-y", "ms-ssim-y", "vmaf"} <= set(header)
+    lines = res.stdout.splitlines()  # the table folds to the terminal: a header line above each "codec_label q" line
+    header = {word for above, line in zip(lines, lines[1:]) if line.startswith("codec_label") for word in above.split()}
+    assert {"bpp", "psnr", "ms-ssim", "psnr-y", "ssim-y", "ms-ssim-y", "vmaf"} <= header
 
 
 def test_parser_builds():
@@ -112,7 +136,7 @@ def good_run(tmp_path_factory):
     return run
 
 
-def _damaged(good: "Path", tmp: "Path", row: int, column: str, value: str) -> "Path":
+def _damaged(good: Path, tmp: Path, row: int, column: str, value: str) -> Path:
     """A copy of ``good`` with ``results.csv``'s data row ``row`` (0-based) set to ``value`` in ``column``."""
     import shutil
 
@@ -179,3 +203,38 @@ def test_cli_messages_name_what_is_wrong(tmp_path):
     res = qk("bench", "kodak")
     assert res.returncode == 2 and "qk bench: error: unexpected argument kodak; did you mean --dataset kodak?" in res.stderr
     assert "usage: qk [-h]" not in res.stderr
+
+
+def offline(monkeypatch, tmp_path):
+    """No weights anywhere qk looks, and every download fails as it does without a network."""
+    import torch.hub
+
+    def unreachable(url, *args, **kwargs):
+        raise OSError("network unreachable")
+
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    monkeypatch.delenv("QK_WEIGHTS_DIR", raising=False)
+    monkeypatch.setattr(torch.hub, "download_url_to_file", unreachable)
+
+
+def test_a_run_where_no_metric_can_be_computed_stops_at_plan_time(small_corpus, tmp_path, monkeypatch, capsys):
+    offline(monkeypatch, tmp_path)
+    code = main(["bench", "--dataset", str(small_corpus), "--codecs", "jpeg:q=50", "--metrics", "lpips",
+                 "--out", str(tmp_path / "run"), "--cache", str(tmp_path / "c.sqlite")])  # fmt: skip
+    out, err = capsys.readouterr()
+    assert code == 2 and out == ""
+    assert err.startswith("qk bench: error: no metric asked for can be computed here, so nothing can be scored:\n  lpips: ")
+    assert "alexnet-owt-7be5be79.pth" in err and "QK_WEIGHTS_DIR" in err and "network unreachable" in err
+    assert not (tmp_path / "run").exists()  # no empty run folder, no report with empty sections
+
+
+def test_a_run_where_no_codec_can_run_stops_at_plan_time_naming_the_weights(small_corpus, tmp_path, monkeypatch, capsys):
+    offline(monkeypatch, tmp_path)
+    code = main(["bench", "--dataset", str(small_corpus), "--codecs", "neural:cheng2020-anchor", "--metrics", "psnr",
+                 "--out", str(tmp_path / "run"), "--cache", str(tmp_path / "c.sqlite")])  # fmt: skip
+    out, err = capsys.readouterr()
+    assert code == 2 and out == "" and "Empty DataFrame" not in err
+    assert err.startswith("qk bench: error: no codec asked for can run here, so nothing can be encoded:\n  neural:cheng2020-anchor: ")
+    where = str(tmp_path / "torch" / "hub" / "checkpoints" / "cheng2020-anchor-1-dad2ebff.pth.tar")
+    assert where in err and "QK_WEIGHTS_DIR" in err  # the file, and where it goes
+    assert not (tmp_path / "run").exists()

@@ -4,7 +4,6 @@ and says so; an image whose rate is far outside the corpus is left out of the co
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
 
 import numpy as np
 import pandas as pd

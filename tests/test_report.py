@@ -111,7 +111,7 @@ def test_plots_have_a_log_rate_axis_units_and_stable_family_colours():
     assert a["jpeg"] == b["jpeg"] == FAMILY_COLORS["jpeg"] and a["avif"] == b["avif:speed=4"] == FAMILY_COLORS["avif"]
     assert b["avif"] != b["avif:speed=4"]  # a second codec of a family: a shade of the family's colour
     assert axis_label("psnr", "dB", True) == "PSNR (dB, higher is better)"
-    assert axis_label("ms-ssim", "", True).startswith("MS-SSIM in dB, −10·log10(1 − MS-SSIM)")
+    assert axis_label("ms-ssim", "", True).startswith("MS-SSIM in dB: −10·log10(1 − x)")
     assert axis_label("lpips", "", False) == "LPIPS (score, lower is better)"
 
 
@@ -272,3 +272,23 @@ def test_a_learned_codec_is_named_by_its_model_in_rows_legends_and_the_first_scr
     curves = {"avif": (pd.Series([0.2, 0.4]).to_numpy(), pd.Series([30.0, 33.0]).to_numpy())}
     fig = rd_figure(curves, "psnr", True, {"avif": "#123456"}, 1, "dB", names={"avif": "avif (qk-hyperprior-v1)"})
     assert [t.get_text() for t in fig.axes[0].get_legend().get_texts()] == ["avif (qk-hyperprior-v1)"]
+
+
+def test_words_a_person_would_write(page):
+    """No Python values in Run details, no legend for a column the page does not have, overlap cells in words."""
+    text = text_of(page)
+    assert "Δ bytes per image" not in text  # the synthetic run has no equal-quality target
+    assert "· only" not in text and re.search(r"overlap \d+% of the narrower range, \d+% of both", text)
+    details = text_of(page[page.index('<section id="run">') : page.index("Full manifest (JSON)")])
+    for python in (" None ", " True ", " False ", "0.3333", "(0.0, ", "null", "{"):
+        assert python not in f" {details} ", python
+    assert "min_overlap ⅓" in details and " higher 0–100 dB " in details
+
+
+def test_human_values():
+    from qualitykit.report.html import human, human_number, human_range
+
+    assert [human_range(None, 100.0), human_range(0.0, None), human_range(0.0, 100.0), human_range(-1.0, 1.0)] == [
+        "≤ 100", "≥ 0", "0–100", "−1 to 1"]  # fmt: skip
+    assert [human_number(1 / 3), human_number(100.0), human_number(0.95), human_number(True)] == ["⅓", "100", "0.95", "yes"]
+    assert human(None) == "—" and human([10.0, 30.0]) == "10, 30" and human({"vmaf": 99.5}) == "vmaf 99.5"

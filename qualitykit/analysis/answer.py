@@ -130,6 +130,40 @@ class Answer:
         """The name of the codec labelled ``label`` in every sentence, row and legend."""
         return self.names.get(label) or display_name(label)
 
+    def __str__(self) -> str:
+        """The answer as ``qk bench`` prints it (:func:`render_text`, 100 columns)."""
+        return render_text(self)
+
+    def __repr__(self) -> str:
+        first = self.verdict[0] if self.verdict else "no verdict"
+        return (f"<Answer: {len(self.codecs)} codecs, {len(self.metrics)} metrics, {self.n_images} images — {first} "
+                "(print() it for the matrix and the caveats)>")  # fmt: skip
+
+    def matrix_frame(self) -> pd.DataFrame:
+        """The pairwise matrix as text: one row per pair (``"AVIF vs JPEG"``), a column per metric (BD-rate, % bytes,
+        with the interval) and per target (Δ bytes, %), and the encode/decode ms per megapixel of both codecs."""
+        rows = {}
+        for r in self.rows:
+            cells = {m.upper(): r.cells[m].short() for m in self.metrics}
+            cells |= {f"@{t}": r.targets[t].short() for t in self.target_names}
+            if r.encode and r.decode:
+                cells["enc / dec ms/MP"] = f"{r.encode[0]:.0f}/{r.decode[0]:.0f} vs {r.encode[1]:.0f}/{r.decode[1]:.0f}"
+            rows[f"{self.display(r.codec_label)} vs {self.display(r.anchor_label)}"] = cells
+        return pd.DataFrame.from_dict(rows, orient="index")
+
+    def _repr_html_(self) -> str:
+        """Notebooks: the verdict, the matrix and the caveats, as on the report's first screen."""
+        from html import escape
+
+        verdict = "".join(f"<p>{'<b>' * (i == 0)}{escape(s)}{'</b>' * (i == 0)}</p>" for i, s in enumerate(self.verdict))
+        matrix = ""
+        if self.rows:
+            matrix = (f"<p><small>BD-rate of the first codec against the second, % bytes at equal quality (negative: "
+                      f"smaller files), {pct(self.confidence)} interval; † = over part of the range only</small></p>"
+                      + self.matrix_frame().to_html(escape=True))  # fmt: skip
+        caveats = "<ul>" + "".join(f"<li>{escape(c)}</li>" for c in self.caveats) + "</ul>" if self.caveats else ""
+        return f"<div>{verdict}{matrix}{caveats}</div>"
+
 
 def _cell(row: pd.Series | None) -> Cell:
     if row is None:

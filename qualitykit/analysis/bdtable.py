@@ -58,6 +58,24 @@ class BDTable:
         return {"settings": self.settings, "outliers": self.outliers, "summary": _records(self.summary),
                 "per_image": _records(self.per_image)}  # fmt: skip
 
+    def __repr__(self) -> str:
+        s = self.summary
+        pairs = len(s[["anchor_label", "codec_label"]].drop_duplicates()) if len(s) else 0
+        metrics = list(self.settings.get("metrics") or [])
+        anchor = self.settings.get("anchor_label")
+        missing = int(s["bd_rate"].isna().sum()) if len(s) else 0
+        return (f"<BDTable: {pairs} codec pair{'s' * (pairs != 1)} × {len(metrics)} metric{'s' * (len(metrics) != 1)} "
+                f"({'against ' + str(anchor) if anchor else 'every ordered pair'}), {missing} without a number; "
+                ".summary, .per_image, .to_dict()>")  # fmt: skip
+
+    def _repr_html_(self) -> str:
+        """Notebooks: the summary's main columns (BD-rate %, interval, the range it holds over, why not)."""
+        from html import escape
+
+        keep = ["anchor_label", "codec_label", "metric", "bd_rate", "ci_low", "ci_high", "range_lo", "range_hi", "reason"]
+        table = self.summary[[c for c in keep if c in self.summary.columns]]
+        return f"<p>{escape(repr(self))}</p>" + table.to_html(index=False, na_rep="—", float_format="{:.4g}".format)
+
     def cell(self, anchor: str, test: str, metric: str) -> pd.Series | None:
         """The summary row of ``test`` against ``anchor`` (labels) on ``metric``, or ``None``."""
         s = self.summary
@@ -256,7 +274,6 @@ def _interval(boot_values: np.ndarray, confidence: float) -> tuple[float | None,
         return None, None
     lo, hi = np.percentile(values, [tail, 100 - tail])
     return float(lo), float(hi)
-    return summary, per_image
 
 
 def bootstrap_settings(n_boot: int, seed: int, confidence: float) -> dict[str, Any]:

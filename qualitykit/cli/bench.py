@@ -5,9 +5,12 @@ from __future__ import annotations
 import argparse
 import sys
 
+import pandas as pd
+
 from ..api import DEFAULT_CODECS, EXECUTORS, BenchResult, bench
 from ..codecs import split_specs
 from ..ffmpeg import set_ffmpeg
+from ..rundir import COLUMNS
 
 EXAMPLES = """examples:
   qk bench                                              # built-in corpus, jpeg,webp,avif, the default metrics
@@ -96,13 +99,41 @@ def print_problems(result: BenchResult, asked_metrics: bool) -> None:
         print(f"note: {note}", file=sys.stderr)
 
 
-def print_answer(result: BenchResult, width: int = 100) -> None:
+def terminal_width() -> int:
+    """Columns to print in: the terminal's width (``$COLUMNS`` when set; 100 when not a terminal), kept within 60–160."""
+    import shutil
+
+    return max(60, min(160, shutil.get_terminal_size((100, 24)).columns))
+
+
+def format_summary(summary: pd.DataFrame, width: int) -> str:
+    """The per codec point table, folded into blocks of columns (each with the codec and q) that fit ``width``."""
+    from ..codecs.base import format_quality
+
+    table = summary.rename(index=format_quality, level=1)
+    with pd.option_context("display.float_format", "{:.4f}".format):
+        return table.to_string(line_width=width)
+
+
+def computed_note(result: BenchResult) -> str:
+    """``72 items; this run computed 72 encodes and 360 scores`` (+ ``, the rest came from the cache`` when it did)."""
+    work, n = result.work, len(result.table)
+    metrics = [c for c in result.table.columns if c not in COLUMNS]
+    scores = int(result.table[metrics].notna().to_numpy().sum()) if metrics else 0
+    note = f"{n} item{'s' * (n != 1)}; this run computed {work.encoded} encodes and {work.scored} scores"
+    if work.encoded < n or work.scored < scores:
+        note += ", the rest came from the cache"
+    return note
+
+
+def print_answer(result: BenchResult, width: int | None = None) -> None:
     """The verdict, the pairwise matrix and the caveats: the same answer as the report's first screen."""
     from ..analysis.answer import render_text
     from ..api import answer
 
     if len(result.table) == 0:
         return
+    width = width or terminal_width()
     ans = result.answer if result.answer is not None else answer(result.run())
     print("\n" + "=" * width + "\n" + render_text(ans, width))
 
@@ -120,18 +151,12 @@ def run(args: argparse.Namespace) -> int:
                    progress=not args.quiet and sys.stderr.isatty())  # fmt: skip
     print_problems(result, args.metrics is not None)
     if not args.quiet:
-        import pandas as pd
-
-        from ..codecs.base import format_quality
-
-        with pd.option_context("display.max_columns", None, "display.width", 200, "display.float_format", "{:.4f}".format):
-            print(result.summary().rename(index=format_quality, level=1).to_string())
-        work = result.work
-        print(f"\n{len(result.table)} items ({work.encoded} encoded, {work.scored} scores computed; "
-              f"the rest from the cache); results in {result.run_dir}/")  # fmt: skip
+        width = terminal_width()
+        print(format_summary(result.summary(), width))
+        print(f"\n{computed_note(result)}.\nresults: {result.run_dir}/")
         if result.report:
             print(f"report: {result.report}")
-        print_answer(result)
+        print_answer(result, width)
     if args.profile:
         print_profile(result.profile)
     asked = args.metrics is not None

@@ -206,7 +206,7 @@ class _Page:
         )
         first = html.first_screen(ans, colors)
         if bd.summary.empty:
-            first += f'<p class="warn">The run has no two codecs with results (or no metric): no BD-rate.</p>'
+            first += '<p class="warn">The run has no two codecs with results (or no metric): no BD-rate.</p>'
         sections = [("answer", "The answer", first)]
         if self.tsum is not None:
             sections.append(("targets", "Equal quality, per image", html.targets_section(self.tsum, ans.rows, colors, ans.confidence, ans.names)))

@@ -95,16 +95,47 @@ def first_screen(ans: Answer, colors: Mapping[str, str]) -> str:
     return f'<div class="verdict">{verdict}</div>{caveats}{matrix(ans, colors)}'
 
 
-#: Value columns (metrics and targets) per matrix table; more are split over several tables so that none overflows.
-MATRIX_COLUMNS = 8
+#: Width of the page's content (``main`` is 1180 px wide with 28 px of padding a side): no table may be wider.
+PAGE_PX = 1124
+
+
+def _text_px(text: str, px_per_char: float = 9.0) -> float:
+    """A generous estimate of the rendered width of ``text`` in a bold 14 px header (wide capitals included)."""
+    return px_per_char * len(text)
+
+
+def split_columns(widths: Sequence[float], room: float) -> list[list[int]]:
+    """Indices of columns, in order, cut into consecutive groups whose widths sum to at most ``room`` (each group at
+    least one column): the tables a wide grid is split into so that none is wider than the page."""
+    groups: list[list[int]] = [[]]
+    used = 0.0
+    for i, w in enumerate(widths):
+        if groups[-1] and used + w > room:
+            groups.append([])
+            used = 0.0
+        groups[-1].append(i)
+        used += w
+    size = -(-len(widths) // len(groups))  # as many tables, as evenly filled, when that fits too
+    even = [list(range(i, min(i + size, len(widths)))) for i in range(0, len(widths), size)] if widths else groups
+    if len(even) == len(groups) and all(sum(widths[i] for i in g) <= room for g in even):
+        return even
+    return groups
 
 
 def matrix(ans: Answer, colors: Mapping[str, str]) -> str:
-    """Pairs × metrics (and targets): BD-rate of the first codec against the second, with speed per megapixel."""
+    """Pairs × metrics (and targets): BD-rate of the first codec against the second, with speed per megapixel.
+
+    Columns that would make the table wider than the page go to a further table with the same rows."""
     if not ans.rows:
         return ""
     columns = [("m", m) for m in ans.metrics] + [("t", t) for t in ans.target_names]
-    chunks = [columns[i : i + MATRIX_COLUMNS] for i in range(0, len(columns), MATRIX_COLUMNS)] or [[]]
+    pair_px = 40 + max(_text_px(f"{ans.display(r.codec_label)} vs {ans.display(r.anchor_label)}", 9.5) for r in ans.rows)
+    widths = [max(84.0, _text_px(name) + 14) if kind == "m" else max(136.0, _text_px(name, 8.0) + 14) for kind, name in columns]
+    speed_px = 2 * 100.0
+    groups = split_columns(widths, PAGE_PX - pair_px)
+    if sum(widths[i] for i in groups[-1]) + speed_px > PAGE_PX - pair_px:
+        groups.append([])  # encode/decode get a table of their own
+    chunks = [[columns[i] for i in g] for g in groups]
     tables = []
     for n, chunk in enumerate(chunks):
         last = n == len(chunks) - 1
@@ -131,8 +162,9 @@ def matrix(ans: Answer, colors: Mapping[str, str]) -> str:
         f"quality — BD-rate over the corpus-mean curves, with its {pct(ans.confidence)} bootstrap interval over images "
         "below; green: fewer bytes (the whole interval below 0), red: more, grey: the interval straddles 0. "
         "† = over part of the quality range only (hover a cell for the range, the overlap and the images used). "
-        "Δ bytes per image: the smallest file reaching the target, per image, totalled over the images both reach. "
-        "Encode/decode: median milliseconds per megapixel, first vs second codec."
+        + ("Δ bytes per image: the smallest file reaching the target, per image, totalled over the images both reach. "
+           if ans.target_names else "")
+        + "Encode/decode: median milliseconds per megapixel, first vs second codec."
     )
     return "".join(tables) + f'<p class="note">{esc(legend)}</p>'
 
@@ -149,7 +181,15 @@ def _over(r: Any) -> str:
         return "—"
     unit = f" {r.unit}" if r.unit else ""
     text = f'<span class="nw">{esc(f"{r.range_lo:.4g}–{r.range_hi:.4g}{unit}")}</span>'
-    return text + f"<small>{r.overlap:.0%} of narrower · {r.union:.0%} of both{' · only' if r.partial else ''}</small>"
+    where = f"overlap {r.overlap:.0%} of the narrower range, {r.union:.0%} of both" + ("; part of the range only †" if r.partial else "")
+    return text + f"<small>{esc(where)}</small>"
+
+
+def _saturation(limits: Any) -> str:
+    """``{"vmaf": 99.5}`` → ``vmaf ≥ 99.5``: the scores a curve's points are left out at."""
+    if not isinstance(limits, Mapping) or not limits:
+        return "none"
+    return ", ".join(f"{m} ≥ {human_number(v)}" for m, v in limits.items())
 
 
 def bd_section(
@@ -188,7 +228,7 @@ def bd_section(
     method = (
         f"BD-rate: {esc(s['interpolation'])} of log{esc(s['log_base'])}(bpp) against quality, {esc(s['integration'])}; "
         f"{esc(s['range_rule'])}; at least {esc(s['min_points'])} points per curve; saturated points "
-        f"({esc(json.dumps(s['saturation']))}) left out. {esc(s['aggregation'])}; {esc(s['outliers'])}. CI: "
+        f"({esc(_saturation(s['saturation']))}) left out. {esc(s['aggregation'])}; {esc(s['outliers'])}. CI: "
         f"{esc(b['interval'])} bootstrap over {esc(b['resampling'])}, {esc(b['resamples'])} resamples, seed "
         f"{esc(b['seed'])}. Negative BD-rate: fewer bytes than the second codec; BD-metric is first minus second in "
         "the metric's units (for lower-is-better metrics, negative is better). SSIM-family scores are on their own "
@@ -200,30 +240,42 @@ def bd_section(
 def per_image_section(
     bd: BDTable, anchor: str, comparisons: Mapping[str, int], images: Sequence[str], names: Mapping[str, str] | None = None
 ) -> str:
-    """Sortable table: one row per image × codec (against the anchor), BD-rate per metric, link to the visual comparison."""
+    """Sortable tables: one row per image × codec (against the anchor), BD-rate per metric, link to the visual
+    comparison; the metric columns are split over several tables when one would be wider than the page."""
     metrics = list(bd.settings["metrics"])
     rows_of = bd.per_image[bd.per_image["anchor_label"] == anchor] if len(bd.per_image) else bd.per_image
     if rows_of.empty:
         return f'<p class="note">No codec besides {esc(display_codec(anchor, names))}.</p>'
     wide = {(r.image, r.codec_label, r.metric): r for r in rows_of.itertuples(index=False)}
-    rows = []
-    for image in images:
-        out = image in bd.outliers
-        for codec in dict.fromkeys(rows_of["codec_label"]):
-            link = (
-                f'<a href="#cmp-{comparisons[image]}">compare</a>' if image in comparisons else '<span class="note">—</span>'
-            )
-            name = esc(image) + (' <span class="flag" title="' + esc(bd.outliers[image]) + '">rate outlier</span>' if out else "")
-            cells: list[Cell_] = [name, esc(display_codec(codec, names))]
-            for m in metrics:
-                r = wide[(image, codec, m)]
-                cell = _reason_cell(r.bd_rate, r.reason, r.detail)
-                if not r.in_corpus and not out:
-                    cell = (cell[0] + ' <span class="flag" title="left out of the corpus curves for this metric">excluded</span>', cell[1])
-                cells.append(cell)
-            rows.append(cells + [link])
-    head = ["Image", f"Codec (vs {display_codec(anchor, names)})", *(f"BD-rate {m}" for m in metrics), "Visual"]
-    return table(head, rows, sortable=True)
+    codecs = list(dict.fromkeys(rows_of["codec_label"]))
+    name_px = min(260.0, 20 + max(_text_px(i, 7.5) for i in images))
+    codec_px = 20 + max(_text_px(display_codec(c, names), 8.0) for c in [*codecs, f"Codec (vs {display_codec(anchor, names)})"])
+    groups = split_columns([max(90.0, _text_px(m, 8.5) + 34) for m in metrics], PAGE_PX - name_px - codec_px - 80)
+    tables = []
+    for group in groups:
+        shown = [metrics[i] for i in group]
+        rows = []
+        for image in images:
+            out = image in bd.outliers
+            for codec in codecs:
+                link = (
+                    f'<a href="#cmp-{comparisons[image]}">compare</a>' if image in comparisons else '<span class="note">—</span>'
+                )
+                name = esc(image) + (' <span class="flag" title="' + esc(bd.outliers[image]) + '">rate outlier</span>' if out else "")
+                cells: list[Cell_] = [name, esc(display_codec(codec, names))]
+                for m in shown:
+                    r = wide[(image, codec, m)]
+                    cell = _reason_cell(r.bd_rate, r.reason, r.detail)
+                    if not r.in_corpus and not out:
+                        cell = (cell[0] + ' <span class="flag" title="left out of the corpus curves for this metric">excluded</span>', cell[1])
+                    cells.append(cell)
+                rows.append(cells + [link])
+        head = ["Image", f"Codec (vs {display_codec(anchor, names)})", *(m.upper() for m in shown), "Visual"]
+        tables.append(table(head, rows, sortable=True))
+    intro = (f'<p class="note">BD-rate of each image\'s own curves, % bytes against {esc(display_codec(anchor, names))} at equal '
+             "quality (negative: fewer bytes); click a header to sort"
+             + (f"; the metrics are split over {len(tables)} tables" if len(tables) > 1 else "") + ".</p>")
+    return intro + "".join(tables)
 
 
 def speed_section(
@@ -231,7 +283,7 @@ def speed_section(
 ) -> str:
     rows = [
         [
-            _swatch(colors[labels[r.codec_id]]) + esc(display_codec(labels[r.codec_id], names)),
+            '<span class="nw">' + _swatch(colors[labels[r.codec_id]]) + esc(display_codec(labels[r.codec_id], names)) + "</span>",
             _num(r.points, "{:.0f}"),
             _num(r.encode_ms_mpx, "{:.1f}"),
             _num(r.decode_ms_mpx, "{:.1f}"),
@@ -347,11 +399,75 @@ def comparison_section(cmp: Comparison, index: int, metrics: Sequence[str], name
     return title + f'<p class="note">{esc(where)}</p><div class="cmp">{viewer}<div>{"".join(choices)}</div></div>'
 
 
-def _dl(items: Mapping[str, Any]) -> str:
-    def show(v: Any) -> str:
-        return esc(v) if isinstance(v, str | int | float) else f"<code>{esc(json.dumps(v, sort_keys=True))}</code>"
+#: Fractions written as a person writes them (``min_overlap`` 1/3 → ⅓).
+_FRACTIONS = {1 / 3: "⅓", 2 / 3: "⅔", 1 / 2: "½", 1 / 4: "¼", 3 / 4: "¾"}
 
-    return "<dl>" + "".join(f"<dt>{esc(k)}</dt><dd>{show(v)}</dd>" for k, v in items.items()) + "</dl>"
+
+def human_number(x: float | int) -> str:
+    """``100.0`` → ``100``, ``0.3333333333333333`` → ``⅓``, ``-1.0`` → ``−1``, else 4 significant digits."""
+    if isinstance(x, bool):
+        return "yes" if x else "no"
+    x = float(x)
+    for value, glyph in _FRACTIONS.items():
+        if abs(x - value) < 1e-9:
+            return glyph
+    text = f"{x:.0f}" if x == round(x) and abs(x) < 1e15 else f"{x:.4g}"
+    return text.replace("-", "−")
+
+
+def human_range(lo: float | None, hi: float | None) -> str:
+    """A metric's range as a person writes it: ``0–100``, ``≥ 0``, ``≤ 100``, ``−1 to 1``, ``any``."""
+    if lo is None and hi is None:
+        return "any"
+    if hi is None:
+        return f"≥ {human_number(lo)}"
+    if lo is None:
+        return f"≤ {human_number(hi)}"
+    sep = " to " if lo < 0 or hi < 0 else "–"
+    return f"{human_number(lo)}{sep}{human_number(hi)}"
+
+
+def _plain(value: Any) -> str:
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, bool | int | float):
+        return human_number(value)
+    if isinstance(value, Mapping):
+        return ", ".join(f"{k} {_plain(v)}" for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return ", ".join(_plain(v) for v in value)
+    return str(value)
+
+
+def human(value: Any) -> str:
+    """HTML of a manifest or settings value, written as a person would: ``yes``/``no``, ``—`` for nothing, numbers
+    without float noise, lists joined with commas, mappings as ``key value`` pairs (nested ones as a list)."""
+    if isinstance(value, Mapping) and any(isinstance(v, Mapping | list | tuple) for v in value.values()):
+        return _dl(value)
+    return esc(_plain(value))
+
+
+def _dl(items: Mapping[str, Any]) -> str:
+    return "<dl>" + "".join(f"<dt>{esc(k)}</dt><dd>{human(v)}</dd>" for k, v in items.items()) + "</dl>"
+
+
+def _bd_settings(settings: Mapping[str, Any]) -> dict[str, Any]:
+    """The BD-rate method's settings for reading: metrics with their direction, the pair rule in words."""
+    out = dict(settings)
+    if isinstance(out.get("metrics"), Mapping):
+        out["metrics"] = ", ".join(f"{m} ({'higher' if up else 'lower'} is better)" for m, up in out["metrics"].items())
+    if out.get("anchor_label") is None and "anchor_label" in out:
+        out["anchor_label"] = "none: every ordered pair"
+    out.pop("anchor_id", None) if out.get("anchor_id") is None else None
+    return out
+
+
+def _ladder(ladder: Any) -> str:
+    if isinstance(ladder, list | tuple) and all(isinstance(q, int | float) for q in ladder):
+        from ..codecs.base import format_quality
+
+        return esc("/".join(format_quality(q) for q in ladder))
+    return human(ladder)
 
 
 def manifest_section(run: Run, bd: BDTable) -> str:
@@ -372,18 +488,20 @@ def manifest_section(run: Run, bd: BDTable) -> str:
         "<h3>Codecs</h3>",
         table(
             ["Label", "Spec", "Id", "Ladder (q)", "Versions"],
-            [[esc(c.label), esc(c.spec), f"<code>{esc(c.id)}</code>", esc(c.ladder), _dl(c.versions)] for c in m.codecs],
+            [[esc(c.label), esc(c.spec), f"<code>{esc(c.id)}</code>", _ladder(c.ladder), _dl(c.versions)] for c in m.codecs],
         ),
         "<h3>Metrics</h3>",
         table(
-            ["Name", "Version", "Higher is better", "Range", "Unit", "Description", "Equals"],
+            ["Name", "Version", "Better", "Range", "Unit", "Description", "Equals"],
             [
-                [esc(x.name), esc(x.version), esc(x.higher_is_better), esc(x.range), esc(x.unit), esc(x.description), esc(x.reference)]
+                [esc(x.name), esc(x.version), "higher" if x.higher_is_better else "lower",
+                 f'<span class="nw">{esc(human_range(*x.range))}</span>' if isinstance(x.range, list | tuple) and len(x.range) == 2 else human(x.range),
+                 human(x.unit), esc(x.description), human(x.reference)]
                 for x in m.metrics
             ],  # fmt: skip
         ),
         "<h3>BD-rate method</h3>",
-        _dl(bd.settings),
+        _dl(_bd_settings(bd.settings)),
         "<h3>Dataset images</h3>",
         table(
             ["Image", "Size", "Converted", "Flag", "SHA-256"],

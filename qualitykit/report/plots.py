@@ -18,7 +18,6 @@ import hashlib
 import re
 import zlib
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 
 from typing import TYPE_CHECKING
 
@@ -48,7 +47,7 @@ MARKERS = ["o", "s", "^", "D", "v", "P"]
 #: Metrics drawn in dB, −10·log10(1 − x).
 DB_METRICS = ("ssim", "ms-ssim", "ssim-y", "ms-ssim-y")
 #: Bump when the drawing changes: cached plots made by older code are not reused.
-PLOT_VERSION = "2"
+PLOT_VERSION = "3"
 
 
 def family_color(family: str) -> str:
@@ -96,8 +95,8 @@ def to_db(values: np.ndarray) -> np.ndarray:
 def axis_label(metric: str, unit: str, higher_is_better: bool) -> str:
     """``PSNR (dB, higher is better)``; SSIM-family metrics name their dB transform."""
     better = "higher is better" if higher_is_better else "lower is better"
-    if metric in DB_METRICS:
-        return f"{metric.upper()} in dB, −10·log10(1 − {metric.upper()}) ({better})"
+    if metric in DB_METRICS:  # two lines: one would be longer than the axis
+        return f"{metric.upper()} in dB: −10·log10(1 − x)\n({better})"
     return f"{metric.upper()} ({unit + ', ' if unit else 'score, '}{better})"
 
 
@@ -141,21 +140,36 @@ def rd_figure(
     return fig
 
 
+#: Panels per row of the strip plot: wider grids crowd their titles and tick labels (at most 11.5 in, the page's width).
+STRIP_COLUMNS = 4
+
+
 def strip_figure(values: Mapping[str, Mapping[str, tuple[np.ndarray, float | None]]], metrics: Sequence[str]) -> Figure:
     """Per-image BD-rates: one panel per metric, one row per pair (``values[pair][metric] = (per-image, corpus)``).
 
     Dots are images (jittered vertically), the bar is the corpus-curve BD-rate; values beyond
-    ±150 % are drawn at the edge as open markers so the panel stays readable.
+    ±150 % are drawn at the edge as open markers so the panel stays readable. Panels are laid out
+    :data:`STRIP_COLUMNS` to a row, each at least 2.6 in wide, with at most 4 ticks on its x axis.
     """
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
+
     pairs = list(values)
     n = len(metrics)
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(min(2.6 * n + 1.8, 12.0), 0.45 * len(pairs) + 1.3), dpi=96, layout="constrained")
-    axes = fig.subplots(1, n, sharey=True, squeeze=False)[0]
+    cols = min(n, STRIP_COLUMNS)
+    rows = -(-n // cols)
+    label_in = 0.075 * max((len(p) for p in pairs), default=4) + 0.3  # room for the pair names left of the first column
+    width = min(2.6 * cols + label_in, 11.5)
+    panel_h = 0.42 * len(pairs) + 0.75
+    fig = Figure(figsize=(width, panel_h * rows + 0.45), dpi=96, layout="constrained")
+    grid = fig.subplots(rows, cols, sharey=True, squeeze=False)
     rng = np.random.default_rng(0)
     lim = 150.0
-    for ax, metric in zip(axes, metrics):
+    for k, ax in enumerate(grid.flat):
+        if k >= n:
+            ax.set_visible(False)
+            continue
+        metric = metrics[k]
         for y, pair in enumerate(pairs):
             each, corpus = values[pair].get(metric, (np.array([]), None))
             each = np.asarray(each, dtype=np.float64)
@@ -168,10 +182,12 @@ def strip_figure(values: Mapping[str, Mapping[str, tuple[np.ndarray, float | Non
                 ax.plot([np.clip(corpus, -lim, lim)] * 2, [y - 0.32, y + 0.32], "-", color="#d62728", lw=2.2)
         ax.axvline(0, color="#888", lw=0.8)
         ax.set_title(metric.upper(), fontsize=10)
-        ax.set_xlabel("BD-rate per image (%)", fontsize=9)
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=4, steps=[1, 2, 2.5, 5, 10]))
+        ax.tick_params(axis="x", labelsize=8.5)
         ax.grid(True, axis="x", alpha=0.25)
-    axes[0].set_yticks(range(len(pairs)), pairs, fontsize=9)
-    axes[0].set_ylim(len(pairs) - 0.5, -0.5)
+    grid[0, 0].set_yticks(range(len(pairs)), pairs, fontsize=9)
+    grid[0, 0].set_ylim(len(pairs) - 0.5, -0.5)
+    fig.supxlabel("BD-rate per image (%): first codec of the pair against the second", fontsize=9)
     return fig
 
 

@@ -165,6 +165,21 @@ def resolve_metrics(names: Sequence[str] | None, device: str) -> tuple[dict[str,
     return {n: registry.get(n)(device=device) for n in chosen}, unavailable
 
 
+def nothing_to_do(entries: Sequence[CodecEntry], codecs_unavailable: dict[str, str], metrics: dict[str, Metric],
+                  metrics_unavailable: dict[str, str]) -> None:  # fmt: skip
+    """Raise :class:`Unavailable` when no codec or no metric can run here: a run would encode or score nothing, so
+    it stops at plan time with every reason (a missing weights file: its name and where it goes) and writes no run."""
+    def reasons(unavailable: dict[str, str]) -> str:
+        return "".join(f"\n  {name}: {why}" for name, why in unavailable.items())
+
+    if not entries:
+        raise Unavailable("no codec asked for can run here, so nothing can be encoded:" + reasons(codecs_unavailable))
+    if not metrics:
+        if not metrics_unavailable:
+            raise BadInput("no metric given, so nothing can be scored: name at least one (qk metrics lists them)")
+        raise Unavailable("no metric asked for can be computed here, so nothing can be scored:" + reasons(metrics_unavailable))
+
+
 def scan_images(
     corpus: Corpus, store: Store | None, max_pixels: int | None, progress: Callable[[int], None] | None = None
 ) -> tuple[list[SourceImage], list[ItemError]]:
@@ -247,6 +262,7 @@ def make_plan(
         raise BadInput(f"--jobs {jobs}: give at least 1 worker process")
     entries, codec_objects, codecs_unavailable = resolve_codecs(codecs, device)
     metric_objects, metrics_unavailable = resolve_metrics(metrics, device)
+    nothing_to_do(entries, codecs_unavailable, metric_objects, metrics_unavailable)
     # PyTorch (seconds to import) is asked where to run only when something in the plan uses it
     uses_torch = any(o.uses_torch for o in (*codec_objects.values(), *metric_objects.values()))
     device = device_check(device) if uses_torch or device == "cuda" else "cpu"

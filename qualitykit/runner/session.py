@@ -98,6 +98,32 @@ class BenchResult:
         """The run directory as the analysis reads it."""
         return Run(self.table, self.manifest, self.run_dir)
 
+    def _describe(self) -> list[str]:
+        m = self.manifest
+        codecs = ", ".join(c.label for c in m.codecs) or "none"
+        metrics = ", ".join(x.name for x in m.metrics) or "none"
+        lines = [
+            f"{len(self.table)} items: {len(m.dataset.images)} images of {m.dataset.name} × codecs {codecs}; metrics {metrics}",
+            f"status {m.status}; this run computed {self.work.encoded} encodes and {self.work.scored} scores",
+            f"run_dir {self.run_dir}" + (f"; report {self.report}" if self.report else "; no report"),
+        ]
+        problems = [f"{len(self.errors)} error{'s' * (len(self.errors) != 1)}" if self.errors else "",
+                    f"not computed: {', '.join(self.metrics_unavailable)}" if self.metrics_unavailable else "",
+                    f"not run: {', '.join(self.codecs_unavailable)}" if self.codecs_unavailable else ""]  # fmt: skip
+        return lines + ["; ".join(p for p in problems if p)] if any(problems) else lines
+
+    def __repr__(self) -> str:
+        return "<BenchResult: " + "\n  ".join(self._describe()) + ">"
+
+    def _repr_html_(self) -> str:
+        """Notebooks: what ran, the mean per codec point, and the answer when the report was written."""
+        from html import escape
+
+        head = "".join(f"<p>{escape(line)}</p>" for line in self._describe())
+        table = self.summary().to_html(float_format="{:.4f}".format) if len(self.table) else ""
+        answer = self.answer._repr_html_() if hasattr(self.answer, "_repr_html_") else ""
+        return f"<div><p><b>BenchResult</b></p>{head}{table}{answer}</div>"
+
 
 def summary(results: pd.DataFrame) -> pd.DataFrame:
     """Per codec label and ``q``: how many images, mean bpp and the mean of every metric over the images."""
