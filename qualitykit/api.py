@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from .rundir import Run
 from .runner.executor import executor_names
-from .runner.session import DEFAULT_ANCHOR, DEFAULT_CODECS, BenchOptions, BenchResult, RunSession
+from .runner.session import DEFAULT_ANCHOR, DEFAULT_CODECS, BenchOptions, BenchResult, RunSession, summary  # noqa: F401 (re-exported)
 
 if TYPE_CHECKING:
     import pandas as pd

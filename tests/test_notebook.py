@@ -54,9 +54,9 @@ def test_bd_table_and_claims_read_in_a_notebook(result):
     assert repr(bd) == "<BDTable: 2 codec pairs × 2 metrics (every ordered pair), 0 without a number; .summary, .per_image, .to_dict()>"
     assert bd._repr_html_().count("<tr") == 1 + 4
     check = qualitykit.check_claims(result.run_dir, "webp vs jpeg 10..30 % at equal psnr")
-    assert repr(check).startswith("<ClaimCheck: 1 row>\nclaim") and str(check) == check.text()
+    assert repr(check).startswith("<ClaimCheck: 1 row>\nWEBP vs JPEG: 10..30 % smaller (claimed)") and str(check) == check.text()
     page = check._repr_html_()
-    assert "webp vs jpeg: 10..30 %" in page and "verdict" in page
+    assert "WEBP vs JPEG: 10..30 %" in page and "exceeded" in page
     no_python_reprs(repr(check))
 
 
