@@ -9,6 +9,7 @@ runs this file again).
 from __future__ import annotations
 
 import io
+import json
 import math
 import os
 import subprocess
@@ -106,6 +107,103 @@ def test_bad_pairs_are_refused_with_a_named_error(name, pair):
             m.compute([tiny], [tiny.copy()])
 
 
+@pytest.mark.parametrize("name", NAMES)
+def test_every_batch_is_validated_once_before_the_kernel(name, pair):
+    """Unequal lengths (``zip`` would drop the extra image), a wrong dtype or channel count are refused
+    by :meth:`Metric.compute` before the kernel runs, whatever the metric; so is a shared pass."""
+    m = metric(name)
+    ref, dist = pair
+    with pytest.raises(BadInput, match=r"2 reference image\(s\) but 1 distorted"):
+        m.compute([ref, ref], [dist])
+    with pytest.raises(BadInput, match="uint8"):
+        m.compute([ref], [dist.astype(np.float32)])
+    with pytest.raises(BadInput, match=r"\(H, W, 3\)"):
+        m.compute([ref[..., :2]], [dist[..., :2]])
+    with pytest.raises(BadInput, match="distorted image"):
+        type(m).compute_family([m], [ref], [dist, dist])
+
+
+def test_a_metric_that_defines_compute_is_refused():
+    """The kernel is ``_compute``; ``compute`` stays the one validating entry point."""
+    from qualitykit.metrics.base import Metric
+
+    with pytest.raises(TypeError, match="implement the kernel _compute"):
+
+        class Unchecked(Metric):  # noqa: F841
+            def compute(self, refs, dists):
+                return np.zeros(len(refs))
+
+
+#: Run in a fresh interpreter: each metric computes under a TorchFunctionMode that counts the torch
+#: functions it calls. (Importing torch is not computing with it: the psnr-hvsm package imports torch
+#: for a backend qk does not use.)
+_USES_TORCH_PROBE = r"""
+import json, sys
+import numpy as np
+import torch
+from torch.overrides import TorchFunctionMode
+from qualitykit.metrics import registry
+
+class Count(TorchFunctionMode):
+    calls = 0
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        Count.calls += 1
+        return func(*args, **(kwargs or {}))
+
+rng = np.random.default_rng(0)
+ref = rng.integers(0, 256, (192, 200, 3), dtype=np.uint8)
+dist = np.clip(ref.astype(int) + rng.integers(-20, 21, ref.shape), 0, 255).astype(np.uint8)
+found = {}
+for name in sys.argv[1:]:
+    cls = registry.get(name)
+    if cls.available():
+        found[name] = None
+        continue
+    Count.calls = 0
+    with Count():
+        cls(device="cpu").compute([ref], [dist])
+    found[name] = Count.calls
+print(json.dumps(found))
+"""
+
+
+def test_uses_torch_says_what_each_metric_runs():
+    """``uses_torch`` decides whether ``--device auto`` sends a metric to the GPU and whether a run
+    imports PyTorch, so it must be true exactly for the metrics that compute with it."""
+    pytest.importorskip("torch")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    if (WEIGHTS / "vgg16-features-imagenet1k-v1.pth").is_file():
+        env["QK_WEIGHTS_DIR"] = str(WEIGHTS)
+    done = subprocess.run([sys.executable, "-c", _USES_TORCH_PROBE, *NAMES], capture_output=True, text=True,
+                          env=env, cwd=ROOT, timeout=900)  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    calls = {n: c for n, c in json.loads(done.stdout.strip().splitlines()[-1]).items() if c is not None}
+    assert calls, "no metric could run here"
+    wrong = {n: c for n, c in calls.items() if registry.get(n).uses_torch != (c > 0)}
+    assert not wrong, f"uses_torch disagrees with the torch calls counted while computing: {wrong}"
+
+
+TORCH_METRICS = [n for n in NAMES if registry.get(n).uses_torch]
+
+
+@pytest.mark.parametrize("name", TORCH_METRICS)
+def test_cpu_and_gpu_agree(name, pair):
+    """Every metric that computes with PyTorch gives the CPU's scores on CUDA (pyiqa's
+    test_cpu_gpu_consistency); float32 kernels and cuDNN's algorithm choice differ in rounding only."""
+    torch = pytest.importorskip("torch")
+    if not torch.cuda.is_available():
+        pytest.skip("no CUDA device here")
+    cls = registry.get(name)
+    if cls.available():
+        pytest.skip(f"{name} unavailable here: {cls.available()}")
+    ref, dist = pair
+    refs, dists = [ref, ref], [dist, ref.copy()]
+    cpu = cls(device="cpu").compute(refs, dists)
+    gpu = cls(device="cuda").compute(refs, dists)
+    np.testing.assert_allclose(gpu, cpu, rtol=1e-4, atol=1e-4, err_msg=name)
+
+
 def test_contract_tests_pick_up_an_installed_plugin(tmp_path):
     info = tmp_path / "site" / "qk_fake_metric-0.1.dist-info"
     info.mkdir(parents=True)
@@ -118,5 +216,5 @@ def test_contract_tests_pick_up_an_installed_plugin(tmp_path):
     )  # fmt: skip
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
     passed = [line for line in done.stdout.splitlines() if line.startswith("PASSED") and "[fake-mae]" in line]
-    assert len(passed) == 4, done.stdout[-3000:]
+    assert len(passed) == 5, done.stdout[-3000:]
     assert "fake-mae" not in registry.names()  # this process's registry never saw it

@@ -146,14 +146,12 @@ class DISTS(Metric):
         which = "custom" if self.model is not None else f"{VGG16.name}-{VGG16.sha256[:8]}"
         return f"1+dists-pytorch-{package_version('dists-pytorch')}+{which}"
 
-    def compute(self, refs: Sequence[np.ndarray], dists: Sequence[np.ndarray]) -> np.ndarray:
+    def _compute(self, refs: Sequence[np.ndarray], dists: Sequence[np.ndarray]) -> np.ndarray:
         """Each reference (the same array object) runs through VGG16 once for all its distorted
         images, those in batches of at most :attr:`batch_pixels` pixels; then ``DISTS.forward``'s
         formula (:func:`_scores`)."""
         import torch
 
-        for r, d in zip(refs, dists):
-            self.check(r, d)
         device = resolve_device(self.device)
         model = self.model.to(device) if self.model is not None else _shared_model(device)
         out = np.empty(len(refs), dtype=np.float64)

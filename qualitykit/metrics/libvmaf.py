@@ -126,7 +126,7 @@ def _libvmaf_version(ffmpeg: str) -> str:  # keyed by the binary: run_libvmaf us
 class LibvmafMetric(SharedPassMetric):
     """A value read from libvmaf's per-frame log (see the module docstring for conventions)."""
 
-    family = "libvmaf"
+    shared_pass = "libvmaf"
     feature: ClassVar[str | None] = None  # libvmaf feature to enable
     model: ClassVar[str | None] = None  # built-in VMAF model to run
     key: ClassVar[str]  # name of the value in libvmaf's log
@@ -144,18 +144,14 @@ class LibvmafMetric(SharedPassMetric):
         return f"{self.base_version}+{self.model or self.feature}+libvmaf-{libvmaf_version()}"
 
     @classmethod
-    def compute_family(
+    def _compute_family(
         cls, metrics: Sequence[Metric], refs: Sequence[np.ndarray], dists: Sequence[np.ndarray]
     ) -> dict[str, np.ndarray | Exception]:
-        """One libvmaf pass for every metric whose input checks pass; the others get their check's error."""
-        group, errors = cls.checked(metrics, refs, dists)  # e.g. too small for MS-SSIM: PSNR and VMAF still run
-        out: dict[str, np.ndarray | Exception] = dict(errors)
-        if group:
-            features = sorted({m.feature for m in group if m.feature})
-            models = sorted({m.model for m in group if m.model})
-            frames = run_libvmaf(refs, dists, features, models)
-            out.update({m.name: np.array([f[m.key] for f in frames], dtype=np.float64) for m in group})
-        return out
+        """One libvmaf pass for every metric asked for (those whose input checks passed)."""
+        features = sorted({m.feature for m in metrics if m.feature})  # type: ignore[attr-defined]
+        models = sorted({m.model for m in metrics if m.model})  # type: ignore[attr-defined]
+        frames = run_libvmaf(refs, dists, features, models)
+        return {m.name: np.array([f[m.key] for f in frames], dtype=np.float64) for m in metrics}  # type: ignore[attr-defined]
 
 
 @register

@@ -129,14 +129,12 @@ class _LPIPS(Metric):
     def _network(self, device: str) -> torch.nn.Module:
         return self.model.to(device) if self.model is not None else _shared_model(self.net, device)
 
-    def compute(self, refs: Sequence[np.ndarray], dists: Sequence[np.ndarray]) -> np.ndarray:
+    def _compute(self, refs: Sequence[np.ndarray], dists: Sequence[np.ndarray]) -> np.ndarray:
         """Distorted images of one size run in backbone batches of at most :attr:`batch_pixels`
         pixels, each reference (the same array object) once for all its distorted images; pairs
         above :attr:`tile_above` pixels run tile by tile. See :mod:`._lpips_compute`."""
         import torch
 
-        for r, d in zip(refs, dists):
-            self.check(r, d)
         device = resolve_device(self.device)
         model = self._network(device)
         out = np.empty(len(refs), dtype=np.float64)

@@ -40,7 +40,5 @@ class PSNR(Metric):
     reference = "CompressAI 1.2.8 compute_metrics 'psnr-rgb', equal to 1e-9 dB"
     memory_per_pixel = 48.0
 
-    def compute(self, refs: Sequence[np.ndarray], dists: Sequence[np.ndarray]) -> np.ndarray:
-        for r, d in zip(refs, dists):
-            self.check(r, d)
+    def _compute(self, refs: Sequence[np.ndarray], dists: Sequence[np.ndarray]) -> np.ndarray:
         return np.array([psnr_rgb(r, d) for r, d in zip(refs, dists)], dtype=np.float64)

@@ -78,9 +78,7 @@ class PSNRHVSM(Metric):
     def version(self) -> str:  # type: ignore[override]
         return f"1+psnr-hvsm-{package_version('psnr-hvsm')}"
 
-    def compute(self, refs: Sequence[np.ndarray], dists: Sequence[np.ndarray]) -> np.ndarray:
-        for r, d in zip(refs, dists):
-            self.check(r, d)
+    def _compute(self, refs: Sequence[np.ndarray], dists: Sequence[np.ndarray]) -> np.ndarray:
         package = _package()
         out = np.empty(len(refs), dtype=np.float64)
         for chunk in batches(refs, self.batch_pixels):

@@ -108,6 +108,7 @@ def ms_ssim_pyiqa(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
 
 class _PyiqaSSIM(Metric):
     higher_is_better = True
+    uses_torch = True  # both compute in PyTorch, on ``device``
     version = f"1+pyiqa-{PYIQA_VERSION}"
     #: Most pixels per batch; five float64 maps, their spectra and the filtered maps take ~200 bytes per pixel.
     batch_pixels: ClassVar[int] = 4 * 768 * 512
@@ -116,11 +117,9 @@ class _PyiqaSSIM(Metric):
     def _fn(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def compute(self, refs: Sequence[np.ndarray], dists: Sequence[np.ndarray]) -> np.ndarray:
+    def _compute(self, refs: Sequence[np.ndarray], dists: Sequence[np.ndarray]) -> np.ndarray:
         import torch
 
-        for r, d in zip(refs, dists):
-            self.check(r, d)
         device = resolve_device(self.device)
         out = np.empty(len(refs), dtype=np.float64)
         for chunk in batches(refs, self.batch_pixels):
@@ -136,8 +135,6 @@ class _PyiqaSSIM(Metric):
 @register
 class SSIMPyiqa(_PyiqaSSIM):
     """SSIM as pyiqa's default ``ssim`` (module docstring); higher is better, 1 for identical images."""
-
-    uses_torch = True
 
     name = "ssim-pyiqa"
     min_side = 11

@@ -1,6 +1,6 @@
 """SSIM and MS-SSIM on RGB, in the convention of ``pytorch_msssim`` (as CompressAI reports them).
 
-Both metrics are one family (``ssim-rgb``): asked for together they share one pass, since
+Both metrics are one shared pass (``ssim-rgb``): asked for together they share one pass, since
 SSIM is the mean of the full-resolution SSIM map that MS-SSIM's first scale computes anyway
 (MS-SSIM uses only its contrast-structure term there; SSIM costs one more product).
 
@@ -278,31 +278,25 @@ def ssim_family(
 class _SSIMFamily(SharedPassMetric):
     """SSIM and MS-SSIM share one pass over each pair (see the module docstring); on ``device``."""
 
-    family = "ssim-rgb"
+    shared_pass = "ssim-rgb"
     uses_torch = True
 
     @classmethod
-    def compute_family(
+    def _compute_family(
         cls, metrics: Sequence[Metric], refs: Sequence[np.ndarray], dists: Sequence[np.ndarray]
     ) -> dict[str, np.ndarray | Exception]:
-        """One pass per pair for every metric whose input checks pass; the others get their check's
-        error (e.g. images too small for MS-SSIM still get SSIM)."""
-        group, errors = cls.checked(metrics, refs, dists)
-        out: dict[str, np.ndarray | Exception] = dict(errors)
-        if not group:
-            return out
-        want_ssim = any(m.name == SSIM.name for m in group)
-        want_ms = any(m.name == MSSSIM.name for m in group)
-        device = resolve_device(group[0].device)
+        """One pass per pair for every metric asked for (those whose input checks passed: images too
+        small for MS-SSIM still get SSIM)."""
+        want_ssim = any(m.name == SSIM.name for m in metrics)
+        want_ms = any(m.name == MSSSIM.name for m in metrics)
+        device = resolve_device(metrics[0].device)
         ssim_values = np.empty(len(refs), dtype=np.float64)
         ms_values = np.empty(len(refs), dtype=np.float64)
         for i, (r, d) in enumerate(zip(refs, dists)):
             s, ms = ssim_family(r, d, ssim=want_ssim, ms_ssim=want_ms, device=device)
             ssim_values[i] = np.nan if s is None else s
             ms_values[i] = np.nan if ms is None else ms
-        for m in group:
-            out[m.name] = ssim_values if m.name == SSIM.name else ms_values
-        return out
+        return {m.name: ssim_values if m.name == SSIM.name else ms_values for m in metrics}
 
 
 @register

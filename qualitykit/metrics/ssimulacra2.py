@@ -629,9 +629,7 @@ class SSIMULACRA2(Metric):
     #: Most pixels per batch of same-size pairs.
     batch_pixels = 4 * 768 * 512
 
-    def compute(self, refs: Sequence[np.ndarray], dists: Sequence[np.ndarray]) -> np.ndarray:
-        for r, d in zip(refs, dists):
-            self.check(r, d)
+    def _compute(self, refs: Sequence[np.ndarray], dists: Sequence[np.ndarray]) -> np.ndarray:
         device = resolve_device(self.device)
         out = np.empty(len(refs), dtype=np.float64)
         for (h, w, _), indices in group_by_shape(refs).items():
