@@ -43,6 +43,12 @@ def test_metrics_table_states_conventions_and_references():
     assert "BT.601 limited range, yuv444p" in out
 
 
+@pytest.mark.parametrize("option, what", [("--metrics", "metric"), ("--codecs", "codec")])
+def test_an_empty_list_names_its_option(tmp_path, option, what):
+    res = qk("bench", option, " , ", "--out", str(tmp_path / "r"), "--cache", str(tmp_path / "c"))
+    assert res.returncode == 2 and f"{option} ' , ': no {what} given" in res.stderr, res.stderr
+
+
 def test_bad_codec_is_a_usage_error(tmp_path):
     res = qk("bench", "--codecs", "jpeg,nosuch", "--out", str(tmp_path / "r"), "--cache", str(tmp_path / "c"))
     assert res.returncode == 2 and "unknown codec 'nosuch'" in res.stderr

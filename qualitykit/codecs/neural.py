@@ -75,7 +75,7 @@ class Neural(Codec):
         models, ARCHITECTURES = lib.models, lib.ARCHITECTURES
         model, metric, ckpt, arch = (self.options[k] for k in ("model", "metric", "ckpt", "arch"))
         if ckpt:
-            if model not in (self.settings["model"], "ckpt"):
+            if model not in (self.settings["model"].default, "ckpt"):
                 raise BadInput(f"neural: give either a model name ({model}) or ckpt=, not both")
             if arch not in ARCHITECTURES:
                 raise BadInput(f"neural: ckpt= needs arch= one of {', '.join(ARCHITECTURES)}")
@@ -91,7 +91,7 @@ class Neural(Codec):
             manifest = models.bundled_manifest(model)
             self.source = models.ModelSource("bundled", manifest["arch"], name=model, metric=manifest["metric"])
         else:
-            raise BadInput(f"neural: unknown model {model!r}; use {self.settings['model']} or one of {', '.join(models.ZOO_URLS)}")
+            raise BadInput(f"neural: unknown model {model!r}; use {self.settings['model'].default} or one of {', '.join(models.ZOO_URLS)}")
         if metric != self.source.metric:
             raise BadInput(f"neural: {model} has no metric={metric} variant (only {self.source.metric})")
         if arch and arch != self.source.arch:
@@ -139,12 +139,12 @@ class Neural(Codec):
     def _model(self, quality: int) -> torch.nn.Module:
         return _lib().models.load_model(self.source, quality, resolve_device(self.device))
 
-    def encode(self, image: np.ndarray, quality: float) -> bytes:
+    def encode(self, image: np.ndarray, q: float) -> bytes:
         if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
             raise ValueError(f"neural: expected an (H, W, 3) uint8 image, got {image.shape} {image.dtype}")
-        self._check_quality(quality)
-        q = int(quality)
-        model = self._model(q)
+        self._check_quality(q)
+        index = int(q)
+        model = self._model(index)
         height, width = image.shape[:2]
         pad = (-height % self.source.stride, -width % self.source.stride)
         lib = _lib()
@@ -154,7 +154,7 @@ class Neural(Codec):
         with torch.no_grad():
             out = model.compress(x)
         streams = tuple(strings[0] for strings in out["strings"])
-        return bitstream.pack(bitstream.Frame(self.source.id, q, height, width, pad, tuple(out["shape"]), streams))
+        return bitstream.pack(bitstream.Frame(self.source.id, index, height, width, pad, tuple(out["shape"]), streams))
 
     def decode(self, data: bytes) -> np.ndarray:
         lib = _lib()
