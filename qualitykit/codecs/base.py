@@ -137,6 +137,13 @@ def parse_ladder(text: str) -> tuple[float, ...]:
         raise BadInput(f"quality ladder {text!r}: expected numbers separated by '/', e.g. q=10/50/90") from None
 
 
+def bits_per_pixel(n_bytes: Any, width: Any, height: Any) -> Any:
+    """Bits per pixel of a file of ``n_bytes`` bytes coding a ``width`` × ``height`` image: the whole
+    file (container and headers included) × 8 over the pixel count — the ``bpp`` column of
+    results.csv, targets.csv and baselines. Numbers, numpy arrays or pandas columns alike."""
+    return n_bytes * 8 / (width * height)
+
+
 def format_quality(q: float) -> str:
     return _format_value(float(q))
 

@@ -30,6 +30,7 @@ from typing import Any
 import pandas as pd
 
 from .._version import __version__
+from ..codecs.base import bits_per_pixel
 from ..errors import BadInput
 from ..fsutil import atomic_write_text
 from ..metrics.base import MetricInfo
@@ -129,7 +130,7 @@ def load_baseline(path: str | Path) -> Baseline:
             raise _fail(path, f"{where}: point {key} appears twice")
         seen.add(key)
     results = pd.DataFrame(rows, columns=[*_ROW_KEYS, *metrics])
-    results["bpp"] = results["bytes"] * 8 / (results["width"] * results["height"])
+    results["bpp"] = bits_per_pixel(results["bytes"], results["width"], results["height"])
     return Baseline(str(path), str(data["dataset"]["name"]), images, codecs, metrics, results)
 
 
