@@ -36,7 +36,8 @@ def test_metrics_table_states_conventions_and_references():
     rows = {line.split()[0]: line for line in out.splitlines()[2:] if line and not line.startswith(" ")}
     for name in registry.names():
         cls = registry.get(name)
-        assert cls.reference and cls.reference in rows[name], name  # what it equals, with the tolerance
+        assert cls.reference.summary(cls.unit) in rows[name], name  # what it equals, version, tolerance
+        assert f"checked on {cls.reference.checked_on}" in out, name
         assert ("yes" if cls.default else "no (opt-in)") in rows[name]
         assert f"  {name}: {cls.description}" in out
     assert "lower is better" in rows["dists"] and "no (opt-in)" in rows["dists"] and "yes" in rows["psnr-hvsm"]

@@ -22,7 +22,7 @@ from PIL import Image
 
 from qualitykit.errors import BadInput
 from qualitykit.metrics import registry
-from qualitykit.metrics.base import MetricInfo
+from qualitykit.metrics.base import MetricInfo, Reference
 
 from .conftest import WEIGHTS
 
@@ -63,7 +63,7 @@ def test_declares_its_metadata(name):
     assert isinstance(cls.higher_is_better, bool)
     lo, hi = cls.range
     assert lo is None or hi is None or lo < hi
-    assert cls.unit in ("", "dB") and cls.description and cls.reference, "describe the convention and what it equals"
+    assert cls.unit in ("", "dB") and cls.description, "describe the convention"
     assert cls.saturation is None or (lo is None or lo <= cls.saturation) and (hi is None or cls.saturation <= hi)
     assert isinstance(cls.min_side, int) and cls.min_side >= 1 and cls.memory_per_pixel > 0
     m = metric(name)
@@ -204,6 +204,58 @@ def test_cpu_and_gpu_agree(name, pair):
     np.testing.assert_allclose(gpu, cpu, rtol=1e-4, atol=1e-4, err_msg=name)
 
 
+@pytest.mark.parametrize("name", NAMES)
+def test_reference_is_structured_and_its_test_asserts_its_tolerance(name):
+    """qk's table of references (pyiqa's calibration CSV + tolerance dict): every metric states what
+    it equals as a :class:`Reference` — implementation, version, a finite tolerance, the images — and
+    names the test that proves it. That test (a module-level function) reads the tolerance from the
+    registry through ``tolerance()`` instead of writing the figure a second time."""
+    import ast
+
+    ref = registry.get(name).reference
+    assert isinstance(ref, Reference), f"{name}: reference must be a Reference, not {type(ref).__name__}"
+    assert ref.implementation and ref.version and ref.checked_on, ref
+    assert ref.tolerance is not None and math.isfinite(ref.tolerance) and ref.tolerance >= 0, ref
+    if not registry.get(name).__module__.startswith("qualitykit."):
+        return  # a plugin's tests live in its own package
+    path, _, function = ref.test.partition("::")
+    assert path.startswith("tests/") and function, f"{name}: reference.test must be tests/FILE.py::FUNCTION, got {ref.test!r}"
+    tree = ast.parse((ROOT / path).read_text())
+    defs = {n.name: n for n in tree.body if isinstance(n, ast.FunctionDef)}
+    assert function in defs, f"{name}: {path} has no function {function}"
+    calls = {c.func.id for c in ast.walk(defs[function]) if isinstance(c, ast.Call) and isinstance(c.func, ast.Name)}
+    assert "tolerance" in calls, f"{name}: {ref.test} does not read its tolerance from the registry (tolerance(...))"
+
+
+def test_reference_reads_back_from_a_manifest_and_older_prose_is_kept():
+    from qualitykit.metrics.base import Reference
+
+    info = registry.get("psnr").info_for("1")
+    assert MetricInfo.from_dict(json.loads(json.dumps(info.to_dict()))) == info
+    old = {**info.to_dict(), "reference": "CompressAI 1.2.8 compute_metrics 'psnr-rgb', equal to 1e-9 dB"}
+    del old["plot_in_db"]
+    read = MetricInfo.from_dict(old)
+    assert read.reference == Reference("CompressAI 1.2.8 compute_metrics 'psnr-rgb', equal to 1e-9 dB", "", None, "")
+    assert str(read.reference) == old["reference"] and read.plot_in_db is False
+    ms = {**registry.get("ms-ssim").info_for("1").to_dict()}
+    del ms["plot_in_db"]
+    assert MetricInfo.from_dict(ms).plot_in_db is True  # an older manifest: as the metric declares it
+
+
+def test_readme_metric_table_is_the_generated_one():
+    """README's "Metrics and their conventions" table is generated from the references
+    (``python -m qualitykit.metrics.table --readme`` rewrites it)."""
+    from qualitykit.metrics import table
+
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert table.readme_with_table(text) == text, "README's metric table is stale: run python -m qualitykit.metrics.table --readme"
+    generated = table.markdown()
+    for name in NAMES:
+        cls = registry.get(name)
+        if cls.__module__.startswith("qualitykit."):
+            assert f"| `{name}`" in generated and cls.reference.summary(cls.unit) in generated
+
+
 def test_contract_tests_pick_up_an_installed_plugin(tmp_path):
     info = tmp_path / "site" / "qk_fake_metric-0.1.dist-info"
     info.mkdir(parents=True)
@@ -216,5 +268,5 @@ def test_contract_tests_pick_up_an_installed_plugin(tmp_path):
     )  # fmt: skip
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
     passed = [line for line in done.stdout.splitlines() if line.startswith("PASSED") and "[fake-mae]" in line]
-    assert len(passed) == 5, done.stdout[-3000:]
+    assert len(passed) == 6, done.stdout[-3000:]
     assert "fake-mae" not in registry.names()  # this process's registry never saw it

@@ -19,7 +19,7 @@ from qualitykit.errors import BadInput
 from qualitykit.metrics import get_metric, registry
 from qualitykit.metrics import ssimulacra2 as s2
 
-from .conftest import KODAK, SHARED
+from .conftest import KODAK, SHARED, tolerance
 
 REFERENCE = SHARED / "reference" / "ssimulacra2"
 
@@ -107,7 +107,7 @@ def test_equals_reference_tool_on_88_kodak_pairs(metric) -> None:
         refs.append(cache[row.reference])
         dists.append(dist)
     diff = np.abs(metric.compute(refs, dists) - table["ssimulacra2"].to_numpy())
-    assert diff.mean() <= 0.012 and diff.max() <= 0.10, (diff.mean(), diff.max())
+    assert diff.mean() <= 0.012 and diff.max() <= tolerance("ssimulacra2"), (diff.mean(), diff.max())
     # the PyPI port, for scale: 1.07 on average
     assert np.abs(table["ssimulacra2_pypi_0.3.0"] - table["ssimulacra2"]).mean() > 1.0
 

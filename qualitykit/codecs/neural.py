@@ -48,7 +48,7 @@ class Neural(Codec):
         neural:mbt2018-mean:q=6:metric=ms-ssim
         neural:ckpt=runs/best.pth.tar:arch=mbt2018-mean   one local checkpoint = one rate point (q=1)
 
-    Quality is the model family's integer index (zoo: 1–8, 1–6 for cheng2020;
+    Quality is the model's integer rate-point index (zoo: 1–8, 1–6 for cheng2020;
     bundled: 1–4), higher = more bits. Images are padded on the bottom and right
     by edge replication to the model's stride (64 for hyperprior-style models,
     16 for factorized ones) and cropped back after decoding. The file is a small

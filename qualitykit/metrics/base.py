@@ -21,7 +21,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from typing import Any, ClassVar
 
 import numpy as np
@@ -79,14 +79,62 @@ def batches(images: Sequence[np.ndarray], max_pixels: int) -> Iterator[list[int]
 
 
 @dataclass(frozen=True)
+class Reference:
+    """What a metric's numbers equal, as one test proves — the row of qk's table of references (the
+    README metric table and ``qk metrics`` are generated from these).
+
+    ``implementation``: the independent code the scores are compared with (a package's function, a
+    tool's command line); ``version``: its version (or commit); ``tolerance``: the largest absolute
+    difference per pair the equality test allows, in the metric's unit (the test reads it from here:
+    ``tests/conftest.py::tolerance``); ``checked_on``: the images the test compares on; ``test``:
+    that test, ``tests/FILE.py::FUNCTION`` (the function that asserts, which calls ``tolerance``);
+    ``note``: what else a reader should know (e.g. a mean difference far below the bound).
+    """
+
+    implementation: str
+    version: str
+    tolerance: float | None
+    checked_on: str
+    test: str = ""
+    note: str = ""
+
+    def summary(self, unit: str = "") -> str:
+        """``CompressAI compute_metrics 'psnr-rgb', version 1.2.8, to 1e-05 dB``: what it equals, how closely."""
+        if self.tolerance is None:  # prose a manifest of an older qk recorded
+            return self.implementation
+        tol = "exactly" if self.tolerance == 0 else f"to {self.tolerance:g}{' ' + unit if unit else ''}"
+        version = f", version {self.version}" if self.version else ""
+        return f"{self.implementation}{version}, {tol}"
+
+    def __str__(self) -> str:
+        if self.tolerance is None:
+            return self.implementation
+        note = f"; {self.note}" if self.note else ""
+        return f"{self.summary()} on {self.checked_on}{note}"
+
+    @classmethod
+    def from_value(cls, value: Reference | str | dict[str, Any]) -> Reference:
+        """A :class:`Reference` from what a manifest recorded: today's dict, or an older qk's prose
+        (kept as the implementation, with no tolerance)."""
+        if isinstance(value, Reference):
+            return value
+        if isinstance(value, str):
+            return cls(value, "", None, "")
+        known = {f.name for f in fields(cls)}  # a later qk may record more
+        return cls(**{k: v for k, v in value.items() if k in known})
+
+
+@dataclass(frozen=True)
 class MetricInfo:
     """What a run records about a metric (the manifest's ``metrics`` entries); the analysis reads
     direction and saturation from here, never from a table of names.
 
     ``range`` is ``(lowest, highest)`` with ``None`` for an open end; ``saturation`` is the score
     at and beyond which the metric stops telling qualities apart (VMAF 99.5), ``None`` if it
-    never saturates; ``unit`` is ``"dB"`` or ``""``; ``reference`` names the implementation the
-    metric equals, with its version and the tolerance a test proves.
+    never saturates; ``unit`` is ``"dB"`` or ``""``; ``reference`` is the implementation the
+    metric equals, with its version and the tolerance a test proves (:class:`Reference`);
+    ``plot_in_db``: plots show the score as −10·log10(1 − score) dB (SSIM-like scores that crowd
+    towards 1). A manifest without a field added later reads as the registered metric declares it.
     """
 
     name: str
@@ -96,14 +144,23 @@ class MetricInfo:
     saturation: float | None
     unit: str
     description: str
-    reference: str
+    reference: Reference
+    plot_in_db: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> MetricInfo:
-        return cls(**{**data, "range": tuple(data["range"])})
+        data = {**data, "range": tuple(data["range"]), "reference": Reference.from_value(data["reference"])}
+        if "plot_in_db" not in data:  # recorded before the field existed: as the metric declares it
+            from . import registry
+
+            try:
+                data["plot_in_db"] = bool(registry.get(data["name"]).plot_in_db)
+            except Exception:  # unknown here (a plugin not installed): plain scale
+                data["plot_in_db"] = False
+        return cls(**data)
 
 
 class Metric(ABC):
@@ -126,7 +183,10 @@ class Metric(ABC):
     saturation: ClassVar[float | None] = None
     unit: ClassVar[str] = ""
     description: ClassVar[str] = ""
-    reference: ClassVar[str] = ""
+    #: What the numbers equal, with the tolerance its test proves (every registered metric has one).
+    reference: ClassVar[Reference]
+    #: Plots show the score as −10·log10(1 − score) dB (SSIM-like scores crowding towards 1).
+    plot_in_db: ClassVar[bool] = False
     #: In ``qk bench``'s default set; metrics that cost seconds per pair are opt-in (``False``).
     default: ClassVar[bool] = True
     #: Names other tools give this exact metric (e.g. CompressAI's ``psnr-rgb`` for ``psnr``).
@@ -180,7 +240,7 @@ class Metric(ABC):
         """The metadata of this metric computed at ``version``, as a run's manifest records it."""
         return MetricInfo(
             cls.name, version, cls.higher_is_better, tuple(cls.range), cls.saturation, cls.unit,
-            cls.description, cls.reference,
+            cls.description, Reference.from_value(getattr(cls, "reference", "")), cls.plot_in_db,
         )  # fmt: skip
 
     def info(self) -> MetricInfo:

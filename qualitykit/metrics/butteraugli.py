@@ -34,7 +34,7 @@ from PIL import Image
 from . import register
 from ..errors import BadInput, Unavailable
 from ..fsutil import sha256_file
-from .base import Metric, SharedPassMetric
+from .base import Metric, Reference, SharedPassMetric
 
 ENV = "QK_BUTTERAUGLI"
 TOOL = "butteraugli_main"
@@ -131,7 +131,11 @@ def _tool() -> str:
     return path
 
 
-_REFERENCE = "butteraugli_main (Debian libjxl-devtools 0.7.0-10+deb12u1) --pnorm 3; ../shared reference.csv, equal to 1e-6"
+def _reference(tolerance: float, note: str) -> Reference:
+    return Reference(
+        "butteraugli_main --pnorm 3", "Debian libjxl-devtools 0.7.0-10+deb12u1", tolerance,
+        "../shared's 88 Kodak reference pairs (reference.csv)", "tests/test_metrics_butteraugli.py::_check", note,
+    )
 
 
 @register
@@ -141,7 +145,7 @@ class Butteraugli(_Butteraugli):
     name = "butteraugli"
     key = 0
     description = "Butteraugli max-norm distance (libjxl butteraugli_main), sRGB, 80 nits"
-    reference = _REFERENCE
+    reference = _reference(1e-9, "the tool prints 10 decimals")
 
 
 @register
@@ -151,4 +155,4 @@ class Butteraugli3Norm(_Butteraugli):
     name = "butteraugli-3norm"
     key = 1
     description = "Butteraugli 3-norm distance (libjxl butteraugli_main --pnorm 3), sRGB, 80 nits"
-    reference = _REFERENCE
+    reference = _reference(1e-6, "the tool prints 6 decimals")

@@ -40,7 +40,7 @@ from ..assets import Asset
 from . import register
 from ..device import resolve_device
 from .backbones import VGG16
-from .base import Metric, batches, by_reference
+from .base import Metric, Reference, batches, by_reference
 
 if TYPE_CHECKING:
     import torch
@@ -117,7 +117,10 @@ class DISTS(Metric):
     min_side = 32
     default = False  # seconds of CPU per Kodak pair, like lpips-vgg (VGG16; benchmarks/bench_metrics.py)
     description = "DISTS, VGG16 + α/β of dists-pytorch, RGB in [0, 1], no resizing"
-    reference = "dists-pytorch 0.1 DISTS() on the same backbone, equal to 1e-6"
+    reference = Reference(
+        "dists-pytorch DISTS()", "0.1", 1e-6, "4 photos (JPEG), one 131×97 px",
+        "tests/test_metrics_dists.py::test_equal_to_dists_pytorch_on_photos", "on the same backbone file",
+    )
     memory_per_pixel = 2400.0
     #: Most pixels of distorted images per batch (bounds memory: their VGG16 features, beside the reference's).
     batch_pixels: ClassVar[int] = 2 * 768 * 512

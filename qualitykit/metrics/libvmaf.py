@@ -34,7 +34,7 @@ import numpy as np
 from ..ffmpeg import find_ffmpeg
 from . import register
 from ..errors import BadInput, Unavailable
-from .base import Metric, SharedPassMetric, group_by_shape
+from .base import Metric, Reference, SharedPassMetric, group_by_shape
 
 
 def _ffmpeg() -> str:
@@ -123,6 +123,14 @@ def _libvmaf_version(ffmpeg: str) -> str:  # keyed by the binary: run_libvmaf us
     return run_libvmaf([tiny], [tiny], ["psnr"])[0]["version"]  # type: ignore[return-value]
 
 
+def _libvmaf_reference(output: str) -> Reference:
+    return Reference(  # the table's entry for every libvmaf metric
+        f"ffmpeg -lavfi libvmaf, {output}", "ffmpeg 9.0.2", 1e-6, "5 photos at JPEG q=10–95, Kodak pairs, 2048 px and odd sizes",
+        "tests/test_metrics_libvmaf.py::_assert_equal_to_ffmpeg",
+        "ffmpeg reads the two PNG files; ffmpeg-quality-metrics 3.13 agrees too; libvmaf prints 6 decimals",
+    )
+
+
 class LibvmafMetric(SharedPassMetric):
     """A value read from libvmaf's per-frame log (see the module docstring for conventions)."""
 
@@ -166,7 +174,7 @@ class PSNRY(LibvmafMetric):
     description = f"PSNR of Y, libvmaf psnr_y, dB; {CONVERSION}"
     range = (0.0, 60.0)
     unit = "dB"
-    reference = "ffmpeg 9.0.2 + libvmaf psnr_y and ffmpeg-quality-metrics 3.13 on the PNG files, equal to 1e-6 dB"
+    reference = _libvmaf_reference("psnr_y")
 
 
 @register
@@ -177,12 +185,13 @@ class SSIMY(LibvmafMetric):
 
     name = "ssim-y"
     higher_is_better = True
+    plot_in_db = True
     feature = "float_ssim"
     key = "float_ssim"
     min_side = 32
     description = f"SSIM of Y, libvmaf float_ssim; {CONVERSION}"
     range = (-1.0, 1.0)
-    reference = "ffmpeg 9.0.2 + libvmaf float_ssim and ffmpeg-quality-metrics 3.13 on the PNG files, equal to 1e-6"
+    reference = _libvmaf_reference("float_ssim")
 
 
 @register
@@ -191,12 +200,13 @@ class MSSSIMY(LibvmafMetric):
 
     name = "ms-ssim-y"
     higher_is_better = True
+    plot_in_db = True
     feature = "float_ms_ssim"
     key = "float_ms_ssim"
     min_side = 176
     description = f"MS-SSIM of Y, libvmaf float_ms_ssim; {CONVERSION}"
     range = (0.0, 1.0)
-    reference = "ffmpeg 9.0.2 + libvmaf float_ms_ssim and ffmpeg-quality-metrics 3.13 on the PNG files, equal to 1e-6"
+    reference = _libvmaf_reference("float_ms_ssim")
 
 
 class _VMAF(LibvmafMetric):
@@ -214,7 +224,7 @@ class VMAF(_VMAF):
     model = "vmaf_v0.6.1"
     key = "vmaf_v0.6.1"
     description = f"VMAF vmaf_v0.6.1, motion forced to 0; {CONVERSION}"
-    reference = "ffmpeg 9.0.2 + libvmaf vmaf_v0.6.1 and ffmpeg-quality-metrics 3.13 on the PNG files, equal to 1e-6"
+    reference = _libvmaf_reference("vmaf_v0.6.1")
 
 
 @register
@@ -226,7 +236,7 @@ class VMAFNEG(_VMAF):
     model = "vmaf_v0.6.1neg"
     key = "vmaf_v0.6.1neg"
     description = f"VMAF NEG vmaf_v0.6.1neg, motion forced to 0; {CONVERSION}"
-    reference = "ffmpeg 9.0.2 + libvmaf vmaf_v0.6.1neg and ffmpeg-quality-metrics 3.13 on the PNG files, equal to 1e-6"
+    reference = _libvmaf_reference("vmaf_v0.6.1neg")
 
 
 @register
@@ -238,4 +248,4 @@ class VMAF4K(_VMAF):
     model = "vmaf_4k_v0.6.1"
     key = "vmaf_4k_v0.6.1"
     description = f"VMAF 4K vmaf_4k_v0.6.1, motion forced to 0; {CONVERSION}"
-    reference = "ffmpeg 9.0.2 + libvmaf vmaf_4k_v0.6.1 and ffmpeg-quality-metrics 3.13 on the PNG files, equal to 1e-6"
+    reference = _libvmaf_reference("vmaf_4k_v0.6.1")

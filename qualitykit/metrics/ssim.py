@@ -39,7 +39,7 @@ import numpy as np
 
 from . import register
 from ..device import resolve_device
-from .base import Metric, SharedPassMetric
+from .base import Metric, Reference, SharedPassMetric
 
 if TYPE_CHECKING:
     import torch
@@ -308,11 +308,15 @@ class SSIM(_SSIMFamily):
 
     name = "ssim"
     higher_is_better = True
+    plot_in_db = True
     version = "pytorch_msssim-1"
     min_side = 11
     description = "SSIM, RGB, pytorch_msssim, data range 255"
     range = (-1.0, 1.0)
-    reference = "pytorch_msssim 1.0.0 ssim(data_range=255), equal to 1e-6"
+    reference = Reference(
+        "pytorch_msssim ssim(data_range=255)", "1.0.0", 1e-6, "astronaut at JPEG q=20",
+        "tests/test_metrics_rgb.py::test_ssim_equals_pytorch_msssim_per_image",
+    )
     #: Strips: a few tens of MiB whatever the size (18 MiB measured on 768x512, 48 B/px there);
     #: this figure holds up to Kodak size and overstates larger images.
     memory_per_pixel = 56.0
@@ -328,12 +332,18 @@ class MSSSIM(_SSIMFamily):
 
     name = "ms-ssim"
     higher_is_better = True
+    plot_in_db = True
     version = "pytorch_msssim-1"
     min_side = 161
     description = "MS-SSIM, RGB, pytorch_msssim, data range 255"
     range = (0.0, 1.0)
     aliases = ("ms-ssim-rgb",)
-    reference = "pytorch_msssim 1.0.0 ms_ssim(data_range=255) = CompressAI 'ms-ssim-rgb', equal to 1e-6"
+    reference = Reference(
+        "CompressAI compute_metrics 'ms-ssim-rgb'", "1.2.8", 1e-6,
+        "3 crops of astronaut at JPEG q=10/40/80 and Kodak kodim04 at q=30",
+        "tests/test_metrics_rgb.py::test_psnr_and_ms_ssim_equal_compressai",
+        "CompressAI's ms-ssim-rgb is pytorch_msssim 1.0.0 ms_ssim(data_range=255)",
+    )
     #: Strips (with SSIM in the same pass or not): 30 MiB measured on 768x512 (80 B/px there),
     #: 48 MiB on 6000x4000 (2.1 B/px); this figure holds up to Kodak size and overstates larger images.
     memory_per_pixel = 88.0
