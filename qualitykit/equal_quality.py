@@ -41,7 +41,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from .codecs.base import Codec, format_quality
+from .codecs.base import Codec, bits_per_pixel, format_quality
 from .errors import BadInput
 from .rundir import TARGET_COLUMNS, TARGETS, ItemError, SourceImage
 from .store import Store
@@ -256,7 +256,6 @@ def _choose(state: _State, points: dict) -> dict[str, Any]:
         "target": t.spec, "metric": t.metric, "value": t.value, "image": state.image.image,
         "codec_id": state.codec_id, "probes": len(known), "scale": sc.describe(),
     }  # fmt: skip
-    px = state.image.width * state.image.height
     if reach:
         _, q, n_bytes, score = min(reach, key=lambda k: (k[2], -k[0]))
         note = state.note
@@ -264,13 +263,13 @@ def _choose(state: _State, points: dict) -> dict[str, Any]:
             note = f"discrete qualities {'/'.join(format_quality(v) for v in sc.values)}: nearest setting at or above the target"
         elif q == sc.q_at(0.0):
             note = "reached at the codec's lowest setting (the target is below its range)"
-        row.update(q=q, bytes=n_bytes, bpp=n_bytes * 8 / px, score=score, reached=True, note=note)
+        row.update(q=q, bytes=n_bytes, bpp=bits_per_pixel(n_bytes, state.image.width, state.image.height), score=score, reached=True, note=note)
         return row
     scored = [k for k in known if math.isfinite(k[3])]
     if scored:
         _, q, n_bytes, score = max(scored, key=lambda k: k[3] if t.higher_is_better else -k[3])
         note = state.note or f"cannot reach {t.describe()}: best is {score:.4g} at q={format_quality(q)}"
-        row.update(q=q, bytes=n_bytes, bpp=n_bytes * 8 / px, score=score, reached=False, note=note)
+        row.update(q=q, bytes=n_bytes, bpp=bits_per_pixel(n_bytes, state.image.width, state.image.height), score=score, reached=False, note=note)
     else:
         row.update(q=float("nan"), bytes=float("nan"), bpp=float("nan"), score=float("nan"), reached=False,
                    note=state.note or f"no {t.metric} score for this image")  # fmt: skip

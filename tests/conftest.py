@@ -17,6 +17,17 @@ KODAK = SHARED / "datasets" / "kodak"
 WEIGHTS = SHARED / "weights"
 
 
+def tolerance(metric: str) -> float:
+    """The tolerance ``metric``'s :class:`~qualitykit.metrics.base.Reference` states: every equality
+    test asserts this figure (read from the registry, never written twice), and
+    ``test_metric_contract.py`` checks that the test each reference names calls this."""
+    from qualitykit.metrics import registry
+
+    value = registry.get(metric).reference.tolerance
+    assert value is not None, f"{metric}: its reference states no tolerance"
+    return value
+
+
 def kodak_or_skip() -> Path:
     if not (KODAK / "kodim01.png").is_file():
         pytest.skip(f"Kodak corpus not found at {KODAK} (it lives in ../shared beside the checkout)")

@@ -41,8 +41,8 @@ class FakePlugin(Codec):
     quality_range = (1, 8)
     quality_integer = True
 
-    def encode(self, image: np.ndarray, quality: float) -> bytes:
-        return _pack(image, int(quality), self.options["level"])
+    def encode(self, image: np.ndarray, q: float) -> bytes:
+        return _pack(image, int(q), self.options["level"])
 
     def decode(self, data: bytes) -> np.ndarray:
         return _unpack(data)

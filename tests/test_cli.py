@@ -40,11 +40,18 @@ def test_metrics_table_states_conventions_and_references():
     rows = {line.split()[0]: line for line in out.splitlines()[2:] if line and not line.startswith(" ")}
     for name in registry.names():
         cls = registry.get(name)
-        assert cls.reference and cls.reference in rows[name], name  # what it equals, with the tolerance
+        assert cls.reference.summary(cls.unit) in rows[name], name  # what it equals, version, tolerance
+        assert f"checked on {cls.reference.checked_on}" in out, name
         assert ("yes" if cls.default else "no (opt-in)") in rows[name]
         assert f"  {name}: {cls.description}" in out
     assert "lower is better" in rows["dists"] and "no (opt-in)" in rows["dists"] and "yes" in rows["psnr-hvsm"]
     assert "BT.601 limited range, yuv444p" in out
+
+
+@pytest.mark.parametrize("option, what", [("--metrics", "metric"), ("--codecs", "codec")])
+def test_an_empty_list_names_its_option(tmp_path, option, what):
+    res = qk("bench", option, " , ", "--out", str(tmp_path / "r"), "--cache", str(tmp_path / "c"))
+    assert res.returncode == 2 and f"{option} ' , ': no {what} given" in res.stderr, res.stderr
 
 
 def test_bad_codec_is_a_usage_error(tmp_path):

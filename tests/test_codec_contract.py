@@ -149,7 +149,7 @@ def test_bad_settings_are_refused(name):
     if math.isfinite(hi):
         with pytest.raises(BadInput, match="outside"):
             codec_from_spec(f"{spec}:q={_format_value(hi + 1)}")
-    for key, setting in codec.setting_specs.items():
+    for key, setting in codec.settings.items():
         if setting.choices is not None and setting.type is str:
             with pytest.raises(QKError, match=key):
                 codec_from_spec(f"{spec}:{key}=no-such-value")
@@ -157,3 +157,55 @@ def test_bad_settings_are_refused(name):
             for bad in (setting.range[1] + 1, setting.range[0] - 1):
                 with pytest.raises(BadInput, match=f"{key}="):
                     codec_from_spec(f"{spec}:{key}={_format_value(bad)}")
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_settings_are_declared_setting_objects_and_encode_takes_q(name):
+    """``settings`` holds the declared :class:`Setting` objects (not defaults rewritten in place) and
+    every codec encodes as ``encode(image, q)``, the ``q`` of a spec and of results.csv."""
+    import inspect
+
+    from qualitykit.codecs.base import Setting
+
+    cls = registry.get(name)
+    assert all(isinstance(s, Setting) for s in cls.settings.values()), cls.settings
+    assert cls.defaults() == {k: s.default for k, s in cls.settings.items()}
+    assert all(new in cls.settings and old not in cls.settings for old, new in cls.renamed.items())
+    assert list(inspect.signature(cls.encode).parameters) == ["self", "image", "q"]
+
+
+def test_a_plain_default_becomes_a_setting_and_a_subclass_keeps_the_constraints():
+    from qualitykit.codecs.base import Codec, Setting
+
+    class Parent(Codec):
+        name = "parent-test"
+        settings = {"level": Setting(3, range=(0, 9)), "sigma": 0.0}
+        ladder = (1.0,)
+
+        def encode(self, image, q):
+            return b""
+
+        def decode(self, data):
+            return np.zeros((1, 1, 3), np.uint8)
+
+        def versions(self):
+            return {"x": "1"}
+
+    class Child(Parent):
+        settings = {**Parent.settings, "level": 5}
+
+    assert Parent.settings["sigma"] == Setting(0.0)
+    assert Child.settings["level"] == Setting(5, range=(0, 9)) and Child.defaults() == {"level": 5, "sigma": 0.0}
+    with pytest.raises(BadInput, match="outside 0..9"):
+        Child(level=10)
+
+
+def test_heic_chroma_is_now_subsampling_and_the_old_name_still_works():
+    cls = registry.get("heic")
+    if cls.available():
+        pytest.skip(f"heic unavailable here: {cls.available()}")
+    with pytest.warns(FutureWarning, match="'chroma' is now called 'subsampling'"):
+        old, _ = codec_from_spec("heic:chroma=444")
+    assert old.id == codec_from_spec("heic:subsampling=444")[0].id and "subsampling=444" in old.id
+    with pytest.raises(BadInput, match="chroma and subsampling are the same setting"):
+        codec_from_spec("heic:chroma=444:subsampling=420")

@@ -57,7 +57,7 @@ def test_contract_tests_pick_up_an_installed_plugin(plugin_path):
     )  # fmt: skip
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
     passed = [line for line in done.stdout.splitlines() if line.startswith("PASSED") and "[fakeplug]" in line]
-    assert len(passed) == 6, done.stdout[-3000:]
+    assert len(passed) == 7, done.stdout[-3000:]
 
 
 def test_a_broken_plugin_is_reported_not_fatal(tmp_path, monkeypatch):

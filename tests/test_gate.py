@@ -22,11 +22,11 @@ class NoisyJPEG(JPEG):
     name = "noisyjpeg"
     settings = {**JPEG.settings, "sigma": 0.0}
 
-    def encode(self, image: np.ndarray, quality: float) -> bytes:
+    def encode(self, image: np.ndarray, q: float) -> bytes:
         if self.options["sigma"]:
             noise = np.random.default_rng(0).normal(0, self.options["sigma"], image.shape)
             image = np.clip(image + noise, 0, 255).astype(np.uint8)
-        return super().encode(image, quality)
+        return super().encode(image, q)
 
 
 @pytest.fixture(autouse=True, scope="module")

@@ -9,6 +9,7 @@ runs this file again).
 from __future__ import annotations
 
 import io
+import json
 import math
 import os
 import subprocess
@@ -21,7 +22,7 @@ from PIL import Image
 
 from qualitykit.errors import BadInput
 from qualitykit.metrics import registry
-from qualitykit.metrics.base import MetricInfo
+from qualitykit.metrics.base import MetricInfo, Reference
 
 from .conftest import WEIGHTS
 
@@ -62,7 +63,7 @@ def test_declares_its_metadata(name):
     assert isinstance(cls.higher_is_better, bool)
     lo, hi = cls.range
     assert lo is None or hi is None or lo < hi
-    assert cls.unit in ("", "dB") and cls.description and cls.reference, "describe the convention and what it equals"
+    assert cls.unit in ("", "dB") and cls.description, "describe the convention"
     assert cls.saturation is None or (lo is None or lo <= cls.saturation) and (hi is None or cls.saturation <= hi)
     assert isinstance(cls.min_side, int) and cls.min_side >= 1 and cls.memory_per_pixel > 0
     m = metric(name)
@@ -106,6 +107,155 @@ def test_bad_pairs_are_refused_with_a_named_error(name, pair):
             m.compute([tiny], [tiny.copy()])
 
 
+@pytest.mark.parametrize("name", NAMES)
+def test_every_batch_is_validated_once_before_the_kernel(name, pair):
+    """Unequal lengths (``zip`` would drop the extra image), a wrong dtype or channel count are refused
+    by :meth:`Metric.compute` before the kernel runs, whatever the metric; so is a shared pass."""
+    m = metric(name)
+    ref, dist = pair
+    with pytest.raises(BadInput, match=r"2 reference image\(s\) but 1 distorted"):
+        m.compute([ref, ref], [dist])
+    with pytest.raises(BadInput, match="uint8"):
+        m.compute([ref], [dist.astype(np.float32)])
+    with pytest.raises(BadInput, match=r"\(H, W, 3\)"):
+        m.compute([ref[..., :2]], [dist[..., :2]])
+    with pytest.raises(BadInput, match="distorted image"):
+        type(m).compute_family([m], [ref], [dist, dist])
+
+
+def test_a_metric_that_defines_compute_is_refused():
+    """The kernel is ``_compute``; ``compute`` stays the one validating entry point."""
+    from qualitykit.metrics.base import Metric
+
+    with pytest.raises(TypeError, match="implement the kernel _compute"):
+
+        class Unchecked(Metric):  # noqa: F841
+            def compute(self, refs, dists):
+                return np.zeros(len(refs))
+
+
+#: Run in a fresh interpreter: each metric computes under a TorchFunctionMode that counts the torch
+#: functions it calls. (Importing torch is not computing with it: the psnr-hvsm package imports torch
+#: for a backend qk does not use.)
+_USES_TORCH_PROBE = r"""
+import json, sys
+import numpy as np
+import torch
+from torch.overrides import TorchFunctionMode
+from qualitykit.metrics import registry
+
+class Count(TorchFunctionMode):
+    calls = 0
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        Count.calls += 1
+        return func(*args, **(kwargs or {}))
+
+rng = np.random.default_rng(0)
+ref = rng.integers(0, 256, (192, 200, 3), dtype=np.uint8)
+dist = np.clip(ref.astype(int) + rng.integers(-20, 21, ref.shape), 0, 255).astype(np.uint8)
+found = {}
+for name in sys.argv[1:]:
+    cls = registry.get(name)
+    if cls.available():
+        found[name] = None
+        continue
+    Count.calls = 0
+    with Count():
+        cls(device="cpu").compute([ref], [dist])
+    found[name] = Count.calls
+print(json.dumps(found))
+"""
+
+
+def test_uses_torch_says_what_each_metric_runs():
+    """``uses_torch`` decides whether ``--device auto`` sends a metric to the GPU and whether a run
+    imports PyTorch, so it must be true exactly for the metrics that compute with it."""
+    pytest.importorskip("torch")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    if (WEIGHTS / "vgg16-features-imagenet1k-v1.pth").is_file():
+        env["QK_WEIGHTS_DIR"] = str(WEIGHTS)
+    done = subprocess.run([sys.executable, "-c", _USES_TORCH_PROBE, *NAMES], capture_output=True, text=True,
+                          env=env, cwd=ROOT, timeout=900)  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    calls = {n: c for n, c in json.loads(done.stdout.strip().splitlines()[-1]).items() if c is not None}
+    assert calls, "no metric could run here"
+    wrong = {n: c for n, c in calls.items() if registry.get(n).uses_torch != (c > 0)}
+    assert not wrong, f"uses_torch disagrees with the torch calls counted while computing: {wrong}"
+
+
+TORCH_METRICS = [n for n in NAMES if registry.get(n).uses_torch]
+
+
+@pytest.mark.parametrize("name", TORCH_METRICS)
+def test_cpu_and_gpu_agree(name, pair):
+    """Every metric that computes with PyTorch gives the CPU's scores on CUDA (pyiqa's
+    test_cpu_gpu_consistency); float32 kernels and cuDNN's algorithm choice differ in rounding only."""
+    torch = pytest.importorskip("torch")
+    if not torch.cuda.is_available():
+        pytest.skip("no CUDA device here")
+    cls = registry.get(name)
+    if cls.available():
+        pytest.skip(f"{name} unavailable here: {cls.available()}")
+    ref, dist = pair
+    refs, dists = [ref, ref], [dist, ref.copy()]
+    cpu = cls(device="cpu").compute(refs, dists)
+    gpu = cls(device="cuda").compute(refs, dists)
+    np.testing.assert_allclose(gpu, cpu, rtol=1e-4, atol=1e-4, err_msg=name)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_reference_is_structured_and_its_test_asserts_its_tolerance(name):
+    """qk's table of references (pyiqa's calibration CSV + tolerance dict): every metric states what
+    it equals as a :class:`Reference` — implementation, version, a finite tolerance, the images — and
+    names the test that proves it. That test (a module-level function) reads the tolerance from the
+    registry through ``tolerance()`` instead of writing the figure a second time."""
+    import ast
+
+    ref = registry.get(name).reference
+    assert isinstance(ref, Reference), f"{name}: reference must be a Reference, not {type(ref).__name__}"
+    assert ref.implementation and ref.version and ref.checked_on, ref
+    assert ref.tolerance is not None and math.isfinite(ref.tolerance) and ref.tolerance >= 0, ref
+    if not registry.get(name).__module__.startswith("qualitykit."):
+        return  # a plugin's tests live in its own package
+    path, _, function = ref.test.partition("::")
+    assert path.startswith("tests/") and function, f"{name}: reference.test must be tests/FILE.py::FUNCTION, got {ref.test!r}"
+    tree = ast.parse((ROOT / path).read_text())
+    defs = {n.name: n for n in tree.body if isinstance(n, ast.FunctionDef)}
+    assert function in defs, f"{name}: {path} has no function {function}"
+    calls = {c.func.id for c in ast.walk(defs[function]) if isinstance(c, ast.Call) and isinstance(c.func, ast.Name)}
+    assert "tolerance" in calls, f"{name}: {ref.test} does not read its tolerance from the registry (tolerance(...))"
+
+
+def test_reference_reads_back_from_a_manifest_and_older_prose_is_kept():
+    from qualitykit.metrics.base import Reference
+
+    info = registry.get("psnr").info_for("1")
+    assert MetricInfo.from_dict(json.loads(json.dumps(info.to_dict()))) == info
+    old = {**info.to_dict(), "reference": "CompressAI 1.2.8 compute_metrics 'psnr-rgb', equal to 1e-9 dB"}
+    del old["plot_in_db"]
+    read = MetricInfo.from_dict(old)
+    assert read.reference == Reference("CompressAI 1.2.8 compute_metrics 'psnr-rgb', equal to 1e-9 dB", "", None, "")
+    assert str(read.reference) == old["reference"] and read.plot_in_db is False
+    ms = {**registry.get("ms-ssim").info_for("1").to_dict()}
+    del ms["plot_in_db"]
+    assert MetricInfo.from_dict(ms).plot_in_db is True  # an older manifest: as the metric declares it
+
+
+def test_readme_metric_table_is_the_generated_one():
+    """README's "Metrics and their conventions" table is generated from the references
+    (``python -m qualitykit.metrics.table --readme`` rewrites it)."""
+    from qualitykit.metrics import table
+
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert table.readme_with_table(text) == text, "README's metric table is stale: run python -m qualitykit.metrics.table --readme"
+    generated = table.markdown()
+    for name in NAMES:
+        cls = registry.get(name)
+        if cls.__module__.startswith("qualitykit."):
+            assert f"| `{name}`" in generated and cls.reference.summary(cls.unit) in generated
+
+
 def test_contract_tests_pick_up_an_installed_plugin(tmp_path):
     info = tmp_path / "site" / "qk_fake_metric-0.1.dist-info"
     info.mkdir(parents=True)
@@ -118,5 +268,5 @@ def test_contract_tests_pick_up_an_installed_plugin(tmp_path):
     )  # fmt: skip
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
     passed = [line for line in done.stdout.splitlines() if line.startswith("PASSED") and "[fake-mae]" in line]
-    assert len(passed) == 4, done.stdout[-3000:]
+    assert len(passed) == 6, done.stdout[-3000:]
     assert "fake-mae" not in registry.names()  # this process's registry never saw it

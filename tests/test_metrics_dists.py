@@ -22,6 +22,8 @@ from qualitykit.fsutil import sha256_file
 from qualitykit.metrics import get_metric, registry
 from qualitykit.metrics import dists as qk_dists
 
+from .conftest import tolerance
+
 
 @pytest.fixture(autouse=True)
 def fresh_models() -> Iterator[None]:
@@ -65,7 +67,7 @@ def test_equal_to_dists_pytorch_on_photos(shared_weights, photo_pairs, monkeypat
     metric = get_metric("dists", device="cpu")
     ours = metric.compute([p[0] for p in pairs], [p[1] for p in pairs])
     reference = reference_dists(shared_weights, monkeypatch)
-    np.testing.assert_allclose(ours, [direct(reference, r, d) for r, d in pairs], rtol=0, atol=1e-6)
+    np.testing.assert_allclose(ours, [direct(reference, r, d) for r, d in pairs], rtol=0, atol=tolerance("dists"))
     assert len(set(np.round(ours, 4))) == len(pairs) and ((0 < ours) & (ours < 1)).all()
     assert metric(pairs[0][0], pairs[0][0]) == pytest.approx(0.0, abs=1e-6)
     assert metric.version == f"1+dists-pytorch-0.1+vgg16-features-{qk_dists.VGG16.sha256[:8]}"

@@ -24,6 +24,8 @@ from qualitykit.errors import BadInput
 from qualitykit.metrics import evaluate, get_metric
 from qualitykit.metrics.pyiqa_ssim import PYIQA_VERSION
 
+from .conftest import tolerance
+
 
 @pytest.fixture(scope="module")
 def pyiqa_nets() -> dict[str, torch.nn.Module]:
@@ -68,7 +70,7 @@ def _check(nets, pairs) -> None:
     for i, (ref, dist) in enumerate(pairs):
         expected = pyiqa_scores(nets, ref, dist)
         for name in names:
-            assert ours[name][i] == pytest.approx(expected[name], abs=1e-9), (name, i)
+            assert ours[name][i] == pytest.approx(expected[name], abs=tolerance(name)), (name, i)
     assert len(set(np.round(ours["ssim-pyiqa"], 6))) == len(pairs)
 
 

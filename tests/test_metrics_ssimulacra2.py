@@ -19,7 +19,7 @@ from qualitykit.errors import BadInput
 from qualitykit.metrics import get_metric, registry
 from qualitykit.metrics import ssimulacra2 as s2
 
-from .conftest import KODAK, SHARED
+from .conftest import KODAK, SHARED, tolerance
 
 REFERENCE = SHARED / "reference" / "ssimulacra2"
 
@@ -107,7 +107,7 @@ def test_equals_reference_tool_on_88_kodak_pairs(metric) -> None:
         refs.append(cache[row.reference])
         dists.append(dist)
     diff = np.abs(metric.compute(refs, dists) - table["ssimulacra2"].to_numpy())
-    assert diff.mean() <= 0.012 and diff.max() <= 0.10, (diff.mean(), diff.max())
+    assert diff.mean() <= 0.012 and diff.max() <= tolerance("ssimulacra2"), (diff.mean(), diff.max())
     # the PyPI port, for scale: 1.07 on average
     assert np.abs(table["ssimulacra2_pypi_0.3.0"] - table["ssimulacra2"]).mean() > 1.0
 
@@ -151,7 +151,7 @@ def test_refuses_bad_input_with_named_error(metric, astronaut) -> None:
 def test_metadata() -> None:
     cls = registry.get("ssimulacra2")
     assert cls.higher_is_better and cls.range == (None, 100.0) and cls.default and cls.memory_per_pixel >= 40
-    assert "81feacf" in cls.reference and cls.version
+    assert "81feacf" in cls.reference.version and cls.version
     assert cls.available() is None
 
 

@@ -36,6 +36,11 @@ def photo(astronaut) -> np.ndarray:
         ("avif:tune=vmaf", "tune=vmaf is not allowed"),
         ("avif:encoder=x264", "encoder=x264 is not allowed"),
         ("avif:speed=4:speed=5", "speed is given twice"),
+        ("jpeg:q=30:q=50", "q is given twice"),  # not silently the last ladder
+        ("jpeg:q=30:quality=50", "quality is given twice"),  # one setting, two spellings
+        ("webp:q=30/", "empty element"),
+        ("webp:q=30//50", "empty element"),
+        ("webp:q=", "empty quality ladder"),
         ("jxl:effort=11", "effort=11 is outside 1..10"),
         ("jxl:q=30", "outside 0.05..25"),
         ("jpeg2000:codeblock=128", "codeblock=128 is not allowed"),
@@ -101,7 +106,7 @@ def test_heic_chroma_reaches_the_encoder(photo):
     need("heic")
     import pillow_heif
 
-    data = {c: codec_from_spec(f"heic:chroma={c}:preset=fast")[0].encode(photo, 50) for c in ("420", "444")}
+    data = {c: codec_from_spec(f"heic:subsampling={c}:preset=fast")[0].encode(photo, 50) for c in ("420", "444")}
     assert data["444"] != data["420"] and b"heix" in data["444"][:32]  # the 4:4:4 (RExt) brand
     assert pillow_heif.open_heif(io.BytesIO(data["444"])).info["chroma"] == 444
 

@@ -111,7 +111,7 @@ def test_plots_have_a_log_rate_axis_units_and_stable_family_colours():
     assert a["jpeg"] == b["jpeg"] == FAMILY_COLORS["jpeg"] and a["avif"] == b["avif:speed=4"] == FAMILY_COLORS["avif"]
     assert b["avif"] != b["avif:speed=4"]  # a second codec of a family: a shade of the family's colour
     assert axis_label("psnr", "dB", True) == "PSNR (dB, higher is better)"
-    assert axis_label("ms-ssim", "", True).startswith("MS-SSIM in dB: −10·log10(1 − x)")
+    assert axis_label("ms-ssim", "", True, in_db=True).startswith("MS-SSIM in dB: −10·log10(1 − x)")
     assert axis_label("lpips", "", False) == "LPIPS (score, lower is better)"
 
 

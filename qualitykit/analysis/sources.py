@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import BadInput, QKError, UnknownName
-from ..metrics.base import MetricInfo
+from ..metrics.base import MetricInfo, Reference
 from ..rundir import Run
 from .aggregate import rd_points
 from .bdrate import MIN_OVERLAP, BDResult, Method, bd_metric, bd_rate, method_settings
@@ -140,8 +140,8 @@ def metric_info(metric: str, curves: list[Curve]) -> tuple[MetricInfo, str | Non
     try:
         cls = registry.get(metric)
     except QKError:
-        return MetricInfo(metric, "", True, (None, None), None, "", "", ""), f"{metric!r} is not a known metric; higher is taken as better"
-    return MetricInfo(metric, "", cls.higher_is_better, tuple(cls.range), cls.saturation, cls.unit, cls.description, cls.reference), None
+        return MetricInfo(metric, "", True, (None, None), None, "", "", Reference.from_value("")), f"{metric!r} is not a known metric; higher is taken as better"
+    return cls.info_for(""), None
 
 
 @dataclass

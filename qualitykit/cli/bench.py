@@ -67,7 +67,7 @@ def grid_options(args: argparse.Namespace) -> dict[str, object]:
     if args.codecs is not None:
         options["codecs"] = split_specs(args.codecs)
     if args.metrics is not None:
-        options["metrics"] = split_specs(args.metrics)
+        options["metrics"] = split_specs(args.metrics, "--metrics", "metric")
     return options
 
 

@@ -35,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
         cls = registry.get(name)
         why = cls.available()
         print(f"{name:9} {'available' if why is None else 'UNAVAILABLE: ' + why}  — {cls.description}")
-        settings = " ".join(f"{k}={s.describe()}" for k, s in cls.setting_specs.items())
+        settings = " ".join(f"{k}={s.describe()}" for k, s in cls.settings.items())
         ladder = "/".join(format_quality(q) for q in cls.ladder) or "(the model's qualities)"
         print(f"          settings: {settings or '-'}")
         print(f"          ladder: q={ladder}   file: .{cls.extension}")

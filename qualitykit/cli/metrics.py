@@ -9,11 +9,15 @@ from tabulate import tabulate
 from ..errors import QKError
 from ..ffmpeg import describe
 from ..metrics import available_metrics, registry
+from ..metrics.base import Reference
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("metrics", help="list metrics with their conventions, and why any is unavailable",
-                       epilog="example:\n  qk metrics", formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+                       epilog="examples:\n  qk metrics\n  qk metrics --markdown   # the README's table of references",
+                       formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+    p.add_argument("--markdown", action="store_true",
+                   help="print the built-in metrics' table of references as Markdown (the README's table)")
     p.set_defaults(handler=run)
 
 
@@ -22,6 +26,11 @@ def _range(lo: float | None, hi: float | None) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.markdown:
+        from ..metrics.table import markdown
+
+        print(markdown(), end="")
+        return 0
     rows, reasons = [], []
     for name, why in available_metrics().items():
         try:
@@ -37,15 +46,18 @@ def run(args: argparse.Namespace) -> int:
             _range(*cls.range),
             cls.unit,
             "yes" if cls.default else "no (opt-in)",
-            cls.reference,
+            Reference.from_value(cls.reference).summary(cls.unit),
         ])  # fmt: skip
         if why is not None:
             reasons.append(f"{name}: {why}")
     headers = ["metric", "here", "direction", "range", "unit", "default set", "equals (tool, version, tolerance)"]
     print(tabulate(rows, headers=headers, tablefmt="simple"))
-    print("\nconventions:")
+    print("\nconventions (and the images each reference was checked on):")
     for name in registry.names():
-        print(f"  {name}: {registry.get(name).description}")
+        cls = registry.get(name)
+        ref = Reference.from_value(cls.reference)  # a plugin may still give prose
+        note = f"; {ref.note}" if ref.note else ""
+        print(f"  {name}: {cls.description}" + (f"\n    checked on {ref.checked_on}{note}" if ref.checked_on else ""))
     if reasons:
         print("\nunavailable here:")
         for line in reasons:

@@ -47,11 +47,13 @@ def codec_from_spec(spec: str) -> tuple[Codec, tuple[float, ...]]:
     return cls.from_spec(spec)
 
 
-def split_specs(text: str) -> list[str]:
-    """Split a ``--codecs`` value (``jpeg,avif:speed=4:q=20/40``) into specs."""
+def split_specs(text: str, option: str = "--codecs", what: str = "codec") -> list[str]:
+    """Split a comma-separated option value (``--codecs jpeg,avif:speed=4:q=20/40``, or ``--metrics
+    psnr,ssim`` with ``option``/``what`` saying so) into its items; none at all is refused, naming
+    the option."""
     specs = [s.strip() for s in text.split(",") if s.strip()]
     if not specs:
-        raise BadInput("no codec given")
+        raise BadInput(f"{option} {text!r}: no {what} given; list one or more, separated by commas")
     return specs
 
 

@@ -32,9 +32,9 @@ class PillowCodec(Codec):
         """Keyword arguments for ``Image.save`` at ``quality``; every one explicit."""
         raise NotImplementedError
 
-    def encode(self, image: np.ndarray, quality: float) -> bytes:
+    def encode(self, image: np.ndarray, q: float) -> bytes:
         buf = io.BytesIO()
-        Image.fromarray(image, "RGB").save(buf, format=self.format, **self.save_params(quality))
+        Image.fromarray(image, "RGB").save(buf, format=self.format, **self.save_params(q))
         return buf.getvalue()
 
     def decode(self, data: bytes) -> np.ndarray:

@@ -7,6 +7,8 @@ import io
 from types import ModuleType
 from typing import Any
 
+import numpy as np
+
 from PIL import Image, features
 
 from . import register
@@ -121,10 +123,10 @@ class AVIF(PillowCodec):
             params["advanced"] = [("tune", self.options["tune"])]
         return params
 
-    def encode(self, image, quality):  # type: ignore[override]
+    def encode(self, image: np.ndarray, q: float) -> bytes:
         if _backend() is None:
             raise Unavailable(self.available() or "AVIF unavailable")
-        return super().encode(image, quality)
+        return super().encode(image, q)
 
     def versions(self) -> dict[str, str]:
         avif = _backend()

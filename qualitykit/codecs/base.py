@@ -17,6 +17,7 @@ two runs share cache entries exactly when their bitstreams would be identical.
 from __future__ import annotations
 
 import difflib
+import warnings
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -123,14 +124,24 @@ def _format_value(value: Any) -> str:
 
 
 def parse_ladder(text: str) -> tuple[float, ...]:
-    """``"10/25/50"`` → ``(10.0, 25.0, 50.0)``."""
+    """``"10/25/50"`` → ``(10.0, 25.0, 50.0)``; an empty ladder or an empty element (``30/``,
+    ``30//50``) is refused rather than skipped."""
+    if not text.strip():
+        raise BadInput("empty quality ladder: give e.g. q=10/50/90")
+    parts = text.split("/")
+    if any(not p.strip() for p in parts):
+        raise BadInput(f"quality ladder {text!r} has an empty element; give numbers separated by '/', e.g. q=10/50/90")
     try:
-        values = tuple(float(v) for v in text.split("/") if v != "")
+        return tuple(float(v) for v in parts)
     except ValueError:
         raise BadInput(f"quality ladder {text!r}: expected numbers separated by '/', e.g. q=10/50/90") from None
-    if not values:
-        raise BadInput("empty quality ladder: give e.g. q=10/50/90")
-    return values
+
+
+def bits_per_pixel(n_bytes: Any, width: Any, height: Any) -> Any:
+    """Bits per pixel of a file of ``n_bytes`` bytes coding a ``width`` × ``height`` image: the whole
+    file (container and headers included) × 8 over the pixel count — the ``bpp`` column of
+    results.csv, targets.csv and baselines. Numbers, numpy arrays or pandas columns alike."""
+    return n_bytes * 8 / (width * height)
 
 
 def format_quality(q: float) -> str:
@@ -140,8 +151,11 @@ def format_quality(q: float) -> str:
 class Codec(ABC):
     """Base class of every codec adapter.
 
-    Subclasses set ``name``, ``settings`` (name → default, or name → :class:`Setting` with the
-    allowed choices or range; the default's type is the setting's type), ``ladder`` (default
+    Subclasses set ``name``, ``settings`` (name → :class:`Setting` with the allowed choices or
+    range, or name → a plain default, which becomes an unconstrained :class:`Setting` when the
+    class is defined; the default's type is the setting's type: ``settings`` always holds
+    :class:`Setting` objects, :meth:`defaults` the bare defaults), ``renamed`` (old setting name →
+    new, still accepted with a :class:`FutureWarning`), ``ladder`` (default
     qualities, in the codec's own quality scale, ordered from fewest to most bytes),
     ``quality_range``, ``quality_integer`` (the encoder only takes whole numbers: ``q=50.5`` is
     refused rather than rounded into an id that lies) and ``extension`` (the file name extension
@@ -151,9 +165,11 @@ class Codec(ABC):
     """
 
     name: ClassVar[str]
-    settings: ClassVar[dict[str, Any]] = {}
-    #: ``settings`` as :class:`Setting` objects (filled from ``settings`` for every subclass).
-    setting_specs: ClassVar[dict[str, Setting]] = {}
+    #: Every setting that changes the bitstream, as :class:`Setting` objects (a plain default given in
+    #: a subclass is turned into one when the class is defined).
+    settings: ClassVar[dict[str, Setting]] = {}
+    #: Setting names a codec used to have → the name now (still accepted, with a warning).
+    renamed: ClassVar[dict[str, str]] = {}
     ladder: ClassVar[tuple[float, ...]]
     quality_range: ClassVar[tuple[float, float]] = (0, 100)
     quality_integer: ClassVar[bool] = False
@@ -174,7 +190,9 @@ class Codec(ABC):
         super().__init_subclass__(**kwargs)
         if "settings" not in cls.__dict__:
             return
-        inherited = dict(cls.setting_specs)
+        inherited: dict[str, Setting] = {}
+        for base in reversed(cls.__mro__[1:]):
+            inherited.update(base.__dict__.get("settings", {}))
         specs: dict[str, Setting] = {}
         for key, value in cls.__dict__["settings"].items():
             if isinstance(value, Setting):
@@ -183,16 +201,35 @@ class Codec(ABC):
                 specs[key] = replace(inherited[key], default=value)
             else:
                 specs[key] = Setting(value)
-        cls.setting_specs = specs
-        cls.settings = {k: s.default for k, s in specs.items()}
+        cls.settings = specs
+
+    @classmethod
+    def defaults(cls) -> dict[str, Any]:
+        """Setting name → default value."""
+        return {k: s.default for k, s in cls.settings.items()}
 
     def __init__(self, **options: Any) -> None:
-        unknown = sorted(set(options) - set(self.setting_specs))
+        options = self._new_names(options)
+        unknown = sorted(set(options) - set(self.settings))
         if unknown:
-            raise UnknownName(_unknown_settings(self.name, unknown, self.setting_specs))
+            raise UnknownName(_unknown_settings(self.name, unknown, self.settings))
         self.options: dict[str, Any] = {
-            key: spec.check(self.name, key, options.get(key, spec.default)) for key, spec in self.setting_specs.items()
+            key: spec.check(self.name, key, options.get(key, spec.default)) for key, spec in self.settings.items()
         }
+
+    @classmethod
+    def _new_names(cls, options: dict[str, Any]) -> dict[str, Any]:
+        """``options`` with every :attr:`renamed` setting under its new name (warning once per use)."""
+        out = dict(options)
+        for old, new in cls.renamed.items():
+            if old not in out:
+                continue
+            if new in out:
+                raise BadInput(f"{cls.name}: {old} and {new} are the same setting ({old} is its old name); give {new} once")
+            warnings.warn(f"{cls.name}: setting {old!r} is now called {new!r}; "
+                          f"write {new}={_format_value(out[old])}", FutureWarning, stacklevel=3)  # fmt: skip
+            out[new] = out.pop(old)
+        return out
 
     @classmethod
     def from_spec(cls, spec: str) -> tuple[Codec, tuple[float, ...]]:
@@ -200,18 +237,21 @@ class Codec(ABC):
         name, *parts = spec.strip().split(":")
         options: dict[str, Any] = {}
         ladder = tuple(float(q) for q in cls.ladder)
+        given: set[str] = set()
         for part in parts:
             key, sep, text = part.partition("=")
             if not sep and cls.positional:
                 key, text = cls.positional, part
             elif not sep or not key:
                 raise BadInput(f"codec spec {spec!r}: {part!r} is not key=value")
-            if key in ("q", "quality"):
+            same = "q" if key in ("q", "quality") else key  # q= and quality= are one setting
+            if same in given:
+                raise BadInput(f"codec spec {spec!r}: {key} is given twice; give each setting once")
+            given.add(same)
+            if same == "q":
                 ladder = parse_ladder(text)
-            elif key in options:
-                raise BadInput(f"codec spec {spec!r}: {key} is given twice")
-            elif key in cls.setting_specs:
-                options[key] = cls.setting_specs[key].parse(key, text)
+            elif cls.renamed.get(key, key) in cls.settings:
+                options[key] = cls.settings[cls.renamed.get(key, key)].parse(key, text)
             else:
                 options[key] = text  # rejected with the list of known settings below
         codec = cls(**options)
@@ -256,8 +296,9 @@ class Codec(ABC):
         :class:`~qualitykit.errors.Unavailable` when it cannot."""
 
     @abstractmethod
-    def encode(self, image: np.ndarray, quality: float) -> bytes:
-        """Encode an ``(H, W, 3)`` uint8 RGB image at ``quality``; return the complete file."""
+    def encode(self, image: np.ndarray, q: float) -> bytes:
+        """Encode an ``(H, W, 3)`` uint8 RGB image at quality ``q`` (the codec's own scale, the ``q=`` of a
+        spec and the ``q`` column of results); return the complete file."""
 
     @abstractmethod
     def decode(self, data: bytes) -> np.ndarray:

@@ -147,12 +147,12 @@ class ExternalCodec(Codec):
         values = {k: _format_value(v) for k, v in self.options.items()}
         return [token.format(**values, **paths) for token in shlex.split(template)]
 
-    def encode(self, image: np.ndarray, quality: float) -> bytes:
+    def encode(self, image: np.ndarray, q: float) -> bytes:
         with _scratch(f"qk-{self.name}-") as tmp:
             src = tmp / f"input.{self.input_format}"
             dst = tmp / f"output.{self.extension}"
             Image.fromarray(np.ascontiguousarray(image), "RGB").save(src, format=_FORMATS[self.input_format])
-            argv = self._argv(self.encode_command, input=str(src), output=str(dst), q=format_quality(quality))
+            argv = self._argv(self.encode_command, input=str(src), output=str(dst), q=format_quality(q))
             run_command(argv, self.timeout, cwd=str(tmp))
             if not dst.is_file() or dst.stat().st_size == 0:
                 raise CommandFailed(f"`{shlex.join(argv)}` exited 0 but wrote no {dst.name}")
@@ -279,7 +279,7 @@ def define(name: str, definition: Mapping[str, Any], source: str = "") -> type[E
 
 def _same(a: type[ExternalCodec], b: type[ExternalCodec]) -> bool:
     keys = ("encode_command", "decode_command", "version_command", "extension", "ladder", "quality_range",
-            "quality_integer", "timeout", "input_format", "output_format", "setting_specs")  # fmt: skip
+            "quality_integer", "timeout", "input_format", "output_format", "settings")  # fmt: skip
     return all(getattr(a, k) == getattr(b, k) for k in keys)
 
 

@@ -21,8 +21,9 @@ PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "sl
 class HEIC(Codec):
     """HEIC: one HEVC (Main / Main 4:4:4) intra image in a HEIF file, from libheif's x265 encoder.
 
-    Quality is libheif's 0–100 scale (mapped to x265's CRF by libheif). Settings: ``chroma``
-    420 (default, what phones write)/422/444; x265 ``preset`` ultrafast … placebo, default
+    Quality is libheif's 0–100 scale (mapped to x265's CRF by libheif). Settings: ``subsampling``
+    420 (default, what phones write)/422/444 (called ``chroma`` up to qk 0.2; the old name is
+    still accepted, with a warning); x265 ``preset`` ultrafast … placebo, default
     ``slow`` and ``tune`` psnr/ssim/grain/fastdecode, default ``ssim`` — both libheif's own
     defaults, passed explicitly so the id says what made the bitstream. No grid tiling (one
     coded image however large; Apple's 512×512 grid is not used). Colour: BT.601 full-range
@@ -33,10 +34,11 @@ class HEIC(Codec):
     extension = "heic"
     description = "HEIC (libheif + x265 via pillow-heif)"
     settings = {
-        "chroma": Setting("420", choices=("420", "422", "444"), help="chroma subsampling"),
+        "subsampling": Setting("420", choices=("420", "422", "444"), help="chroma subsampling"),
         "preset": Setting("slow", choices=PRESETS, help="x265 speed preset"),
         "tune": Setting("ssim", choices=("psnr", "ssim", "grain", "fastdecode"), help="x265 tuning"),
     }
+    renamed = {"chroma": "subsampling"}  # the name every other codec uses
     #: ≈ 25.5–37.5 dB PSNR on Kodak (benchmarks/calibrate_ladders.py).
     ladder = (13, 19, 24, 30, 33, 38, 44, 52)
     quality_range = (0, 100)
@@ -53,13 +55,13 @@ class HEIC(Codec):
             return f"libheif {info.get('libheif')} here has no HEVC decoder"
         return None
 
-    def encode(self, image: np.ndarray, quality: float) -> bytes:
+    def encode(self, image: np.ndarray, q: float) -> bytes:
         h, w = image.shape[:2]
         buf = io.BytesIO()
         params = {"preset": self.options["preset"], "tune": self.options["tune"]}
         pillow_heif.encode(
-            "RGB", (w, h), np.ascontiguousarray(image).tobytes(), buf, quality=int(quality),
-            chroma=self.options["chroma"], enc_params=params, tile_size=0, save_nclx_profile=True,
+            "RGB", (w, h), np.ascontiguousarray(image).tobytes(), buf, quality=int(q),
+            chroma=self.options["subsampling"], enc_params=params, tile_size=0, save_nclx_profile=True,
         )  # fmt: skip
         return buf.getvalue()
 

@@ -48,13 +48,13 @@ class JPEG2000(Codec):
             return "Pillow here was built without OpenJPEG (JPEG 2000)"
         return None
 
-    def encode(self, image: np.ndarray, quality: float) -> bytes:
+    def encode(self, image: np.ndarray, q: float) -> bytes:
         h, w = image.shape[:2]
         levels = min(self.options["resolutions"], max(1, min(h, w).bit_length()))
         block = self.options["codeblock"]
         buf = io.BytesIO()
         Image.fromarray(image, "RGB").save(
-            buf, format="JPEG2000", quality_mode="rates", quality_layers=[RAW_BPP / float(quality)],
+            buf, format="JPEG2000", quality_mode="rates", quality_layers=[RAW_BPP / float(q)],
             irreversible=True, mct=1, num_resolutions=levels, codeblock_size=(block, block),
             progression=self.options["progression"], no_jp2=self.options["container"] == "j2k",
         )  # fmt: skip

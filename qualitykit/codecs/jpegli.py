@@ -48,9 +48,9 @@ class Jpegli(Codec):
             return "needs pyjpegli: pip install 'qualitykit[codecs]' (or pip install pyjpegli)"
         return None
 
-    def encode(self, image: np.ndarray, quality: float) -> bytes:
+    def encode(self, image: np.ndarray, q: float) -> bytes:
         h, w = image.shape[:2]
-        return pyjpegli.encode(np.ascontiguousarray(image), w, h, quality=int(quality))
+        return pyjpegli.encode(np.ascontiguousarray(image), w, h, quality=int(q))
 
     def decode(self, data: bytes) -> np.ndarray:
         if self.options["decoder"] == "jpegli":

@@ -58,9 +58,9 @@ class JPEGXL(Codec):
     def available(cls) -> str | None:
         return _missing("jpegxl")
 
-    def encode(self, image: np.ndarray, quality: float) -> bytes:
+    def encode(self, image: np.ndarray, q: float) -> bytes:
         return bytes(imagecodecs.jpegxl_encode(
-            np.ascontiguousarray(image), distance=float(quality), effort=self.options["effort"],
+            np.ascontiguousarray(image), distance=float(q), effort=self.options["effort"],
             decodingspeed=self.options["decodingspeed"], usecontainer=False, numthreads=1,
         ))  # fmt: skip
 

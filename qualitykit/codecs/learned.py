@@ -144,9 +144,9 @@ class Learned(Codec):
             have = "/".join(format_quality(q) for q in self.qualities)
             raise BadInput(f"learned: quality {format_quality(bad[0])} is not one of {self.options['model']}'s qualities {have}")
 
-    def encode(self, image: np.ndarray, quality: float) -> bytes:
-        q = int(quality) if float(quality).is_integer() else quality
-        data = self.model.compress(np.ascontiguousarray(image), q)
+    def encode(self, image: np.ndarray, q: float) -> bytes:
+        whole = int(q) if float(q).is_integer() else q  # a model's integer rate points get an int
+        data = self.model.compress(np.ascontiguousarray(image), whole)
         if not isinstance(data, (bytes, bytearray, memoryview)):
             raise TypeError(f"learned: {self.options['model']}.compress returned {type(data).__name__}, not bytes")
         return bytes(data)

@@ -62,12 +62,12 @@ class MozJPEG(Codec):
             return f"this jpeglib {jpeglib.__version__} has no {MOZJPEG} build"
         return None
 
-    def encode(self, image: np.ndarray, quality: float) -> bytes:
+    def encode(self, image: np.ndarray, q: float) -> bytes:
         with tempfile.TemporaryDirectory(prefix="qk-mozjpeg-") as tmp, jpeglib.version(MOZJPEG):
             path = Path(tmp) / "out.jpg"
             jpeg = jpeglib.from_spatial(np.ascontiguousarray(image))
             jpeg.samp_factor = _SAMPLING[self.options["subsampling"]]
-            jpeg.write_spatial(str(path), qt=int(quality), base_quant_tbl_idx=self.options["tables"])
+            jpeg.write_spatial(str(path), qt=int(q), base_quant_tbl_idx=self.options["tables"])
             return path.read_bytes()
 
     def decode(self, data: bytes) -> np.ndarray:

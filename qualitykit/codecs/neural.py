@@ -52,7 +52,7 @@ class Neural(Codec):
         neural:mbt2018-mean:q=6:metric=ms-ssim
         neural:ckpt=runs/best.pth.tar:arch=mbt2018-mean   one local checkpoint = one rate point (q=1)
 
-    Quality is the model family's integer index (zoo: 1–8, 1–6 for cheng2020;
+    Quality is the model's integer rate-point index (zoo: 1–8, 1–6 for cheng2020;
     bundled: 1–4), higher = more bits. Images are padded on the bottom and right
     by edge replication to the model's stride (64 for hyperprior-style models,
     16 for factorized ones) and cropped back after decoding. The file is a small
@@ -79,7 +79,7 @@ class Neural(Codec):
         models, ARCHITECTURES = lib.models, lib.ARCHITECTURES
         model, metric, ckpt, arch = (self.options[k] for k in ("model", "metric", "ckpt", "arch"))
         if ckpt:
-            if model not in (self.settings["model"], "ckpt"):
+            if model not in (self.settings["model"].default, "ckpt"):
                 raise BadInput(f"neural: give either a model name ({model}) or ckpt=, not both")
             if arch not in ARCHITECTURES:
                 raise BadInput(f"neural: ckpt= needs arch= one of {', '.join(ARCHITECTURES)}")
@@ -95,7 +95,7 @@ class Neural(Codec):
             manifest = models.bundled_manifest(model)
             self.source = models.ModelSource("bundled", manifest["arch"], name=model, metric=manifest["metric"])
         else:
-            raise BadInput(f"neural: unknown model {model!r}; use {self.settings['model']} or one of {', '.join(models.ZOO_URLS)}")
+            raise BadInput(f"neural: unknown model {model!r}; use {self.settings['model'].default} or one of {', '.join(models.ZOO_URLS)}")
         if metric != self.source.metric:
             raise BadInput(f"neural: {model} has no metric={metric} variant (only {self.source.metric})")
         if arch and arch != self.source.arch:
@@ -154,12 +154,12 @@ class Neural(Codec):
     def _model(self, quality: int) -> torch.nn.Module:
         return _lib().models.load_model(self.source, quality, resolve_device(self.device))
 
-    def encode(self, image: np.ndarray, quality: float) -> bytes:
+    def encode(self, image: np.ndarray, q: float) -> bytes:
         if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
             raise ValueError(f"neural: expected an (H, W, 3) uint8 image, got {image.shape} {image.dtype}")
-        self._check_quality(quality)
-        q = int(quality)
-        model = self._model(q)
+        self._check_quality(q)
+        index = int(q)
+        model = self._model(index)
         height, width = image.shape[:2]
         pad = (-height % self.source.stride, -width % self.source.stride)
         lib = _lib()
@@ -169,7 +169,7 @@ class Neural(Codec):
         with torch.no_grad():
             out = model.compress(x)
         streams = tuple(strings[0] for strings in out["strings"])
-        return bitstream.pack(bitstream.Frame(self.source.id, q, height, width, pad, tuple(out["shape"]), streams))
+        return bitstream.pack(bitstream.Frame(self.source.id, index, height, width, pad, tuple(out["shape"]), streams))
 
     def decode(self, data: bytes) -> np.ndarray:
         lib = _lib()

@@ -31,6 +31,7 @@ from typing import Any
 import pandas as pd
 
 from .._version import __version__
+from ..codecs.base import bits_per_pixel
 from ..errors import BadInput
 from ..fsutil import atomic_write_text
 from ..metrics.base import MetricInfo
@@ -134,7 +135,7 @@ def load_baseline(path: str | Path) -> Baseline:
                                   declared_by="the baseline")  # fmt: skip
     except BadInput as exc:
         raise _fail(path, str(exc)) from None
-    results["bpp"] = results["bytes"] * 8 / (results["width"] * results["height"])
+    results["bpp"] = bits_per_pixel(results["bytes"], results["width"], results["height"])
     return Baseline(str(path), str(data["dataset"]["name"]), images, codecs, metrics, results)
 
 

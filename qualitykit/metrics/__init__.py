@@ -79,16 +79,16 @@ def default_metrics() -> dict[str, str | None]:
 def evaluate(
     metrics: Sequence[Metric], refs: Sequence[np.ndarray], dists: Sequence[np.ndarray]
 ) -> dict[str, np.ndarray | Exception]:
-    """Compute every metric on every pair; metrics of one family share a pass.
+    """Compute every metric on every pair; metrics of one ``shared_pass`` share it.
 
-    A metric (or family) that fails yields its exception instead of values, so one
+    A metric (or shared pass) that fails yields its exception instead of values, so one
     failure never discards the others' results.
     """
-    families: dict[object, list[Metric]] = defaultdict(list)
+    passes: dict[object, list[Metric]] = defaultdict(list)
     for m in metrics:
-        families[m.family or m.name].append(m)
+        passes[m.shared_pass or m.name].append(m)
     out: dict[str, np.ndarray | Exception] = {}
-    for group in families.values():
+    for group in passes.values():
         try:
             out.update(type(group[0]).compute_family(group, refs, dists))
         except Exception as exc:

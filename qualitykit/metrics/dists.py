@@ -40,7 +40,7 @@ from ..assets import Asset
 from . import register
 from ..device import resolve_device
 from .backbones import VGG16
-from .base import Metric, batches, by_reference
+from .base import Metric, Reference, batches, by_reference
 
 if TYPE_CHECKING:
     import torch
@@ -117,7 +117,10 @@ class DISTS(Metric):
     min_side = 32
     default = False  # seconds of CPU per Kodak pair, like lpips-vgg (VGG16; benchmarks/bench_metrics.py)
     description = "DISTS, VGG16 + α/β of dists-pytorch, RGB in [0, 1], no resizing"
-    reference = "dists-pytorch 0.1 DISTS() on the same backbone, equal to 1e-6"
+    reference = Reference(
+        "dists-pytorch DISTS()", "0.1", 1e-6, "4 photos (JPEG), one 131×97 px",
+        "tests/test_metrics_dists.py::test_equal_to_dists_pytorch_on_photos", "on the same backbone file",
+    )
     memory_per_pixel = 2400.0
     #: Most pixels of distorted images per batch (bounds memory: their VGG16 features, beside the reference's).
     batch_pixels: ClassVar[int] = 2 * 768 * 512
@@ -146,14 +149,12 @@ class DISTS(Metric):
         which = "custom" if self.model is not None else f"{VGG16.name}-{VGG16.sha256[:8]}"
         return f"1+dists-pytorch-{package_version('dists-pytorch')}+{which}"
 
-    def compute(self, refs: Sequence[np.ndarray], dists: Sequence[np.ndarray]) -> np.ndarray:
+    def _compute(self, refs: Sequence[np.ndarray], dists: Sequence[np.ndarray]) -> np.ndarray:
         """Each reference (the same array object) runs through VGG16 once for all its distorted
         images, those in batches of at most :attr:`batch_pixels` pixels; then ``DISTS.forward``'s
         formula (:func:`_scores`)."""
         import torch
 
-        for r, d in zip(refs, dists):
-            self.check(r, d)
         device = resolve_device(self.device)
         model = self.model.to(device) if self.model is not None else _shared_model(device)
         out = np.empty(len(refs), dtype=np.float64)

@@ -34,7 +34,7 @@ import numpy as np
 from ..ffmpeg import find_ffmpeg
 from . import register
 from ..errors import BadInput, Unavailable
-from .base import Metric, SharedPassMetric, group_by_shape
+from .base import Metric, Reference, SharedPassMetric, group_by_shape
 
 
 def _ffmpeg() -> str:
@@ -123,10 +123,18 @@ def _libvmaf_version(ffmpeg: str) -> str:  # keyed by the binary: run_libvmaf us
     return run_libvmaf([tiny], [tiny], ["psnr"])[0]["version"]  # type: ignore[return-value]
 
 
+def _libvmaf_reference(output: str) -> Reference:
+    return Reference(  # the table's entry for every libvmaf metric
+        f"ffmpeg -lavfi libvmaf, {output}", "ffmpeg 9.0.2", 1e-6, "5 photos at JPEG q=10–95, Kodak pairs, 2048 px and odd sizes",
+        "tests/test_metrics_libvmaf.py::_assert_equal_to_ffmpeg",
+        "ffmpeg reads the two PNG files; ffmpeg-quality-metrics 3.13 agrees too; libvmaf prints 6 decimals",
+    )
+
+
 class LibvmafMetric(SharedPassMetric):
     """A value read from libvmaf's per-frame log (see the module docstring for conventions)."""
 
-    family = "libvmaf"
+    shared_pass = "libvmaf"
     feature: ClassVar[str | None] = None  # libvmaf feature to enable
     model: ClassVar[str | None] = None  # built-in VMAF model to run
     key: ClassVar[str]  # name of the value in libvmaf's log
@@ -144,18 +152,14 @@ class LibvmafMetric(SharedPassMetric):
         return f"{self.base_version}+{self.model or self.feature}+libvmaf-{libvmaf_version()}"
 
     @classmethod
-    def compute_family(
+    def _compute_family(
         cls, metrics: Sequence[Metric], refs: Sequence[np.ndarray], dists: Sequence[np.ndarray]
     ) -> dict[str, np.ndarray | Exception]:
-        """One libvmaf pass for every metric whose input checks pass; the others get their check's error."""
-        group, errors = cls.checked(metrics, refs, dists)  # e.g. too small for MS-SSIM: PSNR and VMAF still run
-        out: dict[str, np.ndarray | Exception] = dict(errors)
-        if group:
-            features = sorted({m.feature for m in group if m.feature})
-            models = sorted({m.model for m in group if m.model})
-            frames = run_libvmaf(refs, dists, features, models)
-            out.update({m.name: np.array([f[m.key] for f in frames], dtype=np.float64) for m in group})
-        return out
+        """One libvmaf pass for every metric asked for (those whose input checks passed)."""
+        features = sorted({m.feature for m in metrics if m.feature})  # type: ignore[attr-defined]
+        models = sorted({m.model for m in metrics if m.model})  # type: ignore[attr-defined]
+        frames = run_libvmaf(refs, dists, features, models)
+        return {m.name: np.array([f[m.key] for f in frames], dtype=np.float64) for m in metrics}  # type: ignore[attr-defined]
 
 
 @register
@@ -170,7 +174,7 @@ class PSNRY(LibvmafMetric):
     description = f"PSNR of Y, libvmaf psnr_y, dB; {CONVERSION}"
     range = (0.0, 60.0)
     unit = "dB"
-    reference = "ffmpeg 9.0.2 + libvmaf psnr_y and ffmpeg-quality-metrics 3.13 on the PNG files, equal to 1e-6 dB"
+    reference = _libvmaf_reference("psnr_y")
 
 
 @register
@@ -181,12 +185,13 @@ class SSIMY(LibvmafMetric):
 
     name = "ssim-y"
     higher_is_better = True
+    plot_in_db = True
     feature = "float_ssim"
     key = "float_ssim"
     min_side = 32
     description = f"SSIM of Y, libvmaf float_ssim; {CONVERSION}"
     range = (-1.0, 1.0)
-    reference = "ffmpeg 9.0.2 + libvmaf float_ssim and ffmpeg-quality-metrics 3.13 on the PNG files, equal to 1e-6"
+    reference = _libvmaf_reference("float_ssim")
 
 
 @register
@@ -195,12 +200,13 @@ class MSSSIMY(LibvmafMetric):
 
     name = "ms-ssim-y"
     higher_is_better = True
+    plot_in_db = True
     feature = "float_ms_ssim"
     key = "float_ms_ssim"
     min_side = 176
     description = f"MS-SSIM of Y, libvmaf float_ms_ssim; {CONVERSION}"
     range = (0.0, 1.0)
-    reference = "ffmpeg 9.0.2 + libvmaf float_ms_ssim and ffmpeg-quality-metrics 3.13 on the PNG files, equal to 1e-6"
+    reference = _libvmaf_reference("float_ms_ssim")
 
 
 class _VMAF(LibvmafMetric):
@@ -218,7 +224,7 @@ class VMAF(_VMAF):
     model = "vmaf_v0.6.1"
     key = "vmaf_v0.6.1"
     description = f"VMAF vmaf_v0.6.1, motion forced to 0; {CONVERSION}"
-    reference = "ffmpeg 9.0.2 + libvmaf vmaf_v0.6.1 and ffmpeg-quality-metrics 3.13 on the PNG files, equal to 1e-6"
+    reference = _libvmaf_reference("vmaf_v0.6.1")
 
 
 @register
@@ -230,7 +236,7 @@ class VMAFNEG(_VMAF):
     model = "vmaf_v0.6.1neg"
     key = "vmaf_v0.6.1neg"
     description = f"VMAF NEG vmaf_v0.6.1neg, motion forced to 0; {CONVERSION}"
-    reference = "ffmpeg 9.0.2 + libvmaf vmaf_v0.6.1neg and ffmpeg-quality-metrics 3.13 on the PNG files, equal to 1e-6"
+    reference = _libvmaf_reference("vmaf_v0.6.1neg")
 
 
 @register
@@ -242,4 +248,4 @@ class VMAF4K(_VMAF):
     model = "vmaf_4k_v0.6.1"
     key = "vmaf_4k_v0.6.1"
     description = f"VMAF 4K vmaf_4k_v0.6.1, motion forced to 0; {CONVERSION}"
-    reference = "ffmpeg 9.0.2 + libvmaf vmaf_4k_v0.6.1 and ffmpeg-quality-metrics 3.13 on the PNG files, equal to 1e-6"
+    reference = _libvmaf_reference("vmaf_4k_v0.6.1")

@@ -35,7 +35,7 @@ from . import _lpips_compute as _fast
 from . import register
 from ..device import resolve_device
 from .backbones import ALEXNET, VGG16
-from .base import Metric, by_reference, group_by_shape
+from .base import Metric, Reference, by_reference, group_by_shape
 
 if TYPE_CHECKING:
     import torch
@@ -129,14 +129,12 @@ class _LPIPS(Metric):
     def _network(self, device: str) -> torch.nn.Module:
         return self.model.to(device) if self.model is not None else _shared_model(self.net, device)
 
-    def compute(self, refs: Sequence[np.ndarray], dists: Sequence[np.ndarray]) -> np.ndarray:
+    def _compute(self, refs: Sequence[np.ndarray], dists: Sequence[np.ndarray]) -> np.ndarray:
         """Distorted images of one size run in backbone batches of at most :attr:`batch_pixels`
         pixels, each reference (the same array object) once for all its distorted images; pairs
         above :attr:`tile_above` pixels run tile by tile. See :mod:`._lpips_compute`."""
         import torch
 
-        for r, d in zip(refs, dists):
-            self.check(r, d)
         device = resolve_device(self.device)
         model = self._network(device)
         out = np.empty(len(refs), dtype=np.float64)
@@ -176,7 +174,10 @@ class LPIPSAlex(_LPIPS):
     tile_above = 4_000_000
     tile_core = 1536
     description = "LPIPS v0.1, AlexNet, RGB in [-1, 1]"
-    reference = "lpips 0.1.4 LPIPS(net='alex', version='0.1') on the same backbone, equal to 1e-6"
+    reference = Reference(
+        "lpips LPIPS(net='alex', version='0.1')", "0.1.4", 1e-6, "8 Kodak pairs (JPEG)",
+        "tests/test_metrics_lpips.py::test_shared_imagenet_backbones_equal_lpips_on_kodak", "on the same backbone file",
+    )
     #: Measured 82-91 B/px untiled (768x512, 2048x1536; lpips.LPIPS itself: 290). Keeping a reference's
     #: features for all its distorted images, peak RSS (ru_maxrss of one process, one thread, after a
     #: warm-up call) rises 47 B/px above the images and the model for 4 images of one 2048x1536
@@ -197,7 +198,10 @@ class LPIPSVGG(_LPIPS):
     tile_above = 600_000
     tile_core = 768
     description = "LPIPS v0.1, VGG16, RGB in [-1, 1]"
-    reference = "lpips 0.1.4 LPIPS(net='vgg', version='0.1') on the same backbone, equal to 1e-6"
+    reference = Reference(
+        "lpips LPIPS(net='vgg', version='0.1')", "0.1.4", 1e-6, "2 Kodak pairs (JPEG)",
+        "tests/test_metrics_lpips.py::test_shared_imagenet_backbones_equal_lpips_on_kodak", "on the same backbone file",
+    )
     #: Measured 1071 B/px untiled (768x512; lpips.LPIPS itself: 2689). Above ``tile_above`` (0.6 MP)
     #: tiles of at most 960x960 px bound a pair to ~0.6 GiB (576 MiB measured on 1536x1024).
     memory_per_pixel = 1100.0

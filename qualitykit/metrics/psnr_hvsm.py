@@ -29,7 +29,7 @@ from types import ModuleType
 import numpy as np
 
 from . import register
-from .base import Metric, batches
+from .base import Metric, Reference, batches
 
 
 @functools.lru_cache(maxsize=None)
@@ -61,7 +61,11 @@ class PSNRHVSM(Metric):
     unit = "dB"
     min_side = 8
     description = "PSNR-HVS-M of 8-bit BT.601 Y (studio range), psnr-hvsm package, dB"
-    reference = "psnr-hvsm 0.3.0 psnr_hvs_hvsm on bt601ycbcr Y (= its compute_all_metrics), equal to 1e-9 dB"
+    reference = Reference(
+        "psnr-hvsm psnr_hvs_hvsm of bt601ycbcr Y", "0.3.0", 1e-9,
+        "5 photos at JPEG q=10–95, Kodak pairs", "tests/test_metrics_psnr_hvsm.py::_check",
+        "= its compute_all_metrics; JPEG AI's implementation",
+    )
     memory_per_pixel = 400.0  # float64 planes, 8×8 tiles, their DCTs and masks for both images
     #: Most pixels per batch.
     batch_pixels = 8 * 768 * 512
@@ -78,9 +82,7 @@ class PSNRHVSM(Metric):
     def version(self) -> str:  # type: ignore[override]
         return f"1+psnr-hvsm-{package_version('psnr-hvsm')}"
 
-    def compute(self, refs: Sequence[np.ndarray], dists: Sequence[np.ndarray]) -> np.ndarray:
-        for r, d in zip(refs, dists):
-            self.check(r, d)
+    def _compute(self, refs: Sequence[np.ndarray], dists: Sequence[np.ndarray]) -> np.ndarray:
         package = _package()
         out = np.empty(len(refs), dtype=np.float64)
         for chunk in batches(refs, self.batch_pixels):

@@ -30,7 +30,7 @@ import numpy as np
 
 from . import register
 from ..device import resolve_device
-from .base import Metric, batches
+from .base import Metric, Reference, batches
 
 if TYPE_CHECKING:
     import torch
@@ -40,6 +40,7 @@ PYIQA_VERSION = "0.1.16"
 #: Rows of the RGB → YIQ matrix; pyiqa keeps the Y row (all three rows enter its float32 matmul).
 YIQ = ((0.299, 0.587, 0.114), (0.5959, -0.2746, -0.3213), (0.2115, -0.5227, 0.3112))
 MS_SSIM_WEIGHTS = (0.0448, 0.2856, 0.3001, 0.2363, 0.1333)
+_CHECKED_ON = "5 photos at JPEG q=10–95 (one 201×171 px) and 8 Kodak pairs"
 
 
 def luma(images: torch.Tensor) -> torch.Tensor:
@@ -108,6 +109,8 @@ def ms_ssim_pyiqa(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
 
 class _PyiqaSSIM(Metric):
     higher_is_better = True
+    uses_torch = True  # both compute in PyTorch, on ``device``
+    plot_in_db = True
     version = f"1+pyiqa-{PYIQA_VERSION}"
     #: Most pixels per batch; five float64 maps, their spectra and the filtered maps take ~200 bytes per pixel.
     batch_pixels: ClassVar[int] = 4 * 768 * 512
@@ -116,11 +119,9 @@ class _PyiqaSSIM(Metric):
     def _fn(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def compute(self, refs: Sequence[np.ndarray], dists: Sequence[np.ndarray]) -> np.ndarray:
+    def _compute(self, refs: Sequence[np.ndarray], dists: Sequence[np.ndarray]) -> np.ndarray:
         import torch
 
-        for r, d in zip(refs, dists):
-            self.check(r, d)
         device = resolve_device(self.device)
         out = np.empty(len(refs), dtype=np.float64)
         for chunk in batches(refs, self.batch_pixels):
@@ -137,13 +138,13 @@ class _PyiqaSSIM(Metric):
 class SSIMPyiqa(_PyiqaSSIM):
     """SSIM as pyiqa's default ``ssim`` (module docstring); higher is better, 1 for identical images."""
 
-    uses_torch = True
-
     name = "ssim-pyiqa"
     min_side = 11
     description = "SSIM as pyiqa's default 'ssim': full-range Y (YIQ), 11×11 Gaussian, valid region, no downsampling"
     range = (0.0, 1.0)
-    reference = f"pyiqa {PYIQA_VERSION} create_metric('ssim'), equal to 1e-9"
+    reference = Reference(
+        "pyiqa create_metric('ssim')", PYIQA_VERSION, 1e-9, _CHECKED_ON, "tests/test_metrics_pyiqa_ssim.py::_check"
+    )
 
     def _fn(self, x, y):
         return ssim_pyiqa(x, y)
@@ -157,7 +158,9 @@ class MSSSIMPyiqa(_PyiqaSSIM):
     min_side = 161
     description = "MS-SSIM as pyiqa's default 'ms_ssim': full-range Y (YIQ), 5 scales, product form"
     range = (0.0, 1.0)
-    reference = f"pyiqa {PYIQA_VERSION} create_metric('ms_ssim'), equal to 1e-9"
+    reference = Reference(
+        "pyiqa create_metric('ms_ssim')", PYIQA_VERSION, 1e-9, _CHECKED_ON, "tests/test_metrics_pyiqa_ssim.py::_check"
+    )
 
     def _fn(self, x, y):
         return ms_ssim_pyiqa(x, y)

@@ -1,6 +1,6 @@
 """SSIM and MS-SSIM on RGB, in the convention of ``pytorch_msssim`` (as CompressAI reports them).
 
-Both metrics are one family (``ssim-rgb``): asked for together they share one pass, since
+Both metrics are one shared pass (``ssim-rgb``): asked for together they share one pass, since
 SSIM is the mean of the full-resolution SSIM map that MS-SSIM's first scale computes anyway
 (MS-SSIM uses only its contrast-structure term there; SSIM costs one more product).
 
@@ -39,7 +39,7 @@ import numpy as np
 
 from . import register
 from ..device import resolve_device
-from .base import Metric, SharedPassMetric
+from .base import Metric, Reference, SharedPassMetric
 
 if TYPE_CHECKING:
     import torch
@@ -278,31 +278,25 @@ def ssim_family(
 class _SSIMFamily(SharedPassMetric):
     """SSIM and MS-SSIM share one pass over each pair (see the module docstring); on ``device``."""
 
-    family = "ssim-rgb"
+    shared_pass = "ssim-rgb"
     uses_torch = True
 
     @classmethod
-    def compute_family(
+    def _compute_family(
         cls, metrics: Sequence[Metric], refs: Sequence[np.ndarray], dists: Sequence[np.ndarray]
     ) -> dict[str, np.ndarray | Exception]:
-        """One pass per pair for every metric whose input checks pass; the others get their check's
-        error (e.g. images too small for MS-SSIM still get SSIM)."""
-        group, errors = cls.checked(metrics, refs, dists)
-        out: dict[str, np.ndarray | Exception] = dict(errors)
-        if not group:
-            return out
-        want_ssim = any(m.name == SSIM.name for m in group)
-        want_ms = any(m.name == MSSSIM.name for m in group)
-        device = resolve_device(group[0].device)
+        """One pass per pair for every metric asked for (those whose input checks passed: images too
+        small for MS-SSIM still get SSIM)."""
+        want_ssim = any(m.name == SSIM.name for m in metrics)
+        want_ms = any(m.name == MSSSIM.name for m in metrics)
+        device = resolve_device(metrics[0].device)
         ssim_values = np.empty(len(refs), dtype=np.float64)
         ms_values = np.empty(len(refs), dtype=np.float64)
         for i, (r, d) in enumerate(zip(refs, dists)):
             s, ms = ssim_family(r, d, ssim=want_ssim, ms_ssim=want_ms, device=device)
             ssim_values[i] = np.nan if s is None else s
             ms_values[i] = np.nan if ms is None else ms
-        for m in group:
-            out[m.name] = ssim_values if m.name == SSIM.name else ms_values
-        return out
+        return {m.name: ssim_values if m.name == SSIM.name else ms_values for m in metrics}
 
 
 @register
@@ -314,11 +308,15 @@ class SSIM(_SSIMFamily):
 
     name = "ssim"
     higher_is_better = True
+    plot_in_db = True
     version = "pytorch_msssim-1"
     min_side = 11
     description = "SSIM, RGB, pytorch_msssim, data range 255"
     range = (-1.0, 1.0)
-    reference = "pytorch_msssim 1.0.0 ssim(data_range=255), equal to 1e-6"
+    reference = Reference(
+        "pytorch_msssim ssim(data_range=255)", "1.0.0", 1e-6, "astronaut at JPEG q=20",
+        "tests/test_metrics_rgb.py::test_ssim_equals_pytorch_msssim_per_image",
+    )
     #: Strips: a few tens of MiB whatever the size (18 MiB measured on 768x512, 48 B/px there);
     #: this figure holds up to Kodak size and overstates larger images.
     memory_per_pixel = 56.0
@@ -334,12 +332,18 @@ class MSSSIM(_SSIMFamily):
 
     name = "ms-ssim"
     higher_is_better = True
+    plot_in_db = True
     version = "pytorch_msssim-1"
     min_side = 161
     description = "MS-SSIM, RGB, pytorch_msssim, data range 255"
     range = (0.0, 1.0)
     aliases = ("ms-ssim-rgb",)
-    reference = "pytorch_msssim 1.0.0 ms_ssim(data_range=255) = CompressAI 'ms-ssim-rgb', equal to 1e-6"
+    reference = Reference(
+        "CompressAI compute_metrics 'ms-ssim-rgb'", "1.2.8", 1e-6,
+        "3 crops of astronaut at JPEG q=10/40/80 and Kodak kodim04 at q=30",
+        "tests/test_metrics_rgb.py::test_psnr_and_ms_ssim_equal_compressai",
+        "CompressAI's ms-ssim-rgb is pytorch_msssim 1.0.0 ms_ssim(data_range=255)",
+    )
     #: Strips (with SSIM in the same pass or not): 30 MiB measured on 768x512 (80 B/px there),
     #: 48 MiB on 6000x4000 (2.1 B/px); this figure holds up to Kodak size and overstates larger images.
     memory_per_pixel = 88.0

@@ -4,8 +4,8 @@ All integers are big-endian. Layout (version 1)::
 
     magic        4 bytes   b"QKNC"
     version      u8        1
-    model id     u8 length + UTF-8, e.g. "zoo/bmshj2018-hyperprior/mse" (the weights family)
-    quality      u8        rate point within that family (the zoo's quality index)
+    model id     u8 length + UTF-8, e.g. "zoo/bmshj2018-hyperprior/mse" (the model: its set of rate points)
+    quality      u8        rate point within that model (the zoo's quality index)
     height       u32       image size in pixels, before padding
     width        u32
     pad bottom   u16       rows / columns added (edge replication) to reach the model's stride

@@ -96,7 +96,7 @@ _register_assets()
 
 @dataclass(frozen=True)
 class ModelSource:
-    """One family of rate points: ``kind`` is ``bundled``, ``zoo`` or ``ckpt``.
+    """One model (a set of rate points): ``kind`` is ``bundled``, ``zoo`` or ``ckpt``.
 
     ``name`` is the bundled model's name or the zoo architecture; ``path`` the
     checkpoint of kind ``ckpt``; ``metric`` the distortion the zoo model was

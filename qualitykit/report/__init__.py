@@ -147,11 +147,11 @@ class _Page:
         points = {cid: rd_points_all(run.results, cid, list(run.metrics), used) for cid in run.codec_ids}
         for metric, info in run.metrics.items():
             curves = {labels[cid]: points[cid][metric].corpus() for cid in run.codec_ids}
-            key = figure_key("rd", metric, info.higher_is_better, info.unit, len(used), sorted(colors.items()),
+            key = figure_key("rd", metric, info.higher_is_better, info.unit, info.plot_in_db, len(used), sorted(colors.items()),
                              sorted(markers.items()), sorted(self.ans.names.items()), *[(k, *v) for k, v in curves.items()])  # fmt: skip
             png = _plot(self.assets, self.out, f"rd-{metric}", key,
                         lambda curves=curves, metric=metric, info=info: rd_figure(
-                            curves, metric, info.higher_is_better, colors, len(used), info.unit, markers, self.ans.names), self.svg)  # fmt: skip
+                            curves, metric, info.higher_is_better, colors, len(used), info.unit, markers, self.ans.names, info.plot_in_db), self.svg)  # fmt: skip
             plots.append(f"<figure>{html.img(png, f'{metric} vs bpp')}</figure>")
         return plots
 

@@ -2,8 +2,8 @@
 
 * RD plots: the corpus-mean curve of every codec (mean bpp and mean score over the images at each
   codec point), rate on a **log** axis (BD-rate integrates log-rate, so equal horizontal gaps mean
-  equal rate ratios), units on both axes. SSIM-family scores (SSIM, MS-SSIM and their luma
-  versions) are drawn in dB, −10·log10(1 − x), which spreads the top of the scale where codecs
+  equal rate ratios), units on both axes. SSIM-like scores (every metric whose ``MetricInfo.plot_in_db``
+  is true: SSIM, MS-SSIM in all their conventions) are drawn in dB, −10·log10(1 − x), which spreads the top of the scale where codecs
   differ (0.99 → 20 dB, 0.999 → 30 dB); the tables and BD-rates keep the metric's own scale.
 * The per-image BD-rate strip plot: one dot per image for every pair and metric, with the
   corpus value as a bar, so that one image driving a corpus mean is visible.
@@ -45,7 +45,6 @@ FAMILY_COLORS = {
 _FALLBACK = ["#7f7f7f", "#17becf", "#bcbd22", "#393b79", "#637939", "#843c39", "#7b4173", "#3182bd"]
 MARKERS = ["o", "s", "^", "D", "v", "P"]
 #: Metrics drawn in dB, −10·log10(1 − x).
-DB_METRICS = ("ssim", "ms-ssim", "ssim-y", "ms-ssim-y")
 #: Bump when the drawing changes: cached plots made by older code are not reused.
 PLOT_VERSION = "3"
 
@@ -87,15 +86,15 @@ def codec_markers(codecs: Sequence[tuple[str, str]] | Sequence[str]) -> dict[str
 
 
 def to_db(values: np.ndarray) -> np.ndarray:
-    """−10·log10(1 − x): SSIM-family scores in dB (1.0 → inf, kept out of the plot)."""
+    """−10·log10(1 − x): SSIM-like scores in dB (1.0 → inf, kept out of the plot)."""
     with np.errstate(divide="ignore", invalid="ignore"):
         return -10 * np.log10(1 - np.asarray(values, dtype=np.float64))
 
 
-def axis_label(metric: str, unit: str, higher_is_better: bool) -> str:
-    """``PSNR (dB, higher is better)``; SSIM-family metrics name their dB transform."""
+def axis_label(metric: str, unit: str, higher_is_better: bool, in_db: bool = False) -> str:
+    """``PSNR (dB, higher is better)``; metrics plotted in dB (``MetricInfo.plot_in_db``) name the transform."""
     better = "higher is better" if higher_is_better else "lower is better"
-    if metric in DB_METRICS:  # two lines: one would be longer than the axis
+    if in_db:  # two lines: one would be longer than the axis
         return f"{metric.upper()} in dB: −10·log10(1 − x)\n({better})"
     return f"{metric.upper()} ({unit + ', ' if unit else 'score, '}{better})"
 
@@ -118,22 +117,24 @@ def rd_figure(
     unit: str = "",
     markers: Mapping[str, str] | None = None,
     names: Mapping[str, str] | None = None,
+    in_db: bool = False,
 ) -> Figure:
-    """One RD plot: bpp on a log x axis, ``metric`` on y (in dB for the SSIM family), a line per codec label
-    (named in the legend by ``names``, e.g. ``neural (qk-hyperprior-v1)``; default the label)."""
+    """One RD plot: bpp on a log x axis, ``metric`` on y (as −10·log10(1 − score) dB when ``in_db``,
+    the metric's ``plot_in_db``), a line per codec label (named in the legend by ``names``, e.g.
+    ``neural (qk-hyperprior-v1)``; default the label)."""
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(6.0, 4.0), dpi=96, layout="constrained")
     ax = fig.add_subplot()
     for label, (bpp, value) in curves.items():
-        y = to_db(value) if metric in DB_METRICS else np.asarray(value, dtype=np.float64)
+        y = to_db(value) if in_db else np.asarray(value, dtype=np.float64)
         keep = np.isfinite(bpp) & np.isfinite(y) & (bpp > 0)
         order = np.argsort(bpp[keep])
         ax.plot(bpp[keep][order], y[keep][order], "-", marker=(markers or {}).get(label, "o"), color=colors[label],
                 label=(names or {}).get(label, label), ms=4, lw=1.6)  # fmt: skip
     _log_rate_axis(ax)
     ax.set_xlabel("rate: bits per pixel (bpp, log scale)")
-    ax.set_ylabel(axis_label(metric, unit, higher_is_better))
+    ax.set_ylabel(axis_label(metric, unit, higher_is_better, in_db))
     ax.set_title(f"{metric.upper()} vs rate, mean over {n_images} image{'s' * (n_images != 1)}", fontsize=11)
     ax.grid(True, which="both", alpha=0.25)
     ax.legend(frameon=False, fontsize=9)

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from ..codecs.base import bits_per_pixel
 from ..rundir import COLUMNS, ItemError
 from ..store import LEASE_SECONDS, Store, new_owner
 from .executor import Executor
@@ -222,7 +223,7 @@ def collect(plan: Plan, store: Store) -> pd.DataFrame:
             row = {
                 "image": img.image, "image_sha256": img.sha256, "width": e.width, "height": e.height,
                 "codec_id": unit.codec_id, "codec_label": labels[unit.codec_id], "q": q, "bytes": e.bytes,
-                "bpp": e.bytes * 8 / (e.width * e.height), "encode_s": e.encode_s, "decode_s": e.decode_s,
+                "bpp": bits_per_pixel(e.bytes, e.width, e.height), "encode_s": e.encode_s, "decode_s": e.decode_s,
                 "encode_key": key,
             }  # fmt: skip
             row.update({m: scores.get((key, m), float("nan")) for m in wanted})

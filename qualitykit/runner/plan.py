@@ -235,6 +235,18 @@ def plan_memory(
     return tuple(kept), batch, estimate, refused
 
 
+def build_unit(
+    index: int, image: SourceImage, codec_id: str, versions: dict[str, str], qs: Sequence[float],
+    metrics: dict[str, Metric], worker_budget: float, limit: float,
+) -> tuple[Unit, dict[str, str]]:
+    """Unit ``index``: ``image`` encoded by ``codec_id`` at ``qs`` and scored with the ``metrics`` that
+    fit in memory (:func:`plan_memory`), batched to ``worker_budget``; and why each other metric is
+    refused. The one place units are built, for a grid (:func:`make_plan`) and for explicit points
+    (:func:`~.points.point_plan`)."""
+    kept, batch, estimate, refused = plan_memory(image, metrics, len(qs), worker_budget, limit)
+    return Unit(index, image, codec_id, versions, tuple(qs), kept, batch, estimate), refused
+
+
 def make_plan(
     corpus: Corpus,
     codecs: Sequence[str],
@@ -278,8 +290,8 @@ def make_plan(
     for image in images:
         refused: dict[str, str] = {}
         for entry in entries:
-            kept, batch, estimate, refused = plan_memory(image, metric_objects, len(entry.ladder), worker_budget, limit)
-            units.append(Unit(len(units), image, entry.id, entry.versions, tuple(entry.ladder), kept, batch, estimate))
+            unit, refused = build_unit(len(units), image, entry.id, entry.versions, entry.ladder, metric_objects, worker_budget, limit)
+            units.append(unit)
         errors += [ItemError(image.image, None, None, f"metric {name}", why) for name, why in refused.items()]
     infos = []
     for m in metric_objects.values():

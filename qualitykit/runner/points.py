@@ -17,7 +17,7 @@ from ..rundir import SourceImage
 from ..store import Store
 from .execute import Outcome, execute
 from .executor import Executor
-from .plan import Plan, Unit, plan_memory
+from .plan import Plan, build_unit
 
 
 def point_plan(plan: Plan, points: Iterable[tuple[SourceImage, str, float]], metrics: Sequence[str]) -> Plan:
@@ -36,8 +36,7 @@ def point_plan(plan: Plan, points: Iterable[tuple[SourceImage, str, float]], met
     units = []
     budget = plan.memory_limit / max(plan.jobs, 1)
     for (_, codec_id), (image, qs) in grouped.items():
-        kept, batch, estimate, _ = plan_memory(image, wanted, len(qs), budget, plan.memory_limit)
-        units.append(Unit(len(units), image, codec_id, versions[codec_id], tuple(qs), kept, batch, estimate))
+        units.append(build_unit(len(units), image, codec_id, versions[codec_id], qs, wanted, budget, plan.memory_limit)[0])
     return replace(plan, units=units, errors=[])
 
 

@@ -233,7 +233,7 @@ def _score(
     error: Callable[..., None],
     times: dict[str, float],
 ) -> None:
-    """Score every pending decoded image with the metrics it lacks; one metric family at a time."""
+    """Score every pending decoded image with the metrics it lacks; one shared pass (``Metric.shared_pass``) at a time."""
     if not pending:
         return
     names = list(dict.fromkeys(n for _, _, ns in pending for n in ns))
@@ -243,16 +243,16 @@ def _score(
         groups.setdefault(tuple(n for n in names if n in ns), []).append(i)
     for wanted, idx in groups.items():
         metrics = [state.metric(n) for n in wanted]
-        families: dict[object, list[Metric]] = {}
+        passes: dict[object, list[Metric]] = {}
         for m in metrics:
-            families.setdefault(m.family or m.name, []).append(m)
+            passes.setdefault(m.shared_pass or m.name, []).append(m)
         rows = []
-        for family in families.values():
+        for together in passes.values():
             t0 = time.perf_counter()
-            results = evaluate(family, [image] * len(idx), [pending[i][1] for i in idx])
-            stage = "metric " + ",".join(m.name for m in family)
+            results = evaluate(together, [image] * len(idx), [pending[i][1] for i in idx])
+            stage = "metric " + ",".join(m.name for m in together)
             times[stage] = times.get(stage, 0.0) + time.perf_counter() - t0
-            for m in family:
+            for m in together:
                 result = results[m.name]
                 if isinstance(result, Exception):
                     error(f"metric {m.name}", f"{task.path}: {type(result).__name__}: {result}")
