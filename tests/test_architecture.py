@@ -127,6 +127,7 @@ WRITERS = {
     "metrics.libvmaf": "temporary image files for ffmpeg",
     "cli.gate": "gate outputs the user names (--junit, --markdown, --json, the GitHub job summary)",
     "cli.claim": "the --markdown file the user names",
+    "metrics.table": "README.md's generated metric table (python -m qualitykit.metrics.table --readme)",
 }
 #: Attribute calls that write a file (``x.write_text(...)``) or create one.
 WRITE_METHODS = {"write_text", "write_bytes", "to_csv", "to_json", "to_parquet", "savefig", "mkstemp",
