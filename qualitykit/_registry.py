@@ -28,8 +28,13 @@ class Registry(Generic[T]):
     entry-point group scanned for plugins at the same moment.
     """
 
-    def __init__(self, kind: str, group: str, builtins: tuple[str, ...]) -> None:
+    def __init__(
+        self, kind: str, group: str, builtins: tuple[str, ...], families: dict[str, str] | None = None
+    ) -> None:
         self.kind = kind
+        #: ``PREFIX`` → ``"module:function"``: a name ``PREFIX:REST`` is the class ``function(REST)``
+        #: returns, made and registered on first use (e.g. ``pyiqa:mad``).
+        self._families = dict(families or {})
         self.group = group
         self._builtins = builtins
         self._classes: dict[str, type[T]] = {}
@@ -100,6 +105,10 @@ class Registry(Generic[T]):
 
     def get(self, name: str) -> type[T]:
         self._load()
+        prefix, sep, rest = name.partition(":")
+        if sep and name not in self._classes and prefix in self._families:
+            module, _, function = self._families[prefix].partition(":")
+            self.register(getattr(importlib.import_module(module), function)(rest))
         try:
             return self._classes[name]
         except KeyError:

@@ -26,7 +26,9 @@ from qualitykit.metrics.base import MetricInfo
 from .conftest import WEIGHTS
 
 ROOT = Path(__file__).resolve().parents[1]
-NAMES = registry.names()
+#: The ``pyiqa:NAME`` adapter, with pyiqa metrics that need no weights (without pyiqa they skip, saying so).
+PYIQA_ADAPTED = ["pyiqa:psnr", "pyiqa:ssimc", "pyiqa:mad"]
+NAMES = registry.names() + PYIQA_ADAPTED
 
 
 @pytest.fixture(autouse=True)

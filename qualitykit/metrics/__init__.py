@@ -32,7 +32,9 @@ registry: Registry[Metric] = Registry(
         "qualitykit.metrics.butteraugli",
         "qualitykit.metrics.psnr_hvsm",
         "qualitykit.metrics.ssimulacra2",
+        "qualitykit.metrics.pyiqa_fr",
     ),
+    families={"pyiqa": "qualitykit.metrics.pyiqa_fr:adapter"},
 )
 register = registry.register
 
