@@ -9,6 +9,7 @@ from tabulate import tabulate
 from ..errors import QKError
 from ..ffmpeg import describe
 from ..metrics import available_metrics, registry
+from ..metrics.sets import METRIC_SETS
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -46,6 +47,11 @@ def run(args: argparse.Namespace) -> int:
     print("\nconventions:")
     for name in registry.names():
         print(f"  {name}: {registry.get(name).description}")
+    print("\nmetric sets (give the name to --metrics):")
+    for name, metric_set in METRIC_SETS.items():
+        print(f"  {name}: {', '.join(metric_set.members)}")
+        print(f"    {metric_set.description}; source: {metric_set.source}")
+    print("\n  pyiqa:NAME: any pyiqa full-reference metric by its pyiqa name (e.g. pyiqa:mad), with pyiqa installed")
     if reasons:
         print("\nunavailable here:")
         for line in reasons:
