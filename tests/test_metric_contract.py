@@ -64,7 +64,7 @@ def test_declares_its_metadata(name):
     assert isinstance(cls.higher_is_better, bool)
     lo, hi = cls.range
     assert lo is None or hi is None or lo < hi
-    assert cls.unit in ("", "dB") and cls.description and cls.reference, "describe the convention and what it equals"
+    assert cls.unit in ("", "dB", "JOD") and cls.description and cls.reference, "describe the convention and what it equals"
     assert cls.saturation is None or (lo is None or lo <= cls.saturation) and (hi is None or cls.saturation <= hi)
     assert isinstance(cls.min_side, int) and cls.min_side >= 1 and cls.memory_per_pixel > 0
     m = metric(name)

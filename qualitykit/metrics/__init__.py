@@ -33,8 +33,9 @@ registry: Registry[Metric] = Registry(
         "qualitykit.metrics.psnr_hvsm",
         "qualitykit.metrics.ssimulacra2",
         "qualitykit.metrics.pyiqa_fr",
+        "qualitykit.metrics.cvvdp",
     ),
-    families={"pyiqa": "qualitykit.metrics.pyiqa_fr:adapter"},
+    families={"pyiqa": "qualitykit.metrics.pyiqa_fr:adapter", "cvvdp": "qualitykit.metrics.cvvdp:on_display"},
 )
 register = registry.register
 

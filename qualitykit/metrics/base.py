@@ -70,7 +70,7 @@ class MetricInfo:
 
     ``range`` is ``(lowest, highest)`` with ``None`` for an open end; ``saturation`` is the score
     at and beyond which the metric stops telling qualities apart (VMAF 99.5), ``None`` if it
-    never saturates; ``unit`` is ``"dB"`` or ``""``; ``reference`` names the implementation the
+    never saturates; ``unit`` is ``"dB"``, ``"JOD"`` (ColorVideoVDP's just-objectionable differences) or ``""``; ``reference`` names the implementation the
     metric equals, with its version and the tolerance a test proves.
     """
 
