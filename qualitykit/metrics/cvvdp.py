@@ -80,7 +80,7 @@ class ColorVideoVDP(Metric):
         "ColorVideoVDP 0.5.7, JOD, display model standard_4k (200 cd/m², sRGB, 250 lux, 75.4 px/deg); "
         "cvvdp:NAME for another display of the package"
     )
-    reference = "cvvdp 0.5.7 command line (cvvdp -t TEST -r REF --display standard_4k) on the two image files, equal to 1e-4 JOD"
+    reference = "cvvdp 0.5.7 command line (cvvdp -t TEST -r REF --display standard_4k) on the two image files, equal to 1e-6 JOD"
 
     @classmethod
     def available(cls) -> str | None:

@@ -61,10 +61,17 @@ class PyiqaMetric(Metric):
     #: A learned pyiqa metric's need is not measured: a deep network's activations, as DISTS (2400).
     memory_per_pixel = 2400.0
 
+    #: Whether availability needs the arch built (a learned metric: its weights and imports are
+    #: found only then). ``False`` for the named classical metrics: pyiqa being installed is enough,
+    #: so listing metrics (``qk metrics``, the default set) imports neither torch nor pyiqa's archs.
+    build_to_check: ClassVar[bool] = True
+
     @classmethod
     def available(cls) -> str | None:
         try:
-            _network(cls.pyiqa_name)
+            _pyiqa.load()
+            if cls.build_to_check:
+                _network(cls.pyiqa_name)
         except Unavailable as exc:
             return str(exc)
         except Exception as exc:  # pyiqa's own constructor failing: keep its reason
@@ -138,6 +145,8 @@ def adapter(pyiqa_name: str) -> type[PyiqaMetric]:
 
 class _Named(PyiqaMetric):
     """A pyiqa metric qk names itself (module docstring), checked against pyiqa 0.1.16 to 1e-6."""
+
+    build_to_check = False
 
 
 @register
