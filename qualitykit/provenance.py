@@ -11,7 +11,7 @@ from importlib.metadata import PackageNotFoundError, version
 PACKAGES = (
     "numpy", "pandas", "pillow", "pillow-avif-plugin", "torch", "torchvision", "pytorch-msssim",
     "lpips", "dists-pytorch", "psnr-hvsm", "compressai", "imageio-ffmpeg", "bjontegaard", "matplotlib",
-    "scikit-image",
+    "scikit-image", "pyiqa", "scipy", "cvvdp",
 )  # fmt: skip
 
 
