@@ -28,8 +28,15 @@ class Registry(Generic[T]):
     entry-point group scanned for plugins at the same moment.
     """
 
-    def __init__(self, kind: str, group: str, builtins: tuple[str, ...]) -> None:
+    def __init__(
+        self, kind: str, group: str, builtins: tuple[str, ...], families: dict[str, str] | None = None
+    ) -> None:
         self.kind = kind
+        #: ``PREFIX`` → ``"module:function"``: a name ``PREFIX:REST`` is the class ``function(REST)``
+        #: returns, made on first use (e.g. ``pyiqa:mad``) and kept apart: :meth:`names` lists only
+        #: what is registered, whatever a process happened to ask for.
+        self._families = dict(families or {})
+        self._made: dict[str, type[T]] = {}
         self.group = group
         self._builtins = builtins
         self._classes: dict[str, type[T]] = {}
@@ -80,6 +87,7 @@ class Registry(Generic[T]):
         """Inside the block the registry is rebuilt from scratch (built-ins, then entry points scanned
         anew, e.g. after a test put a plugin's ``dist-info`` on ``sys.path``); afterwards it is exactly
         as before, whatever was registered inside."""
+        self._load()  # the built-ins register when their modules are first imported: only once per process
         saved = (dict(self._classes), dict(self._broken), self._loaded)
         builtin = {n: c for n, c in self._classes.items() if c.__module__ in self._builtins}
         self._classes, self._broken, self._loaded = builtin, {}, False
@@ -100,6 +108,12 @@ class Registry(Generic[T]):
 
     def get(self, name: str) -> type[T]:
         self._load()
+        prefix, sep, rest = name.partition(":")
+        if sep and name not in self._classes and prefix in self._families:
+            if name not in self._made:
+                module, _, function = self._families[prefix].partition(":")
+                self._made[name] = getattr(importlib.import_module(module), function)(rest)
+            return self._made[name]
         try:
             return self._classes[name]
         except KeyError:

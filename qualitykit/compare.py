@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from .errors import BadInput
 from .imageio import load_image
 from .metrics import available_metrics, ensure_available, evaluate, get_metric
+from .metrics.sets import expand
 
 
 def compare(
@@ -39,7 +40,7 @@ def compare(
             f"{ref.shape[1]}x{ref.shape[0]} px"
         )
     status = available_metrics()
-    names = list(metrics) if metrics is not None else list(status)
+    names = expand(metrics) if metrics is not None else list(status)
     if metrics is not None:
         status.update({n: ensure_available(n) for n in names if status.get(n, True)})  # UnknownName if unknown
     unavailable = {n: status[n] for n in names if status.get(n)}

@@ -15,7 +15,7 @@ from typing import Any
 PACKAGES = (
     "numpy", "pandas", "pillow", "pillow-avif-plugin", "torch", "torchvision", "pytorch-msssim",
     "lpips", "dists-pytorch", "psnr-hvsm", "compressai", "imageio-ffmpeg", "bjontegaard", "matplotlib",
-    "scikit-image",
+    "scikit-image", "pyiqa", "scipy", "cvvdp",
 )  # fmt: skip
 
 

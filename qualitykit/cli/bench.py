@@ -33,7 +33,7 @@ def add_grid_options(p: argparse.ArgumentParser) -> None:
     """Options of the commands that run a grid (``bench``, ``gate``)."""
     p.add_argument("--dataset", default=None, help="corpus name from datasets.yaml or a folder of images (default: sample)")
     p.add_argument("--codecs", default=None, help=f"comma-separated codec specs (default: {','.join(DEFAULT_CODECS)})")
-    p.add_argument("--metrics", default=None, help="comma-separated metric names (default: qk's default set; see qk metrics)")
+    p.add_argument("--metrics", default=None, help="comma-separated metric names or sets, e.g. jpeg-ai (default: qk's default set; see qk metrics)")
     p.add_argument("--jobs", "-j", type=int, default=None, help="worker processes (default: every core this process may use; at most the cores, the workers the memory limit fits and the units of work)")
     p.add_argument("--executor", default="local", choices=EXECUTORS,
                    help="where the work runs: local worker processes, or a Dask cluster (pip install 'qualitykit[dask]'; "

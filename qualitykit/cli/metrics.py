@@ -10,6 +10,7 @@ from ..errors import QKError
 from ..ffmpeg import describe
 from ..metrics import available_metrics, registry
 from ..metrics.base import Reference
+from ..metrics.sets import METRIC_SETS
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -58,6 +59,11 @@ def run(args: argparse.Namespace) -> int:
         ref = Reference.from_value(cls.reference)  # a plugin may still give prose
         note = f"; {ref.note}" if ref.note else ""
         print(f"  {name}: {cls.description}" + (f"\n    checked on {ref.checked_on}{note}" if ref.checked_on else ""))
+    print("\nmetric sets (give the name to --metrics):")
+    for name, metric_set in METRIC_SETS.items():
+        print(f"  {name}: {', '.join(metric_set.members)}")
+        print(f"    {metric_set.description}; source: {metric_set.source}")
+    print("\n  pyiqa:NAME: any pyiqa full-reference metric by its pyiqa name (e.g. pyiqa:mad), with pyiqa installed")
     if reasons:
         print("\nunavailable here:")
         for line in reasons:

@@ -32,7 +32,10 @@ registry: Registry[Metric] = Registry(
         "qualitykit.metrics.butteraugli",
         "qualitykit.metrics.psnr_hvsm",
         "qualitykit.metrics.ssimulacra2",
+        "qualitykit.metrics.pyiqa_fr",
+        "qualitykit.metrics.cvvdp",
     ),
+    families={"pyiqa": "qualitykit.metrics.pyiqa_fr:adapter", "cvvdp": "qualitykit.metrics.cvvdp:on_display"},
 )
 register = registry.register
 

@@ -131,7 +131,7 @@ class MetricInfo:
 
     ``range`` is ``(lowest, highest)`` with ``None`` for an open end; ``saturation`` is the score
     at and beyond which the metric stops telling qualities apart (VMAF 99.5), ``None`` if it
-    never saturates; ``unit`` is ``"dB"`` or ``""``; ``reference`` is the implementation the
+    never saturates; ``unit`` is ``"dB"``, ``"JOD"`` (ColorVideoVDP's just-objectionable differences) or ``""``; ``reference`` is the implementation the
     metric equals, with its version and the tolerance a test proves (:class:`Reference`);
     ``plot_in_db``: plots show the score as −10·log10(1 − score) dB (SSIM-like scores that crowd
     towards 1). A manifest without a field added later reads as the registered metric declares it.

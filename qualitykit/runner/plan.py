@@ -26,6 +26,7 @@ from ..errors import BadInput, QKError, Unavailable
 from ..fsutil import sha256_file
 from ..imageio import read_header
 from ..metrics import Metric, default_metrics, ensure_available, registry
+from ..metrics.sets import expand
 from ..metrics.base import MetricInfo
 from ..processes import cpus_available
 from ..rundir import CodecEntry, ItemError, SourceImage
@@ -141,8 +142,8 @@ def resolve_codecs(specs: Sequence[str], device: str) -> tuple[list[CodecEntry],
 def resolve_metrics(names: Sequence[str] | None, device: str) -> tuple[dict[str, Metric], dict[str, str]]:
     """Metric objects to run and metrics left out with the reason.
 
-    ``None`` means qk's default set (every metric with ``default = True`` that can run here).
-    Unknown names raise; a metric asked for by name first gets a chance to fetch its assets —
+    ``None`` means qk's default set (every metric with ``default = True`` that can run here); a
+    named metric set (``jpeg-ai``, :mod:`qualitykit.metrics.sets`) stands for its members. Unknown names raise; a metric asked for by name first gets a chance to fetch its assets —
     here, in the main process, and nowhere else (:mod:`qualitykit.assets`).
     """
     unavailable: dict[str, str] = {}
@@ -155,7 +156,7 @@ def resolve_metrics(names: Sequence[str] | None, device: str) -> tuple[dict[str,
                 unavailable[name] = why
     else:
         chosen = []
-        for name in dict.fromkeys(names):
+        for name in expand(names):
             registry.get(name)  # unknown names raise here, before any work
             why = ensure_available(name)
             if why is None:
