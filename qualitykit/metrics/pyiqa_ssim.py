@@ -107,6 +107,7 @@ def ms_ssim_pyiqa(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
 
 
 class _PyiqaSSIM(Metric):
+    extra = "learned"
     higher_is_better = True
     version = f"1+pyiqa-{PYIQA_VERSION}"
     #: Most pixels per batch; five float64 maps, their spectra and the filtered maps take ~200 bytes per pixel.

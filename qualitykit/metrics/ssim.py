@@ -280,6 +280,7 @@ class _SSIMFamily(SharedPassMetric):
 
     family = "ssim-rgb"
     uses_torch = True
+    extra = "learned"
 
     @classmethod
     def compute_family(
