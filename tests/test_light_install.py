@@ -17,8 +17,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[1]
+SAMPLE = ROOT / "qualitykit" / "data" / "sample"
 #: Top-level modules of the ``[learned]`` extra (and the test-only packages built on PyTorch).
 HIDDEN = ("torch", "torchvision", "lpips", "compressai", "DISTS_pytorch", "pytorch_msssim", "pyiqa")
 #: Hide ``HIDDEN`` from every finder, run qk's CLI, then report whether PyTorch got loaded anyway.
@@ -65,15 +67,17 @@ def test_hiding_works(tmp_path):
     assert done.returncode != 0 and "No module named 'torch'" in done.stderr
 
 
+@pytest.mark.slow
 def test_bench_report_baseline_gate_without_torch(tmp_path):
+    """The CI gate's whole job on the built-in corpus, as docs/examples/quality-gate.yml runs it."""
     run = tmp_path / "run"
-    done = qk_without_torch(tmp_path, "bench", "--codecs", "jpeg:q=20/40/60/80,webp:q=20/40/60/80", "--metrics", "psnr,psnr-y",
-                            "--out", str(run))  # fmt: skip
+    done = qk_without_torch(tmp_path, "bench", "--codecs", "jpeg:q=20/40/60/80,webp:q=20/40/60/80", "--metrics",
+                            "psnr,ssim,ms-ssim,psnr-y", "--out", str(run))  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert "error [" not in done.stderr  # no item failed (a worker importing PyTorch would)
     assert (run / "index.html").is_file() and (run / "results.csv").is_file()
     header = (run / "results.csv").read_text().splitlines()[0].split(",")
-    assert {"psnr", "psnr-y"} <= set(header)
+    assert {"psnr", "ssim", "ms-ssim", "psnr-y"} <= set(header)  # SSIM/MS-SSIM: numpy, no PyTorch
     done = qk_without_torch(tmp_path, "report", str(run))
     assert done.returncode == 0, done.stderr
     done = qk_without_torch(tmp_path, "baseline", "save", str(run), "--to", str(tmp_path / "baseline.json"))
@@ -88,12 +92,15 @@ def test_bench_report_baseline_gate_without_torch(tmp_path):
 
 def test_default_metric_set_leaves_learned_metrics_out_and_says_why(tmp_path):
     """The default set adapts: the classical metrics run, each learned one is named with the extra to install."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    Image.open(SAMPLE / "chelsea.png").crop((100, 50, 300, 250)).save(corpus / "chelsea-crop.png")  # 200x200: quick
     run = tmp_path / "run"
-    done = qk_without_torch(tmp_path, "bench", "--codecs", "jpeg:q=50", "--out", str(run))
+    done = qk_without_torch(tmp_path, "bench", "--dataset", str(corpus), "--codecs", "jpeg:q=50", "--out", str(run))
     assert done.returncode == 0, done.stderr
     header = (run / "results.csv").read_text().splitlines()[0].split(",")
-    assert "psnr" in header and "psnr-y" in header
-    for learned in ("lpips", "ssim-pyiqa"):
+    assert {"psnr", "ssim", "ms-ssim", "psnr-y", "vmaf"} <= set(header)
+    for learned in ("lpips", "ssim-pyiqa", "ms-ssim-pyiqa", "ssimulacra2"):
         assert f"skipped metric {learned} not computed: needs PyTorch" in done.stderr
     assert "pip install 'qualitykit[learned]'" in done.stderr
 
