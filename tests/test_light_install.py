@@ -119,3 +119,22 @@ def test_learned_metric_or_codec_by_name_is_refused_at_plan_time(tmp_path, args,
     assert f"error: {what} needs PyTorch" in done.stderr and "pip install 'qualitykit[learned]'" in done.stderr
     assert "Traceback" not in done.stderr
     assert not (tmp_path / "run" / "results.csv").exists()  # refused before any work
+
+
+@pytest.mark.parametrize("path", ["docs/examples/quality-gate.yml", ".github/workflows/quality-gate.yml"])
+def test_gate_workflows_use_the_core_install_cache_qk_and_summarise(path):
+    """The CI workflows: the core install (no extra, not editable), qk's SQLite cache kept by actions/cache,
+    the gate's markdown table in the job summary; this repository's own runs only with a committed baseline."""
+    yaml = pytest.importorskip("yaml")
+    job = yaml.safe_load((ROOT / path).read_text())["jobs"]["gate"]
+    steps = job["steps"]
+    installs = [s["run"] for s in steps if "pip install" in s.get("run", "")]
+    assert len(installs) == 1 and "[" not in installs[0] and " -e " not in installs[0]
+    (cache,) = [s for s in steps if s.get("uses", "").startswith("actions/cache@")]
+    assert job["env"]["QK_CACHE"].startswith("${{ github.workspace }}/" + cache["with"]["path"] + "/")
+    assert "restore-keys" in cache["with"]
+    (gate,) = [s["run"] for s in steps if "qk gate" in s.get("run", "")]
+    assert '--markdown "$GITHUB_STEP_SUMMARY"' in gate
+    if path.startswith(".github"):
+        guarded = [s for s in steps if s.get("uses", "") != "actions/checkout@v4"]
+        assert all("hashFiles('quality/baseline.json')" in s.get("if", "") for s in guarded)
