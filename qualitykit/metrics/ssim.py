@@ -76,8 +76,8 @@ def _window() -> np.ndarray:
 
 
 class _NumpyOps:
-    """The array operations :class:`_Scale` needs, on the CPU with numpy (no PyTorch): float32
-    throughout, each multiply-add of a blur one product then one sum, in tap order."""
+    """The array operations :class:`_Scale` needs, on the CPU with numpy (no PyTorch): float32 values,
+    each multiply-add of a blur rounded once as PyTorch's fused ones are (:meth:`_fma`), in tap order."""
 
     #: The horizontal pass's buffer needs no padding planes.
     plane_block = 1
