@@ -138,3 +138,15 @@ def test_gate_workflows_use_the_core_install_cache_qk_and_summarise(path):
     if path.startswith(".github"):
         guarded = [s for s in steps if s.get("uses", "") != "actions/checkout@v4"]
         assert all("hashFiles('quality/baseline.json')" in s.get("if", "") for s in guarded)
+
+
+def test_get_metric_names_the_missing_extra(monkeypatch):
+    """In-process, the Python API says the same as the CLI: the metric, PyTorch, the extra to install."""
+    from qualitykit import extras
+    from qualitykit.errors import MissingExtra
+    from qualitykit.metrics import get_metric
+
+    monkeypatch.setitem(extras.EXTRAS, "learned", ("qk_no_such_module_for_this_test", "PyTorch"))
+    with pytest.raises(MissingExtra, match=r"metric lpips needs PyTorch .*pip install 'qualitykit\[learned\]'"):
+        get_metric("lpips")
+    assert get_metric("ssim", device="cpu").name == "ssim"  # no extra needed: numpy without PyTorch

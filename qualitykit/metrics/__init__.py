@@ -16,7 +16,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from .._registry import Registry
-from ..errors import Unavailable
+from ..errors import MissingExtra, Unavailable
 from ..extras import missing_extra
 from .base import Metric
 
@@ -41,7 +41,10 @@ register = registry.register
 def get_metric(name: str, device: str = "auto") -> Metric:
     """An instance of the metric registered as ``name``; raises if unknown or unavailable here."""
     cls = registry.get(name)
-    why = cls.why_unavailable()
+    missing = missing_extra(cls.extra)
+    if missing:
+        raise MissingExtra(f"metric {name} {missing}")
+    why = cls.available()
     if why:
         raise Unavailable(f"{name}: {why}")
     return cls(device=device)
