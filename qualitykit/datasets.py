@@ -1,7 +1,7 @@
 """Corpora: named entries of ``datasets.yaml`` or any folder of images.
 
-``resolve("sample")`` gives the built-in corpus (photographs shipped inside
-scikit-image, so it works offline on a fresh install); ``resolve("kodak")`` a
+``resolve("sample")`` gives the built-in corpus (three of scikit-image's sample
+photographs, shipped inside qualitykit, so it works offline on a fresh install); ``resolve("kodak")`` a
 fetched copy of a catalogue corpus; ``resolve("path/to/dir")`` every image file
 under a folder. Every file of a named corpus is pinned by sha256.
 """

@@ -14,6 +14,7 @@ import os
 import sys
 
 from .errors import BadInput, Unavailable
+from .extras import missing_extra
 
 DEVICES = ("auto", "cpu", "cuda")
 
@@ -35,6 +36,8 @@ def resolve_device(device: str) -> str:
         return device
     if sys.platform.startswith("linux") and no_gpu_driver() and "torch" not in sys.modules:
         return "cpu"
+    if missing_extra("learned"):  # no PyTorch here: nothing can run on a GPU
+        return "cpu"
     import torch
 
     return "cuda" if torch.cuda.is_available() else "cpu"
@@ -44,6 +47,9 @@ def check_device(device: str) -> str:
     """:func:`resolve_device`, raising :class:`~qualitykit.errors.Unavailable` for ``cuda`` without a GPU."""
     resolved = resolve_device(device)
     if resolved == "cuda":
+        missing = missing_extra("learned")
+        if missing:
+            raise Unavailable(f"--device cuda {missing}")
         import torch
 
         if not torch.cuda.is_available():

@@ -11,6 +11,7 @@ class                  meaning                                                  
 :class:`UnknownName`   a codec, metric, setting, corpus or file name is not known  2
 :class:`BadInput`      a file, spec or value is malformed or out of range          2
 :class:`Unavailable`   it exists but cannot run here (library, weights, GPU)       2
+:class:`MissingExtra`  asked for by name, it needs an extra not installed here     2
 :class:`Incomparable`  two things cannot be compared (gate, BD-rate)               2
 :class:`StorageError`  the cache or an output cannot be read or written            2
 =====================  =========================================================  =====
@@ -58,6 +59,11 @@ class BadInput(QKError):
 
 class Unavailable(QKError):
     """Something that exists but cannot run on this machine; the message says what to install or supply."""
+
+
+class MissingExtra(Unavailable):
+    """A codec or metric asked for by name needs a part of the install that is missing (e.g. PyTorch,
+    ``pip install 'qualitykit[learned]'``); raised when the run is planned, before any work."""
 
 
 class Incomparable(QKError):

@@ -16,7 +16,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "qualitykit"
 
 #: Layers, lowest first: module paths (dotted, relative to the package) or package prefixes ending in ".".
 LAYERS: list[tuple[str, ...]] = [
-    ("_version", "errors", "fsutil", "device", "provenance", "ffmpeg", "_registry", "processes"),
+    ("_version", "errors", "extras", "fsutil", "device", "provenance", "ffmpeg", "_registry", "processes"),
     ("imageio", "assets"),
     ("metrics.", "neural.", "codecs."),
     ("store", "datasets", "compare"),

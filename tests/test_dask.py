@@ -128,6 +128,7 @@ def test_killing_a_dask_worker_mid_run_still_completes_every_item_once(tmp_path,
     corpus.mkdir()
     for i in range(8):
         Image.fromarray(np.roll(astronaut, 37 * i, axis=1)[:320, :320]).save(corpus / f"img{i}.png")
+    # its own cluster: the killed worker's replacement must not change what the shared one's tests see
     cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0")
     client = distributed.Client(cluster, set_as_default=False)
     killed: list[str] = []
@@ -169,9 +170,10 @@ class GPUJpeg(JPEG):
     uses_torch = True
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def gpu_cluster():
-    """Two in-process workers (so test-registered codecs are known to them), one offering ``GPU=1``."""
+    """Two in-process workers (so test-registered codecs are known to them), one offering ``GPU=1``;
+    started once for this module's tests (each run leaves no task behind: the Ctrl-C test checks it)."""
     distributed = pytest.importorskip("distributed")
     from distributed.deploy.spec import SpecCluster
 

@@ -42,7 +42,7 @@ def imagenet_backbones(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def metric(name: str):
     cls = registry.get(name)
-    why = cls.available()
+    why = cls.why_unavailable()  # a missing extra (the core install: no PyTorch) first, then the metric's own reason
     if why:
         pytest.skip(f"{name} unavailable here: {why}")
     return cls(device="cpu")

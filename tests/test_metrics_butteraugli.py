@@ -52,7 +52,9 @@ def _check(pairs) -> None:
 
 
 def test_equal_to_reference_scores_sample() -> None:
-    _check(reference_pairs(every=11))  # 8 pairs: JPEG, WebP and AVIF
+    pairs = reference_pairs(every=9)  # 10 pairs of 8 images: JPEG, WebP and AVIF, q 10…90 (every 11th was JPEG q10 only)
+    assert {p[2]["codec"] for p in pairs} == {"jpeg", "webp", "avif"}
+    _check(pairs)
 
 
 @pytest.mark.slow

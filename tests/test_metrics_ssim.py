@@ -43,17 +43,27 @@ def test_equals_pytorch_msssim_on_kodak(kodak_pairs) -> None:
     assert len(set(np.round(values["ssim"], 4))) > 20  # really different pairs
 
 
+@pytest.mark.slow
+def test_numpy_backend_equals_pytorch_msssim_on_kodak(kodak_pairs) -> None:
+    """The core install's path (no PyTorch): the same references, the same tolerance."""
+    got = np.array([qk_ssim.ssim_family(r, d, backend="numpy") for r, d in kodak_pairs])
+    expected = np.array([reference(r, d) for r, d in kodak_pairs])
+    assert np.abs(got - expected).max() <= TOL
+
+
+@pytest.mark.parametrize("backend", ["torch", "numpy"])
 @pytest.mark.parametrize(
     ("height", "width"),
     [(161, 161), (163, 251), (200, 333), (255, 171), (322, 161), (512, 383), (14, 57), (97, 160), (100, 12)],
 )
-def test_equals_pytorch_msssim_on_odd_sizes(astronaut, height: int, width: int) -> None:
-    """Odd sides pool with pytorch_msssim's zero padding at every scale; SSIM alone on small images too."""
+def test_equals_pytorch_msssim_on_odd_sizes(astronaut, height: int, width: int, backend: str) -> None:
+    """Odd sides pool with pytorch_msssim's zero padding at every scale; SSIM alone on small images too.
+    Both backends: PyTorch (where installed) and numpy (the core install)."""
     ref = astronaut[37 : 37 + height, 101 : 101 + width]
     dist = jpeg(ref, 20)
     multiscale = min(height, width) > 160
     exp_ssim, exp_ms = reference(ref, dist, multiscale)
-    got_ssim, got_ms = qk_ssim.ssim_family(ref, dist, ms_ssim=multiscale)
+    got_ssim, got_ms = qk_ssim.ssim_family(ref, dist, ms_ssim=multiscale, backend=backend)
     assert got_ssim == pytest.approx(exp_ssim, abs=TOL)
     if multiscale:
         assert got_ms == pytest.approx(exp_ms, abs=TOL)
@@ -68,13 +78,23 @@ def test_tiny_images_agree_to_float32_noise(astronaut, height: int, width: int) 
     assert qk_ssim.ssim_family(ref, dist, ms_ssim=False)[0] == pytest.approx(reference(ref, dist, False)[0], abs=5e-5)
 
 
-def test_strip_height_changes_nothing(astronaut) -> None:
+@pytest.mark.parametrize("backend", ["torch", "numpy"])
+def test_strip_height_changes_nothing(astronaut, backend: str) -> None:
     """Strips of 8 output rows, of one odd height, and the whole image in one strip agree to float noise."""
     ref = astronaut[:371, :453]
     dist = jpeg(ref, 15)
-    whole = qk_ssim.ssim_family(ref, dist, strip_pixels=1 << 30)
+    whole = qk_ssim.ssim_family(ref, dist, strip_pixels=1 << 30, backend=backend)
     for strip_pixels in (1, 37 * 443, 100_000):
-        assert qk_ssim.ssim_family(ref, dist, strip_pixels=strip_pixels) == pytest.approx(whole, abs=1e-7)
+        got = qk_ssim.ssim_family(ref, dist, strip_pixels=strip_pixels, backend=backend)
+        assert got == pytest.approx(whole, abs=1e-7)
+
+
+def test_numpy_and_torch_backends_agree(astronaut) -> None:
+    """The numpy path emulates PyTorch's fused multiply-adds: the same values to float noise (often the same bits)."""
+    for crop, q in ((astronaut[:300, :301], 30), (astronaut[50:400, 20:500], 70)):
+        dist = jpeg(crop, q)
+        torch_values = qk_ssim.ssim_family(crop, dist, backend="torch")
+        assert qk_ssim.ssim_family(crop, dist, backend="numpy") == pytest.approx(torch_values, abs=1e-7)
 
 
 @pytest.mark.slow
@@ -120,6 +140,14 @@ def test_too_small_for_ms_ssim_still_gets_ssim(astronaut) -> None:
     values = evaluate([get_metric("ssim", device="cpu"), get_metric("ms-ssim", device="cpu")], [ref], [jpeg(ref, 30)])
     assert isinstance(values["ms-ssim"], BadInput) and "needs at least 161" in str(values["ms-ssim"])
     assert values["ssim"][0] == pytest.approx(reference(ref, jpeg(ref, 30), multiscale=False)[0], abs=TOL)
+
+
+def test_window_is_pytorch_msssims_bit_for_bit() -> None:
+    """qk builds the Gaussian without PyTorch; its float32 taps must be the reference's exactly."""
+    from pytorch_msssim.ssim import _fspecial_gauss_1d
+
+    expected = _fspecial_gauss_1d(qk_ssim.WIN_SIZE, qk_ssim.WIN_SIGMA).flatten().numpy()
+    assert np.array_equal(qk_ssim._window(), expected)
 
 
 def test_identical_images_give_one(astronaut) -> None:

@@ -257,12 +257,18 @@ def _rows(cache: Path) -> tuple[int, int]:
             return 0, 0
 
 
+#: Items of :func:`_slow_run`: images × 3 AVIF points. Slow enough per item (speed 1–2) to act mid-run,
+#: few enough that completing the rest stays cheap (was 10 images of 320×320: 2.6× the encoding).
+SLOW_IMAGES = 6
+SLOW_ITEMS = SLOW_IMAGES * 3
+
+
 def _slow_run(tmp_path: Path, cache: Path, astronaut: np.ndarray, speed: int, encodes: int) -> tuple[list[str], subprocess.Popen]:
-    """Start ``qk bench`` on 10 images × 3 slow AVIF points (30 items); return once ``encodes`` are cached."""
+    """Start ``qk bench`` on 6 images of 256×256 × 3 slow AVIF points (18 items); return once ``encodes`` are cached."""
     corpus = tmp_path / "corpus"
     corpus.mkdir()
-    for i in range(10):
-        Image.fromarray(np.roll(astronaut, 37 * i, axis=1)[:320, :320]).save(corpus / f"img{i}.png")
+    for i in range(SLOW_IMAGES):
+        Image.fromarray(np.roll(astronaut, 37 * i, axis=1)[:256, :256]).save(corpus / f"img{i}.png")
     args = ["bench", "--dataset", str(corpus), "--codecs", f"avif:speed={speed}:q=20/40/60", "--metrics", "psnr",
             "--jobs", "2", "--cache", str(cache), "--out", str(tmp_path / "run")]  # fmt: skip
     proc = _qk(*args, "--quiet")
@@ -281,11 +287,11 @@ def test_killing_a_worker_mid_run_still_completes_every_item(tmp_path, cache, as
     os.kill(workers[0].pid, signal.SIGKILL)
     _, err = proc.communicate(timeout=300)
     assert proc.returncode == 0, err
-    assert _rows(cache) == (30, 30)
+    assert _rows(cache) == (SLOW_ITEMS, SLOW_ITEMS)
     with Store(cache) as store:
         assert store.counts()["duplicates"] == 0
     df = pd.read_csv(tmp_path / "run" / "results.csv")
-    assert len(df) == 30 and df["psnr"].notna().all()
+    assert len(df) == SLOW_ITEMS and df["psnr"].notna().all()
 
 
 @pytest.mark.slow
@@ -301,12 +307,12 @@ def test_ctrl_c_stops_within_seconds_keeps_what_finished_and_leaves_no_process(t
     time.sleep(0.5)
     assert not [w for w in workers if w.is_running() and w.status() != psutil.STATUS_ZOMBIE]
     finished, _ = _rows(cache)
-    assert 2 <= finished < 30
+    assert 2 <= finished < SLOW_ITEMS
     assert json.loads((tmp_path / "run" / "manifest.json").read_text())["status"] == "interrupted"
     rerun = _qk(*args, "--overwrite")
     out, err = rerun.communicate(timeout=300)
     assert rerun.returncode == 0, err
-    assert f"{30 - finished} encoded" in out
+    assert f"{SLOW_ITEMS - finished} encoded" in out
 
 
 @pytest.mark.slow

@@ -33,7 +33,7 @@ def run(args: argparse.Namespace) -> int:
         load_codec_file(path)
     for name in registry.names():
         cls = registry.get(name)
-        why = cls.available()
+        why = cls.why_unavailable()
         print(f"{name:9} {'available' if why is None else 'UNAVAILABLE: ' + why}  — {cls.description}")
         settings = " ".join(f"{k}={s.describe()}" for k, s in cls.settings.items())
         ladder = "/".join(format_quality(q) for q in cls.ladder) or "(the model's qualities)"

@@ -14,7 +14,8 @@ with ``registry.temporarily(cls)`` / ``registry.isolated()``.
 from __future__ import annotations
 
 from .._registry import Registry
-from ..errors import BadInput, Unavailable
+from ..errors import BadInput, MissingExtra, Unavailable
+from ..extras import missing_extra
 from .base import Codec
 
 registry: Registry[Codec] = Registry(
@@ -41,6 +42,9 @@ def codec_from_spec(spec: str) -> tuple[Codec, tuple[float, ...]]:
     """Build a codec and its quality ladder from a spec such as ``avif:speed=4:q=20/50/80``."""
     name = spec.split(":", 1)[0].strip()
     cls = registry.get(name)
+    missing = missing_extra(cls.extra)
+    if missing:
+        raise MissingExtra(f"codec {name} {missing}")
     why = cls.available()
     if why:
         raise Unavailable(f"{name}: {why}")

@@ -26,6 +26,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from ..errors import BadInput, UnknownName
+from ..extras import missing_extra
 
 
 @dataclass(frozen=True)
@@ -181,6 +182,8 @@ class Codec(ABC):
     device: str = "auto"
     #: Computes with PyTorch (honours ``device``); a run imports PyTorch only when something does.
     uses_torch: ClassVar[bool] = False
+    #: The pip extra it cannot run without (``"learned"``: PyTorch; :mod:`qualitykit.extras`), or ``None``.
+    extra: ClassVar[str | None] = None
     #: The only qualities it takes, fewest bytes first, for a codec with a few trained rate points
     #: (learned models); ``None``: any quality in :attr:`quality_range`. The equal-quality search
     #: reads it (:func:`qualitykit.equal_quality.codec_scale`).
@@ -288,6 +291,12 @@ class Codec(ABC):
     def available(cls) -> str | None:
         """``None`` when usable here, else the reason it is not (and how to fix it)."""
         return None
+
+    @classmethod
+    def why_unavailable(cls) -> str | None:
+        """``None`` when usable here, else why not: first a missing extra (checked without importing
+        it), then :meth:`available`. Every caller that decides whether it can run asks this."""
+        return missing_extra(cls.extra) or cls.available()
 
     def fetch(self, ladder: tuple[float, ...]) -> None:
         """Download what encoding ``ladder`` needs (model weights) when it is missing. The planner calls

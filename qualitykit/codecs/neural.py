@@ -64,6 +64,7 @@ class Neural(Codec):
     """
 
     uses_torch = True
+    extra = "learned"
 
     name = "neural"
     extension = "qkn"
@@ -111,7 +112,7 @@ class Neural(Codec):
     def available(cls) -> str | None:
         missing = [m for m in ("torch", "compressai") if importlib.util.find_spec(m) is None]
         if missing:
-            return f"needs PyTorch and CompressAI ({', '.join(missing)} not installed); pip install 'compressai>=1.2.8,<1.3'"
+            return f"needs PyTorch and CompressAI ({', '.join(missing)} not installed); pip install 'qualitykit[learned]'"
         return None
 
     @classmethod

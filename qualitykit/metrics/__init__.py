@@ -16,7 +16,8 @@ from collections.abc import Sequence
 import numpy as np
 
 from .._registry import Registry
-from ..errors import Unavailable
+from ..errors import MissingExtra, Unavailable
+from ..extras import missing_extra
 from .base import Metric
 
 registry: Registry[Metric] = Registry(
@@ -43,6 +44,9 @@ register = registry.register
 def get_metric(name: str, device: str = "auto") -> Metric:
     """An instance of the metric registered as ``name``; raises if unknown or unavailable here."""
     cls = registry.get(name)
+    missing = missing_extra(cls.extra)
+    if missing:
+        raise MissingExtra(f"metric {name} {missing}")
     why = cls.available()
     if why:
         raise Unavailable(f"{name}: {why}")
@@ -53,21 +57,23 @@ def ensure_available(name: str) -> str | None:
     """Like :func:`available_metrics` for one metric asked for by name, first fetching what it lacks
     (weights) when it can; ``None`` when usable, else the reason (with the fetch error, if any)."""
     cls = registry.get(name)
-    why = cls.available()
+    why = cls.why_unavailable()
     if why is None:
         return None
+    if missing_extra(cls.extra):  # no download fixes a missing part of the install
+        return why
     try:
         cls.fetch()
     except Unavailable as exc:  # assets.fetch: already says what is missing, why the download failed, what to do
         return str(exc)
     except Exception as exc:  # a plugin's own fetch: keep the actionable reason
         return f"{why} (download failed: {type(exc).__name__}: {exc})"
-    return cls.available()
+    return cls.why_unavailable()
 
 
 def available_metrics() -> dict[str, str | None]:
     """Every known metric → ``None`` if usable here, else the reason it is not."""
-    out: dict[str, str | None] = {n: registry.get(n).available() for n in registry.names()}
+    out: dict[str, str | None] = {n: registry.get(n).why_unavailable() for n in registry.names()}
     out.update(registry.broken())
     return out
 

@@ -27,6 +27,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from ..errors import BadInput
+from ..extras import missing_extra
 
 
 def check_pair(ref: np.ndarray, dist: np.ndarray, min_side: int = 1, metric: str = "") -> None:
@@ -199,6 +200,8 @@ class Metric(ABC):
     memory_per_pixel: ClassVar[float] = 64.0
     #: Computes with PyTorch (and honours ``device``); a run imports PyTorch only when something does.
     uses_torch: ClassVar[bool] = False
+    #: The pip extra it cannot run without (``"learned"``: PyTorch; :mod:`qualitykit.extras`), or ``None``.
+    extra: ClassVar[str | None] = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -216,6 +219,12 @@ class Metric(ABC):
     def available(cls) -> str | None:
         """``None`` when the metric can run here, else why not and how to fix it."""
         return None
+
+    @classmethod
+    def why_unavailable(cls) -> str | None:
+        """``None`` when usable here, else why not: first a missing extra (checked without importing
+        it), then :meth:`available`. Every caller that decides whether it can run asks this."""
+        return missing_extra(cls.extra) or cls.available()
 
     @classmethod
     def fetch(cls) -> None:

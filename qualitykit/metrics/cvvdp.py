@@ -73,6 +73,7 @@ class ColorVideoVDP(Metric):
     range = (None, 10.0)
     unit = "JOD"
     uses_torch = True
+    extra = "learned"
     default = False  # opt-in: seconds per Kodak pair on a CPU
     min_side = 8
     memory_per_pixel = 700.0  # measured 502 B/px on Kodak, 522 at 4x the pixels (peak RSS, one thread)

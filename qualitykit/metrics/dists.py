@@ -110,6 +110,7 @@ class DISTS(Metric):
     """
 
     uses_torch = True
+    extra = "learned"
 
     name = "dists"
     higher_is_better = False

@@ -88,6 +88,7 @@ class _LPIPS(Metric):
     """
 
     uses_torch = True
+    extra = "learned"
 
     net: ClassVar[str]
     higher_is_better = False

@@ -67,6 +67,7 @@ class PyiqaMetric(Metric):
     #: pyiqa's name for the metric (a key of its ``DEFAULT_CONFIGS``).
     pyiqa_name: ClassVar[str]
     uses_torch = True
+    extra = "learned"
     default = False  # opt-in: pyiqa is an extra, and most of these cost ~1 s per Kodak pair on one thread
     #: A learned pyiqa metric's need is not measured: a deep network's activations, as DISTS (2400).
     memory_per_pixel = 2400.0

@@ -108,6 +108,7 @@ def ms_ssim_pyiqa(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
 
 
 class _PyiqaSSIM(Metric):
+    extra = "learned"
     higher_is_better = True
     uses_torch = True  # both compute in PyTorch, on ``device``
     plot_in_db = True

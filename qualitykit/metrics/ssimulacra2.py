@@ -624,6 +624,7 @@ class SSIMULACRA2(Metric):
     version = "2.1-1"
     default = True  # ~0.1 s per Kodak pair on one CPU core
     uses_torch = True
+    extra = "learned"
     min_side = MIN_SIDE
     #: Peak working memory measured (RSS) on one pair: 37 B/px at 24 Mpx, 60 B/px at 768×512.
     memory_per_pixel = 64.0

@@ -22,7 +22,8 @@ from dataclasses import dataclass, field
 from ..codecs import Codec, codec_from_spec
 from ..datasets import Corpus
 from ..device import check_device
-from ..errors import BadInput, QKError, Unavailable
+from ..errors import BadInput, MissingExtra, QKError, Unavailable
+from ..extras import missing_extra
 from ..fsutil import sha256_file
 from ..imageio import read_header
 from ..metrics import Metric, default_metrics, ensure_available, registry
@@ -124,6 +125,8 @@ def resolve_codecs(specs: Sequence[str], device: str) -> tuple[list[CodecEntry],
         try:
             codec, ladder = codec_from_spec(spec)
             codec.fetch(ladder)  # zoo weights: downloaded now if missing, never in the workers
+        except MissingExtra:  # asked for by name, it cannot run without another install: say so now
+            raise
         except Unavailable as exc:  # e.g. weights missing offline: the other codecs still run
             unavailable[spec] = str(exc)
             continue
@@ -157,7 +160,9 @@ def resolve_metrics(names: Sequence[str] | None, device: str) -> tuple[dict[str,
     else:
         chosen = []
         for name in expand(names):
-            registry.get(name)  # unknown names raise here, before any work
+            missing = missing_extra(registry.get(name).extra)  # unknown names raise here, before any work
+            if missing:
+                raise MissingExtra(f"metric {name} {missing}")
             why = ensure_available(name)
             if why is None:
                 chosen.append(name)
