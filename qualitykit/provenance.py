@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import os
 import platform
-import socket
 import sys
+from dataclasses import asdict
 from importlib.metadata import PackageNotFoundError, version
-from pathlib import Path
 from typing import Any
+
+from .processes import ProcessId
 
 #: Python distributions whose versions every manifest lists when installed.
 PACKAGES = (
@@ -53,33 +54,15 @@ def gpu() -> str | None:
 
 
 def this_process() -> dict[str, Any]:
-    """Who runs now: ``host``, ``pid`` and the process's ``started`` time (seconds since the epoch; with
-    the pid it tells a live process from a later one that reuses its pid)."""
-    return {"host": socket.gethostname(), "pid": os.getpid(), "started": _process_start(os.getpid())}
-
-
-def _process_start(pid: int) -> float | None:
-    """When process ``pid`` started (seconds since the epoch, Linux ``/proc``), ``None`` when unknown."""
-    try:
-        ticks = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19])
-        boot = next(float(line.split()[1]) for line in Path("/proc/stat").read_text().splitlines() if line.startswith("btime"))
-        return round(boot + ticks / os.sysconf("SC_CLK_TCK"), 1)
-    except (OSError, ValueError, IndexError, StopIteration):
-        return None
+    """Who runs now, as a manifest records it: ``host``, ``pid`` and ``started`` (the process's start
+    time, which tells it from a later process reusing the pid; :class:`qualitykit.processes.ProcessId`)."""
+    return asdict(ProcessId.current())
 
 
 def process_gone(owner: dict[str, Any]) -> bool:
-    """Whether the process ``owner`` (:func:`this_process` of another run) has ended. Only a process of
-    this host can be known gone; one on another host, or with no pid, counts as alive."""
-    pid = owner.get("pid")
-    if owner.get("host") != socket.gethostname() or not isinstance(pid, int):
+    """Whether the process ``owner`` (:func:`this_process` of another run) is known to have ended. Only a
+    process of this host can be known gone; one on another host, or with no pid, counts as alive."""
+    pid, started = owner.get("pid"), owner.get("started")
+    if not isinstance(pid, int):
         return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:  # alive, another user's
-        pass
-    started = owner.get("started")
-    now = _process_start(pid)
-    return started is not None and now is not None and abs(now - started) > 1.0  # the pid was reused
+    return ProcessId(str(owner.get("host")), pid, None if started is None else str(started)).is_gone()

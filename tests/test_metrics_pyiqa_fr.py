@@ -16,8 +16,6 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import os
-import sys
-import types
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +28,7 @@ from qualitykit.metrics import evaluate, get_metric, registry
 from qualitykit.metrics.pyiqa_fr import PYIQA_VERSION
 
 from .conftest import tolerance
+from .pyiqa_reference import pyiqa_nets as load_pyiqa_nets
 
 #: qk name → (pyiqa name, arch module)
 NAMED = {
@@ -44,32 +43,8 @@ NAMED = {
 
 @pytest.fixture(scope="module")
 def pyiqa_nets() -> dict[str, torch.nn.Module]:
-    spec = importlib.util.find_spec("pyiqa")
-    if spec is None or spec.origin is None:
-        pytest.skip("pyiqa is not installed: pip install --no-deps pyiqa==0.1.16 (.ci/run does)")
-    root = Path(spec.origin).parent
-    saved = {k: v for k, v in sys.modules.items() if k == "pyiqa" or k.startswith("pyiqa.")}
-    for name, folder in (("pyiqa", root), ("pyiqa.utils", root / "utils"), ("pyiqa.archs", root / "archs")):
-        package = types.ModuleType(name)
-        package.__path__ = [str(folder)]
-        sys.modules[name] = package
-    try:
-        for _, module in NAMED.values():
-            importlib.import_module(f"pyiqa.archs.{module}")
-        importlib.import_module("pyiqa.archs.mad_arch")
-        configs = importlib.import_module("pyiqa.default_model_configs").DEFAULT_CONFIGS
-        arch = importlib.import_module("pyiqa.utils.registry").ARCH_REGISTRY
-        version = (root / "version.py").read_text()
-    finally:
-        for name in [k for k in sys.modules if k == "pyiqa" or k.startswith("pyiqa.")]:
-            del sys.modules[name]
-        sys.modules.update(saved)
-    assert f"__version__ = version = '{PYIQA_VERSION}'" in version, "checked against pyiqa " + PYIQA_VERSION
-    nets = {}
-    for name in [n for n, _ in NAMED.values()] + ["mad"]:
-        options = dict(configs[name]["metric_opts"])
-        nets[name] = arch.get(options.pop("type"))(**options).eval()
-    return nets
+    modules = dict.fromkeys([m for _, m in NAMED.values()] + ["mad_arch"])
+    return load_pyiqa_nets(modules, [n for n, _ in NAMED.values()] + ["mad"], PYIQA_VERSION)
 
 
 def pyiqa_score(net: torch.nn.Module, ref: np.ndarray, dist: np.ndarray) -> float:

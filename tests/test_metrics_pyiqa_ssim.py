@@ -1,20 +1,11 @@
 """``ssim-pyiqa`` and ``ms-ssim-pyiqa`` equal pyiqa's default ``ssim`` and ``ms_ssim`` run on the same images.
 
-pyiqa is installed without its dependencies (``pip install --no-deps pyiqa==0.1.16``, as ``.ci/run``
-does): ``import pyiqa`` pulls OpenCV, transformers, timm and more, and its requirements would move
-numpy to 2.x. Its SSIM module needs only torch, numpy and scipy, so the test registers bare package
-objects for ``pyiqa``, ``pyiqa.utils`` and ``pyiqa.archs`` (their ``__init__`` files are what import
-the heavy stack) and then imports pyiqa's own ``ssim_arch``, default configurations and registry,
-building each metric exactly as ``create_metric`` does: the ``metric_opts`` of its default config.
+pyiqa's own ``ssim_arch`` builds them as ``create_metric`` does, without pyiqa's heavy package
+``__init__`` (:mod:`tests.pyiqa_reference`).
 """
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
-import sys
-import types
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -25,34 +16,12 @@ from qualitykit.metrics import evaluate, get_metric
 from qualitykit.metrics.pyiqa_ssim import PYIQA_VERSION
 
 from .conftest import tolerance
+from .pyiqa_reference import pyiqa_nets as load_pyiqa_nets
 
 
 @pytest.fixture(scope="module")
 def pyiqa_nets() -> dict[str, torch.nn.Module]:
-    spec = importlib.util.find_spec("pyiqa")
-    if spec is None or spec.origin is None:
-        pytest.skip("pyiqa is not installed: pip install --no-deps pyiqa==0.1.16 (.ci/run does)")
-    root = Path(spec.origin).parent
-    saved = {k: v for k, v in sys.modules.items() if k == "pyiqa" or k.startswith("pyiqa.")}
-    for name, folder in (("pyiqa", root), ("pyiqa.utils", root / "utils"), ("pyiqa.archs", root / "archs")):
-        package = types.ModuleType(name)
-        package.__path__ = [str(folder)]
-        sys.modules[name] = package
-    try:
-        importlib.import_module("pyiqa.archs.ssim_arch")  # registers SSIM and MS_SSIM
-        configs = importlib.import_module("pyiqa.default_model_configs").DEFAULT_CONFIGS
-        registry = importlib.import_module("pyiqa.utils.registry").ARCH_REGISTRY
-        version = (root / "version.py").read_text()
-    finally:
-        for name in [k for k in sys.modules if k == "pyiqa" or k.startswith("pyiqa.")]:
-            del sys.modules[name]
-        sys.modules.update(saved)
-    assert f"__version__ = version = '{PYIQA_VERSION}'" in version, "qk reproduces pyiqa " + PYIQA_VERSION
-    nets = {}
-    for name in ("ssim", "ms_ssim"):
-        options = dict(configs[name]["metric_opts"])
-        nets[name] = registry.get(options.pop("type"))(**options).eval()
-    return nets
+    return load_pyiqa_nets(["ssim_arch"], ("ssim", "ms_ssim"), PYIQA_VERSION)  # ssim_arch registers SSIM and MS_SSIM
 
 
 def pyiqa_scores(nets, ref: np.ndarray, dist: np.ndarray) -> dict[str, float]:
