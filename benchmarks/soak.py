@@ -47,6 +47,8 @@ import pandas as pd
 import psutil
 from _results import machine, write_section
 
+from qualitykit.rundir import Manifest, status_now
+
 ROOT = Path(__file__).resolve().parents[1]
 POINTS = 24  # ladder points per round
 SIGNALS = {"SIGINT": signal.SIGINT, "SIGTERM": signal.SIGTERM, "SIGKILL": signal.SIGKILL}
@@ -169,11 +171,17 @@ def leftovers(soak: Soak) -> list[str]:
 
 
 def statuses(soak: Soak) -> Counter:
-    """(how the run was stopped, the status its manifest records) → runs."""
+    """(how the run was stopped, the status its manifest records) → runs. A driver killed with SIGKILL
+    cannot write: its manifest stays ``running`` and every reader (:func:`qualitykit.rundir.status_now`)
+    reads it as ``interrupted`` once its owner process is gone — both are shown."""
     out: Counter = Counter()
     for r in soak.runs:
         manifest = soak.root / "runs" / r["run"] / "manifest.json"
-        status = json.loads(manifest.read_text()).get("status", "?") if manifest.is_file() else "no manifest"
+        status = "no manifest"
+        if manifest.is_file():
+            written = Manifest.from_dict(json.loads(manifest.read_text()))
+            status, read = written.status, status_now(written)
+            status += f", read as {read}" if read != status else ""
         r["status"] = status
         out[(r["signal"].split(" (")[0], status)] += 1
     return out
