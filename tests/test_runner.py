@@ -409,3 +409,13 @@ def test_workers_share_the_cpus_they_may_use_and_honour_omp_num_threads(monkeypa
     assert torch_threads(2) == 4
     # PyTorch already imported here (this test session): forked workers get one thread each
     assert LocalPool.for_device(1, "cpu", 2**30).init.torch_threads == 1
+    # a run without PyTorch codecs or metrics: workers never import it (0 threads = leave it alone)
+    assert LocalPool.for_device(1, "cpu", 2**30, torch=False).init.torch_threads == 0
+
+
+def test_workers_import_pytorch_only_for_a_plan_that_computes_with_it(small_corpus):
+    from qualitykit.datasets import resolve
+    from qualitykit.runner.plan import make_plan
+
+    assert not make_plan(resolve(str(small_corpus)), ["jpeg:q=50", "webp:q=50"], ["psnr", "vmaf"], device="cpu").uses_torch
+    assert make_plan(resolve(str(small_corpus)), ["jpeg:q=50"], ["psnr", "ssim"], device="cpu").uses_torch

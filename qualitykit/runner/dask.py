@@ -43,6 +43,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from ..device import resolve_device
 from ..errors import BadInput, Unavailable
 from ..imageio import check_regular_file
 from ..rundir import ItemError
@@ -151,12 +152,7 @@ class DaskPool(ExecutorBase):
     def _local_cluster(self, jobs: int) -> Any:
         import dask
 
-        try:
-            import torch
-
-            gpu = torch.cuda.is_available()
-        except ImportError:
-            gpu = False
+        gpu = resolve_device("auto") == "cuda"  # imports PyTorch only where a GPU driver is loaded
         # one retry for a task whose worker died, as the local pool does; then it is recorded as failed.
         # Its logs stay quiet: what matters to the run (a worker lost for good, a task given up) comes
         # back as qk's own errors, and closing workers still busy warming up is no news.
@@ -221,6 +217,7 @@ class DaskPool(ExecutorBase):
         self.setup = Setup(
             plan.device, __version__, {c.id: dict(c.versions) for c in plan.codecs},
             {m.name: m.version for m in plan.metrics}, tuple(definitions), dict(hosts), process_name(),
+            plan.uses_torch,
         )  # fmt: skip
         if plan.device == "cuda":
             self._gpu_codecs = {cid for cid, c in plan.codec_objects.items() if c.uses_torch}

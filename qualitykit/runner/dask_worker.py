@@ -40,6 +40,8 @@ class Setup:
     workers_per_host: Mapping[str, int] = field(default_factory=dict)
     #: ``host:pid`` of the driver: a worker in the driver's own process leaves its PyTorch threads alone.
     driver: str = ""
+    #: Whether any codec or metric of the run computes with PyTorch; workers import it only then.
+    uses_torch: bool = True
 
 
 _local = threading.local()  # one WorkerState per worker thread (models are not shared across threads)
@@ -79,7 +81,7 @@ def _prepare(setup: Setup, worker: Any) -> WorkerState:
 
                 define(name, definition, source)
                 _defined.add(name)
-        if not _threads_set and worker is not None and setup.driver != process_name():
+        if setup.uses_torch and not _threads_set and worker is not None and setup.driver != process_name():
             _threads_set = True
             share = setup.workers_per_host.get(getattr(worker, "ip", ""), 1) * max(1, getattr(worker, "nthreads", 1) or 1)
             try:

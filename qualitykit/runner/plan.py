@@ -105,6 +105,12 @@ class Plan:
     def n_items(self) -> int:
         return sum(len(u.qs) for u in self.units)
 
+    @property
+    def uses_torch(self) -> bool:
+        """Whether any codec or metric of the plan computes with PyTorch: workers import it only then."""
+        objects = [*self.codec_objects.values(), *self.metric_objects.values()]
+        return any(getattr(o, "uses_torch", False) for o in objects)
+
 
 def _label(spec: str) -> str:
     """The spec without its ladder: ``avif:speed=4:q=20/40`` → ``avif:speed=4``."""

@@ -40,7 +40,7 @@ from .work import Died, Done, Event, Task, WorkerState, run_task, torch_threads,
 
 @dataclass(frozen=True)
 class WorkerInit:
-    """How to start a worker: PyTorch ``device`` and threads per worker."""
+    """How to start a worker: PyTorch ``device`` and threads per worker (0: PyTorch is not imported)."""
 
     device: str
     torch_threads: int
@@ -133,12 +133,14 @@ class LocalPool(ExecutorBase):
     def bind(self, plan: Plan) -> None:
         """``plan.jobs`` workers (the request capped for this machine, ``plan.jobs_note`` says why)
         for ``plan``'s device under its memory limit (see :meth:`for_device`)."""
-        bound = self.for_device(plan.jobs, plan.device, plan.memory_limit, note=plan.jobs_note)
+        bound = self.for_device(plan.jobs, plan.device, plan.memory_limit, note=plan.jobs_note, torch=plan.uses_torch)
         self.jobs, self.note = bound.jobs, bound.note
         self.init, self.memory_limit, self._ctx = bound.init, bound.memory_limit, bound._ctx
 
     @classmethod
-    def for_device(cls, jobs: int, device: str, memory_limit: float, note: str | None = None) -> LocalPool:
+    def for_device(
+        cls, jobs: int, device: str, memory_limit: float, note: str | None = None, torch: bool = True
+    ) -> LocalPool:
         """A pool of ``jobs`` workers running PyTorch on ``device``, sharing the cores between them.
 
         Workers are forked (they start in milliseconds and inherit the codecs and metrics
@@ -146,11 +148,12 @@ class LocalPool(ExecutorBase):
         A forked child hangs in its first multi-threaded PyTorch operation when this process has
         already run one (GNU OpenMP is not fork-safe), so when PyTorch is already imported here
         (a notebook, a test session) each forked worker runs PyTorch on one thread; otherwise
-        each gets :func:`~qualitykit.runner.work.torch_threads` (``--jobs 1``: every core).
+        each gets :func:`~qualitykit.runner.work.torch_threads` (``--jobs 1``: every core). With
+        ``torch`` false (no codec or metric of the run computes with PyTorch) workers never import it.
         """
         context = "spawn" if device == "cuda" else "fork"
-        threads = torch_threads(jobs)
-        if context == "fork" and "torch" in sys.modules:
+        threads = torch_threads(jobs) if torch else 0
+        if threads and context == "fork" and "torch" in sys.modules:
             threads = 1
         return cls(jobs, WorkerInit(device, threads), memory_limit, context, note)
 
