@@ -25,7 +25,7 @@ TUNES = ("iq", "ssim", "psnr", "ssimulacra2")
 
 
 def _backend() -> ModuleType | None:
-    """The module exposing libavif: Pillow's own ``PIL._avif`` (Pillow ≥ 11.2) or the plugin's."""
+    """The module exposing libavif: Pillow's own ``PIL._avif`` (in the wheels of Pillow ≥ 11.3) or the plugin's."""
     if features.check("avif"):
         from PIL import _avif
 
@@ -106,7 +106,7 @@ class AVIF(PillowCodec):
     def available(cls) -> str | None:
         avif = _backend()
         if avif is None:
-            return "Pillow has no AVIF support here: upgrade Pillow (≥ 11.2 has it built in) or pip install pillow-avif-plugin"
+            return "Pillow has no AVIF support here: upgrade Pillow (the Linux wheels of ≥ 11.3 have it built in) or pip install pillow-avif-plugin"
         if not avif.encoder_codec_available("aom"):
             return "libavif here was built without the aom encoder"
         return None
