@@ -204,6 +204,13 @@ def run_program(argv: list[str], timeout: float, cwd: str | None = None) -> tupl
     return None if timed_out else proc.returncode, stdout, stderr
 
 
+def timeout_for(pixels: int, seconds_per_megapixel: float = 30.0) -> float:
+    """A generous time limit, in seconds, for a metric's program scoring ``pixels`` pixels in all: a
+    minute plus ``seconds_per_megapixel`` (at least 10× what libvmaf or butteraugli_main take on one
+    core), so that only a hung program reaches it."""
+    return 60.0 + seconds_per_megapixel * pixels / 1e6
+
+
 def _direct_children() -> list[int]:
     """Pids of this process's children (Linux: from ``/proc``; elsewhere none are found)."""
     me, found = os.getpid(), []

@@ -85,3 +85,17 @@ def test_explicit_binary_never_falls_back(monkeypatch, tmp_path: Path) -> None:
     copy.chmod(copy.stat().st_mode | stat.S_IXUSR)
     monkeypatch.setenv(qk_butteraugli.ENV, str(copy))
     assert get_metric("butteraugli").version == f"1+sha256:{hashlib.sha256(copy.read_bytes()).hexdigest()[:16]}"
+
+
+def test_a_hung_tool_is_stopped_at_its_time_limit_and_named(tmp_path, monkeypatch):
+    """butteraugli_main runs through processes.run_program: a tool that never answers is killed at the
+    limit (here 1 s instead of a minute plus 30 s per megapixel) and the error says so."""
+    from qualitykit.errors import BadInput
+
+    hung = tmp_path / "butteraugli_main"
+    hung.write_text("#!/bin/sh\nsleep 60\n")
+    hung.chmod(hung.stat().st_mode | stat.S_IEXEC)
+    monkeypatch.setattr(qk_butteraugli, "timeout_for", lambda pixels: 1.0)
+    image = np.zeros((16, 16, 3), np.uint8)
+    with pytest.raises(BadInput, match=r"did not finish a 16x16 pair in 1 s"):
+        qk_butteraugli.run_butteraugli(image, image, str(hung), str(tmp_path))

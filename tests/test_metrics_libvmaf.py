@@ -31,13 +31,13 @@ pytestmark = pytest.mark.skipif(
 def ffmpeg_runs(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
     """Records every ffmpeg process the libvmaf module starts."""
     calls: list[list[str]] = []
-    real = subprocess.run
+    real = libvmaf_module.run_program
 
     def spy(cmd, *args, **kwargs):
         calls.append(cmd)
         return real(cmd, *args, **kwargs)
 
-    monkeypatch.setattr(libvmaf_module.subprocess, "run", spy)
+    monkeypatch.setattr(libvmaf_module, "run_program", spy)
     return calls
 
 

@@ -34,6 +34,7 @@ from PIL import Image
 from . import register
 from ..errors import BadInput, Unavailable
 from ..fsutil import sha256_file
+from ..processes import run_program, timeout_for
 from .base import Metric, Reference, SharedPassMetric
 
 ENV = "QK_BUTTERAUGLI"
@@ -78,10 +79,15 @@ def run_butteraugli(ref: np.ndarray, dist: np.ndarray, tool: str, folder: str) -
     ref_png, dist_png = os.path.join(folder, "ref.png"), os.path.join(folder, "dist.png")
     Image.fromarray(ref).save(ref_png, compress_level=1)
     Image.fromarray(dist).save(dist_png, compress_level=1)
-    res = subprocess.run([tool, ref_png, dist_png, "--pnorm", "3"], capture_output=True, text=True)
-    match = _OUTPUT.match(res.stdout)
-    if res.returncode != 0 or not match:
-        raise BadInput(f"{tool} failed on a {ref.shape[1]}x{ref.shape[0]} pair: {(res.stderr or res.stdout).strip()[-300:]}")
+    size = f"{ref.shape[1]}x{ref.shape[0]}"
+    timeout = timeout_for(ref.shape[0] * ref.shape[1])
+    status, out, err = run_program([tool, ref_png, dist_png, "--pnorm", "3"], timeout)
+    if status is None:
+        raise BadInput(f"{tool} did not finish a {size} pair in {timeout:.0f} s: stopped")
+    stdout, stderr = out.decode(errors="replace"), err.decode(errors="replace")
+    match = _OUTPUT.match(stdout)
+    if status != 0 or not match:
+        raise BadInput(f"{tool} failed on a {size} pair: {(stderr or stdout).strip()[-300:]}")
     return float(match.group(1)), float(match.group(2))
 
 

@@ -23,7 +23,6 @@ from __future__ import annotations
 import functools
 import json
 import os
-import subprocess
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -32,6 +31,7 @@ from typing import ClassVar
 import numpy as np
 
 from ..ffmpeg import find_ffmpeg
+from ..processes import run_program, timeout_for
 from . import register
 from ..errors import BadInput, Unavailable
 from .base import Metric, Reference, SharedPassMetric, group_by_shape
@@ -99,9 +99,12 @@ def run_libvmaf(
             cmd = [ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "error",
                    *raw, "-i", str(dist_path), *raw, "-i", str(ref_path),
                    "-lavfi", "[0:v][1:v]libvmaf=" + ":".join(options), "-f", "null", "-"]  # fmt: skip
-            res = subprocess.run(cmd, capture_output=True, text=True)
-            if res.returncode != 0 or not log_path.exists():
-                raise BadInput(f"libvmaf failed on {w}x{h} images: {res.stderr.strip()[-400:]}")
+            timeout = timeout_for(w * h * len(indices))
+            status, _, stderr = run_program(cmd, timeout)
+            if status is None:
+                raise BadInput(f"libvmaf did not finish {len(indices)} {w}x{h} pairs in {timeout:.0f} s: stopped")
+            if status != 0 or not log_path.exists():
+                raise BadInput(f"libvmaf failed on {w}x{h} images: {stderr.decode(errors='replace').strip()[-400:]}")
             log = json.loads(log_path.read_text())
             frames = log["frames"]
             if len(frames) != len(indices):
