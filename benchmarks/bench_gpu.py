@@ -8,6 +8,9 @@ on ``--device``), after one warm-up pair (model load, CUDA kernels); the figure 
 by the wall time of all four, median of ``--repeats`` runs, with ``torch.cuda.synchronize()``
 before the clock stops. Goal: ≥ 50 pairs/s on one datacenter GPU. ``--device cpu`` runs the same
 script here (to check it). ``--write`` replaces the "gpu-pairs" section of RESULTS.md.
+
+Since issue 22 SSIMULACRA 2 is numpy (the core install keeps it): it runs on the CPU whatever
+``--device`` says, so figures taken before then (all four on the GPU) are not comparable.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Cost per Kodak pair of qk's SSIMULACRA 2.1, beside the PyPI port ``ssimulacra2==0.3.0`` if installed.
 
-    python benchmarks/bench_ssimulacra2.py [--repeats 3] [--images 24] [--threads 1] [--device cpu]
+    OMP_NUM_THREADS=1 python benchmarks/bench_ssimulacra2.py [--repeats 3] [--images 24]
 
 Pairs: the first ``--images`` Kodak images, each against its Pillow JPEG at q=50 (as
 ``bench_metrics.py``). Figures: wall time to score all pairs divided by their number,
@@ -10,11 +10,9 @@ The PyPI port takes file paths, so it is timed on the pairs written as PNG files
 time includes decoding two PNGs, ~10 ms). ``--write`` replaces the "ssimulacra2-cost" section of
 RESULTS.md.
 
-``--threads`` defaults to 1, what qk's runner gives each worker on a 2-core machine
-(``cpu_count // jobs``). On a machine that other jobs keep busy, more torch threads make
-SSIMULACRA 2 much slower, not faster: it runs thousands of small tensor operations (the
-recursive blur of the coarse scales, stripes of the fine ones), and each parallel region
-then waits for a core.
+qk's SSIMULACRA 2 is numpy (issue 22; it was PyTorch before); its only multi-threaded part is
+BLAS (the fine scales' FIR blur as matrix products), whose thread count OpenBLAS reads from
+``$OMP_NUM_THREADS`` at start: 1 is what one worker of ``qk bench --jobs 2`` has on a 2-core machine.
 """
 
 from __future__ import annotations
@@ -28,7 +26,7 @@ import tempfile
 import time
 from pathlib import Path
 
-import torch
+import numpy as np
 from PIL import Image
 
 from _results import machine, write_section
@@ -52,17 +50,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--images", type=int, default=24)
-    parser.add_argument("--threads", type=int, default=1, help="torch threads (0: torch's default)")
-    parser.add_argument("--device", default="cpu")
     parser.add_argument("--write", action="store_true", help="replace the ssimulacra2-cost section of benchmarks/RESULTS.md")
     args = parser.parse_args()
-    if args.threads:
-        torch.set_num_threads(args.threads)
 
     pairs = kodak_pairs(args.images)
     refs, dists = [p[0] for p in pairs], [p[1] for p in pairs]
     n = len(pairs)
-    metric = get_metric("ssimulacra2", device=args.device)
+    metric = get_metric("ssimulacra2")
     metric.compute(refs[:2], dists[:2])  # warm up: imports, constants
     rows = [
         ("qk `ssimulacra2`, batched", timed(lambda: metric.compute(refs, dists), n, args.repeats)),
@@ -93,8 +87,7 @@ def main() -> None:
         f"Date: {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC  ",
         (
             f"Machine: {machine()}, shared with other jobs (load average at the end: "
-            f"{os.getloadavg()[0]:.2f}); torch {torch.__version__} with {torch.get_num_threads()} thread(s), "
-            f"device {args.device}  "
+            f"{os.getloadavg()[0]:.2f}); numpy {np.__version__}, OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}  "
         ),
         (
             f"Data: {n} Kodak images ({', '.join(sizes)}), each against its Pillow JPEG at q=50. Figures: wall "

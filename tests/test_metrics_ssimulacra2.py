@@ -9,11 +9,14 @@ made here from scikit-image's sample photographs, whose tool scores are written 
 from __future__ import annotations
 
 import hashlib
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-import torch
 from PIL import Image
 
 from qualitykit.errors import BadInput
@@ -21,6 +24,8 @@ from qualitykit.metrics import get_metric, registry
 from qualitykit.metrics import ssimulacra2 as s2
 
 from .conftest import KODAK, SHARED, tolerance
+
+ROOT = Path(__file__).resolve().parents[1]
 
 REFERENCE = SHARED / "reference" / "ssimulacra2"
 
@@ -68,7 +73,7 @@ def small_pair(name: str, y: int, x: int, h: int, w: int, kind: str) -> tuple[np
 
 @pytest.fixture(scope="module")
 def metric():
-    return get_metric("ssimulacra2", device="cpu")
+    return get_metric("ssimulacra2")
 
 
 def test_small_images_equal_the_tool(metric) -> None:
@@ -170,38 +175,66 @@ def test_metadata() -> None:
     assert cls.higher_is_better and cls.range == (None, 100.0) and cls.default and cls.memory_per_pixel >= 40
     assert "81feacf" in cls.reference.version and cls.version
     assert cls.available() is None
+    assert not cls.uses_torch and cls.extra is None  # numpy: in the core install
+    assert cls.why_unavailable() is None
 
 
-def test_torch_path_dtypes_and_shapes(photo_pairs) -> None:
-    """The internals on CPU: feature tensor layout, float64 out, the two blurs agree, and the
+def test_internals_dtypes_and_shapes(photo_pairs) -> None:
+    """The internals: feature array layout, float64 out, the two blurs agree, and the
     constants are what they should be."""
     refs = [r[:96, :120].copy() for r, _ in photo_pairs[:2]]
     dists = [d[:96, :120].copy() for _, d in photo_pairs[:2]]
-    feats = s2._features_batch(refs, dists, "cpu")
+    feats = s2._features_batch(refs, dists)
     assert feats.dtype == np.float64 and feats.shape == (2, 5, 3, 2, 3)  # 96 px: 96, 48, 24, 12, 6
     assert np.isfinite(feats).all() and (feats >= 0).all()
     scores = s2.score_from_features(feats)
     assert scores.dtype == np.float64 and scores.shape == (2,)
 
-    k = s2._consts("cpu")
-    x = torch.rand(4, 37, 53, generator=torch.Generator().manual_seed(0))
+    k = s2._consts()
+    x = np.random.default_rng(0).random((4, 37, 53), dtype=np.float32)
     exact = s2._blur_exact(x, k)
     r = k.fir_radius
-    fir = s2._blur_fir_rows(torch.nn.functional.pad(x, (0, 0, r, r)), k)
-    assert exact.dtype == fir.dtype == torch.float32 and exact.shape == fir.shape == x.shape
-    torch.testing.assert_close(exact, fir, rtol=0, atol=2e-6)  # float32 noise of the recursion only
-
+    fir = s2._blur_fir_rows(np.pad(x, ((0, 0), (r, r), (0, 0))), k)
+    assert exact.dtype == fir.dtype == np.float32 and exact.shape == fir.shape == x.shape
+    np.testing.assert_allclose(exact, fir, rtol=0, atol=2e-6)  # float32 noise of the recursion only
+    assert np.abs(exact - fir).max() > 0  # …which is there: the exact path is not the FIR one
+    x64 = x.astype(np.float64)
     taps = s2.gaussian_fir()
+    padded = np.pad(x64, ((0, 0), (4, 4), (4, 4)))
+    direct = sum(taps[i] * taps[j] * padded[:, i : i + 37, j : j + 53] for i in range(9) for j in range(9))
+    np.testing.assert_allclose(fir, direct, rtol=0, atol=1e-6)  # zero padding, 2-D separable, float64 check
+
     assert len(taps) == 9 and abs(taps.sum() - 1) < 1e-12 and np.allclose(taps, taps[::-1])
     table = s2.srgb_to_linear_table()
     exact_curve = np.where(np.arange(256) / 255 <= 0.04045, np.arange(256) / 255 / 12.92, ((np.arange(256) / 255 + 0.055) / 1.055) ** 2.4)
     assert table.dtype == np.float32 and np.abs(table - exact_curve).max() < 3e-7
 
 
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
-def test_cuda_equals_cpu(photo_pairs) -> None:
-    refs = [r for r, _ in photo_pairs]
-    dists = [d for _, d in photo_pairs]
-    cpu = get_metric("ssimulacra2", device="cpu").compute(refs, dists)
-    cuda = get_metric("ssimulacra2", device="cuda").compute(refs, dists)
-    np.testing.assert_allclose(cuda, cpu, rtol=0, atol=1e-3)
+#: Hide PyTorch (``import torch`` fails, ``find_spec("torch")`` is ``None``: as where it was never
+#: installed), score the pair saved in the current directory, then say whether PyTorch got loaded.
+WITHOUT_TORCH = """
+import sys
+sys.modules["torch"] = None
+import numpy as np
+from qualitykit.metrics import registry
+cls = registry.get("ssimulacra2")
+assert cls.why_unavailable() is None, cls.why_unavailable()
+print(repr(cls()(np.load("ref.npy"), np.load("dist.npy"))))
+print("LOADED:" + ",".join(m for m, v in sys.modules.items() if v is not None and m.split(".")[0] == "torch"))
+"""
+
+
+def test_runs_without_pytorch(tmp_path) -> None:
+    """The core install has no PyTorch: without it the metric is available, scores a pair as the
+    tool does, and nothing loads PyTorch."""
+    name, y, x, h, w, kind, expected = SMALL_PAIRS[9]  # chelsea 100×128: every scale exact
+    ref, dist = small_pair(name, y, x, h, w, kind)
+    np.save(tmp_path / "ref.npy", ref)
+    np.save(tmp_path / "dist.npy", dist)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run([sys.executable, "-c", WITHOUT_TORCH], capture_output=True, text=True, env=env,
+                          cwd=tmp_path, timeout=300)  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    score, loaded = done.stdout.strip().splitlines()[-2:]
+    assert loaded == "LOADED:"
+    assert abs(float(score) - expected) <= 1e-6
