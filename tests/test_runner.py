@@ -398,19 +398,34 @@ print("scored", int(res.table["ssim"].notna().sum()))
 
 def test_workers_share_the_cpus_they_may_use_and_honour_omp_num_threads(monkeypatch) -> None:
     from qualitykit.runner.pool import LocalPool
-    from qualitykit.runner.work import torch_threads
+    from qualitykit.runner.work import threads_per_worker
 
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(8)), raising=False)
     monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
-    assert [torch_threads(n) for n in (1, 3, 8, 16)] == [8, 2, 1, 1]
+    assert [threads_per_worker(n) for n in (1, 3, 8, 16)] == [8, 2, 1, 1]
     monkeypatch.setenv("OMP_NUM_THREADS", "2")
-    assert torch_threads(1) == 2 and torch_threads(8) == 1
+    assert threads_per_worker(1) == 2 and threads_per_worker(8) == 1
     monkeypatch.setenv("OMP_NUM_THREADS", "many")
-    assert torch_threads(2) == 4
+    assert threads_per_worker(2) == 4
     # PyTorch already imported here (this test session): forked workers get one thread each
     assert LocalPool.for_device(1, "cpu", 2**30).init.torch_threads == 1
     # a run without PyTorch codecs or metrics: workers never import it (0 threads = leave it alone)
     assert LocalPool.for_device(1, "cpu", 2**30, torch=False).init.torch_threads == 0
+    # numpy's BLAS shares the cores the same way, PyTorch or not
+    assert LocalPool.for_device(2, "cpu", 2**30, torch=False).init.blas_threads == 4
+
+
+def test_limit_blas_threads_caps_numpys_blas_in_this_process() -> None:
+    script = (
+        "import numpy, threadpoolctl\n"
+        "from qualitykit.runner.work import limit_blas_threads\n"
+        "limit_blas_threads(1)\n"
+        "blas = [p for p in threadpoolctl.threadpool_info() if p['user_api'] == 'blas']\n"
+        "print(len(blas), {p['num_threads'] for p in blas})\n"
+    )
+    res = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.split(maxsplit=1)[0] != "0" and res.stdout.strip().endswith("{1}")
 
 
 def test_workers_import_pytorch_only_for_a_plan_that_computes_with_it(small_corpus):

@@ -35,15 +35,17 @@ from ..errors import BadInput
 from ..processes import die_by_signal, die_with_parent, reap_scratch_of, stop_children
 from .executor import ExecutorBase
 from .plan import WORKER_BASE_BYTES, Plan
-from .work import Died, Done, Event, Task, WorkerState, run_task, torch_threads, worker_error
+from .work import Died, Done, Event, Task, WorkerState, limit_blas_threads, run_task, threads_per_worker, worker_error
 
 
 @dataclass(frozen=True)
 class WorkerInit:
-    """How to start a worker: PyTorch ``device`` and threads per worker (0: PyTorch is not imported)."""
+    """How to start a worker: PyTorch ``device``, PyTorch threads (0: PyTorch is not imported) and
+    BLAS threads per worker."""
 
     device: str
     torch_threads: int
+    blas_threads: int
 
 
 def _die_with_parent(parent: int) -> None:
@@ -64,6 +66,7 @@ def _worker_main(conn: Connection, init: WorkerInit, parent: int) -> None:
     # the driver stops a worker with SIGTERM: it kills the programs it runs (external codecs), then ends
     signal.signal(signal.SIGTERM, die_by_signal)
     _die_with_parent(parent)
+    limit_blas_threads(init.blas_threads)
     if init.torch_threads:
         try:
             import torch
@@ -128,7 +131,7 @@ class LocalPool(ExecutorBase):
         """The executor before planning; :meth:`bind` sets its device and memory limit from the plan."""
         if scheduler is not None:
             raise BadInput("--scheduler is the address of a Dask scheduler: give it with --executor dask")
-        return cls(jobs, WorkerInit("cpu", torch_threads(jobs)), float("inf"))
+        return cls(jobs, WorkerInit("cpu", threads_per_worker(jobs), threads_per_worker(jobs)), float("inf"))
 
     def bind(self, plan: Plan) -> None:
         """``plan.jobs`` workers (the request capped for this machine, ``plan.jobs_note`` says why)
@@ -148,18 +151,21 @@ class LocalPool(ExecutorBase):
         A forked child hangs in its first multi-threaded PyTorch operation when this process has
         already run one (GNU OpenMP is not fork-safe), so when PyTorch is already imported here
         (a notebook, a test session) each forked worker runs PyTorch on one thread; otherwise
-        each gets :func:`~qualitykit.runner.work.torch_threads` (``--jobs 1``: every core). With
-        ``torch`` false (no codec or metric of the run computes with PyTorch) workers never import it.
+        each gets :func:`~qualitykit.runner.work.threads_per_worker` (``--jobs 1``: every core), as
+        does numpy's BLAS in every worker. With ``torch`` false (no codec or metric of the run
+        computes with PyTorch) workers never import it.
         """
         context = "spawn" if device == "cuda" else "fork"
-        threads = torch_threads(jobs) if torch else 0
+        blas = threads_per_worker(jobs)
+        threads = blas if torch else 0
         if threads and context == "fork" and "torch" in sys.modules:
             threads = 1
-        return cls(jobs, WorkerInit(device, threads), memory_limit, context, note)
+        return cls(jobs, WorkerInit(device, threads, blas), memory_limit, context, note)
 
     def describe(self) -> dict[str, object]:
         return {"kind": self.kind, "workers": self.jobs, "start_method": self._ctx.get_start_method(),
-                "torch_threads_per_worker": self.init.torch_threads, **({"note": self.note} if self.note else {})}  # fmt: skip
+                "torch_threads_per_worker": self.init.torch_threads,
+                "blas_threads_per_worker": self.init.blas_threads, **({"note": self.note} if self.note else {})}  # fmt: skip
 
     def _start(self) -> _Worker:
         parent_end, child_end = self._ctx.Pipe()

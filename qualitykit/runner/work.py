@@ -142,14 +142,23 @@ class WorkerState:
         return self.codecs[codec_id]
 
 
-def torch_threads(sharing: int) -> int:
-    """PyTorch threads for each of ``sharing`` workers on one machine: the CPUs this process may run
-    on (its affinity: a container's or ``taskset``'s share), divided equally, and at most
-    ``$OMP_NUM_THREADS`` when that is set (a user's or a cluster scheduler's cap, as PyTorch itself
-    honours it)."""
+def threads_per_worker(sharing: int) -> int:
+    """Compute threads (PyTorch's, numpy's BLAS) for each of ``sharing`` workers on one machine: the
+    CPUs this process may run on (its affinity: a container's or ``taskset``'s share), divided
+    equally, and at most ``$OMP_NUM_THREADS`` when that is set (a user's or a cluster scheduler's
+    cap, as PyTorch and OpenBLAS themselves honour it)."""
     threads = max(1, cpus_available() // max(1, sharing))
     cap = os.environ.get("OMP_NUM_THREADS", "").strip()
     return min(threads, int(cap)) if cap.isdigit() and int(cap) > 0 else threads
+
+
+def limit_blas_threads(threads: int) -> None:
+    """Cap the BLAS library numpy calls (OpenBLAS, MKL: SSIMULACRA 2's blur is matrix products) at
+    ``threads`` in this process, through threadpoolctl (the maintained way to reach every BLAS
+    loaded; environment variables are read only when the library loads, before a worker exists)."""
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(limits=threads, user_api="blas")
 
 
 def worker_error(task: Task, exc: BaseException) -> Failed:
