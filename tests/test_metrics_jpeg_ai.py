@@ -21,7 +21,8 @@ from qualitykit.metrics.jpeg_ai import PREFIX, ycbcr709
 from .conftest import jpeg_roundtrip, kodak_or_skip, tolerance
 
 EXPECTED = json.loads((Path(__file__).parent / "expected" / "jpeg_ai_reference.json").read_text())["pairs"]
-NAMES = sorted(EXPECTED[0]["values"])
+#: Every registered ``jpeg-ai:`` metric (the file also holds the reference's IW-SSIM, for jpeg-ai:iw-ssim).
+NAMES = sorted(n for n in registry.names() if n.startswith(PREFIX))
 
 
 def _pair(entry: dict) -> tuple[np.ndarray, np.ndarray]:
@@ -66,7 +67,7 @@ def test_equals_the_reference_software_on_full_kodak_pairs(name):
 
 
 def test_every_jpeg_ai_metric_has_reference_values():
-    assert NAMES == sorted(n for n in registry.names() if n.startswith(PREFIX))
+    assert NAMES and all(set(NAMES) <= set(e["values"]) for e in EXPECTED)
 
 
 def _reference_ycbcr(image: np.ndarray) -> np.ndarray:

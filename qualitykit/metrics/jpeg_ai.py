@@ -29,8 +29,9 @@ What its ``calc_metric.py`` does to an 8-bit RGB pair (default ``--internal-bits
   writes them to a raw file for Netflix's ``vmaf`` binary with ``-p 444 -b 8``); qk hands the same
   planes to libvmaf through ffmpeg as ``yuv444p`` (no conversion). VMAF reads luma only.
 
-FSIM stays qk's ``fsim`` (pyiqa's FSIMc on RGB; the reference uses IQA_pytorch's ``FSIM``), and
-IW-SSIM (Y × 255) belongs here once qk has it. VIF, NLPD and the padding are qk's own numpy code
+FSIM stays qk's ``fsim`` (pyiqa's FSIMc on RGB; the reference uses IQA_pytorch's ``FSIM``).
+IW-SSIM: the reference's ``IWSSIM.calc`` scores :func:`y255_padded` (to 256 px) of both images;
+tests/expected/jpeg_ai_reference.json already holds its values for ``jpeg-ai:iw-ssim``. VIF, NLPD and the padding are qk's own numpy code
 (float64); tests compare every metric with the reference's functions on Kodak pairs
 (tests/expected/jpeg_ai_reference.json).
 """
@@ -60,7 +61,7 @@ PREFIX = "jpeg-ai:"
 KR, KG, KB = 0.2126, 0.7152, 0.0722
 CB_DIV, CR_DIV = 1.8556, 1.5748
 #: Smallest side each reference function sees: smaller planes are zero-padded (bottom/right) to it.
-PAD_MS_SSIM, PAD_VIF, PAD_NLPD = 164, 64, 128
+PAD_MS_SSIM, PAD_VIF, PAD_NLPD, PAD_IW_SSIM = 164, 64, 128, 256
 #: PSNR the reference reports for identical planes (MSE 0).
 PSNR_IDENTICAL_DB = 100.0
 
@@ -279,6 +280,13 @@ def _y(planes: np.ndarray) -> np.ndarray:
     return planes[0].astype(np.float32) / np.float32(255.0)
 
 
+def y255_padded(planes: np.ndarray, side: int) -> np.ndarray:
+    """The Y plane × 255 as the reference computes it (float32 ``code / 255 · 255``), as float64,
+    zero-padded at the bottom and right to at least ``side`` px per side: what its VIF (64) and
+    IW-SSIM (256, ``IWSSIM.calc``) see."""
+    return _pad_to((_y(planes) * np.float32(255.0)).astype(np.float64), side)
+
+
 class _PSNRPlane(JpegAiMetric):
     higher_is_better = True
     range = (0.0, PSNR_IDENTICAL_DB)
@@ -369,7 +377,7 @@ class VIFY(JpegAiMetric):
 
     @staticmethod
     def kernel(ref: np.ndarray, dist: np.ndarray) -> float:
-        return vifp(_y(ref) * np.float32(255.0), _y(dist) * np.float32(255.0))
+        return vifp(y255_padded(ref, PAD_VIF), y255_padded(dist, PAD_VIF))
 
 
 @register
