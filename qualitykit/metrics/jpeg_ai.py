@@ -48,10 +48,10 @@ from typing import ClassVar
 
 import numpy as np
 
-from . import register
 from ..device import resolve_device
-from .base import Metric, Reference, SharedPassMetric
 from ..ffmpeg import find_ffmpeg
+from . import register
+from .base import Metric, Reference, SharedPassMetric
 from .libvmaf import _unavailable, libvmaf_version, run_libvmaf
 from .ssim import ssim_family
 
@@ -214,11 +214,15 @@ def _upsample2_align_corners(plane: np.ndarray) -> np.ndarray:
     return plane
 
 
+def _nearest_index(size_in: int, size_out: int) -> np.ndarray:
+    """PyTorch's ``nearest`` source indices: ``min(floor(i · (in / out)), in − 1)`` in float32, as its kernel."""
+    scale = np.float32(size_in) / np.float32(size_out)
+    return np.minimum(np.floor(np.arange(size_out, dtype=np.float32) * scale).astype(int), size_in - 1)
+
+
 def _nearest_resize(plane: np.ndarray, h: int, w: int) -> np.ndarray:
-    """PyTorch's default ``F.interpolate`` (mode ``nearest``): source index ``floor(i · in / out)``."""
-    rows = np.minimum(np.floor(np.arange(h) * np.float32(plane.shape[0] / h)).astype(int), plane.shape[0] - 1)
-    cols = np.minimum(np.floor(np.arange(w) * np.float32(plane.shape[1] / w)).astype(int), plane.shape[1] - 1)
-    return plane[np.ix_(rows, cols)]
+    """PyTorch's default ``F.interpolate`` (mode ``nearest``) of ``plane`` to ``h`` × ``w``."""
+    return plane[np.ix_(_nearest_index(plane.shape[0], h), _nearest_index(plane.shape[1], w))]
 
 
 def _nlpd_pyramid(plane: np.ndarray) -> list[np.ndarray]:
