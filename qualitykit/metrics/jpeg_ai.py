@@ -3,7 +3,9 @@
 ``jpeg-ai:`` metrics, which the ``jpeg-ai`` metric set (:mod:`qualitykit.metrics.sets`) expands to.
 
 What its ``calc_metric.py`` does to an 8-bit RGB pair (default ``--internal-bits 8``,
-``--color-conv 709``; docs/metrics.md cites file, commit and line of each step), and so qk:
+``--color-conv 709``; its folder driver ``main.py`` defaults to 10 internal bits, which moves the
+scores slightly: docs/metrics.md cites file, commit and function of each step, with the figures),
+and so qk:
 
 - **Colour**: RGB / 255 → YCbCr with **BT.709** weights, full range
   (``Y = 0.2126 R + 0.7152 G + 0.0722 B``, ``Cb = (B − Y) / 1.8556 + 0.5``,
@@ -31,9 +33,10 @@ What its ``calc_metric.py`` does to an 8-bit RGB pair (default ``--internal-bits
 
 FSIM stays qk's ``fsim`` (pyiqa's FSIMc on RGB; the reference uses IQA_pytorch's ``FSIM``).
 IW-SSIM: the reference's ``IWSSIM.calc`` scores :func:`y255_padded` (to 256 px) of both images;
-tests/expected/jpeg_ai_reference.json already holds its values for ``jpeg-ai:iw-ssim``. VIF, NLPD and the padding are qk's own numpy code
-(float64); tests compare every metric with the reference's functions on Kodak pairs
-(tests/expected/jpeg_ai_reference.json).
+tests/expected/jpeg_ai_reference.json already holds its values for ``jpeg-ai:iw-ssim``.
+
+VIF, NLPD and the padding are qk's own numpy code (float64); tests compare every metric with the
+reference's functions on Kodak pairs (tests/expected/jpeg_ai_reference.json).
 """
 
 from __future__ import annotations
@@ -297,7 +300,7 @@ def y255_padded(planes: np.ndarray, side: int) -> np.ndarray:
     return _pad_to((_y(planes) * np.float32(255.0)).astype(np.float64), side)
 
 
-class _PSNRPlane(JpegAiMetric):
+class _JpegAiPSNRPlane(JpegAiMetric):
     higher_is_better = True
     range = (0.0, PSNR_IDENTICAL_DB)
     unit = "dB"
@@ -314,7 +317,7 @@ _PSNR_NOTE = "the reference takes the MSE of float32 code/255×255 values (PyTor
 
 
 @register
-class PSNRY(_PSNRPlane):
+class JpegAiPSNRY(_JpegAiPSNRPlane):
     """PSNR of JPEG AI's Y (full-range BT.709, 8-bit), peak 255, dB; 100 for identical planes."""
 
     name = PREFIX + "psnr-y"
@@ -324,7 +327,7 @@ class PSNRY(_PSNRPlane):
 
 
 @register
-class PSNRU(_PSNRPlane):
+class JpegAiPSNRU(_JpegAiPSNRPlane):
     """PSNR of JPEG AI's Cb (full-range BT.709, 8-bit, 4:4:4), peak 255, dB; 100 for identical planes."""
 
     name = PREFIX + "psnr-u"
@@ -334,7 +337,7 @@ class PSNRU(_PSNRPlane):
 
 
 @register
-class PSNRV(_PSNRPlane):
+class JpegAiPSNRV(_JpegAiPSNRPlane):
     """PSNR of JPEG AI's Cr (full-range BT.709, 8-bit, 4:4:4), peak 255, dB; 100 for identical planes."""
 
     name = PREFIX + "psnr-v"
@@ -344,7 +347,7 @@ class PSNRV(_PSNRPlane):
 
 
 @register
-class MSSSIMY(JpegAiMetric):
+class JpegAiMSSSIM(JpegAiMetric):
     """MS-SSIM of JPEG AI's Y × 255 as ``pytorch_msssim.ms_ssim(data_range=255)``; zero-padded to
     164 px per side. Higher is better; 1 for identical images."""
 
@@ -369,7 +372,7 @@ class MSSSIMY(JpegAiMetric):
 
 
 @register
-class VIFY(JpegAiMetric):
+class JpegAiVIF(JpegAiMetric):
     """Pixel-domain VIF (VIFp) of JPEG AI's Y × 255 (IQA_pytorch ``VIFs``; :func:`vifp`). Higher is
     better; 1 for identical images (more for contrast-enhanced ones)."""
 
@@ -391,7 +394,7 @@ class VIFY(JpegAiMetric):
 
 
 @register
-class NLPDY(JpegAiMetric):
+class JpegAiNLPD(JpegAiMetric):
     """NLPD of JPEG AI's Y in [0, 1] (IQA_pytorch ``NLPD``; :func:`nlpd`). Lower is better; 0 for identical images."""
 
     name = PREFIX + "nlpd"
@@ -410,7 +413,7 @@ class NLPDY(JpegAiMetric):
 
 
 @register
-class PSNRHVSY(JpegAiMetric):
+class JpegAiPSNRHVS(JpegAiMetric):
     """PSNR-HVS (not -M) of JPEG AI's Y in [0, 1], replicate-padded to a multiple of 8, by the
     ``psnr-hvsm`` package. Higher is better, dB; 100 for identical images."""
 
@@ -438,7 +441,7 @@ class PSNRHVSY(JpegAiMetric):
 
 
 @register
-class VMAFYUV(SharedPassMetric):
+class JpegAiVMAF(SharedPassMetric):
     """VMAF ``vmaf_v0.6.1`` of JPEG AI's 8-bit full-range BT.709 Y, Cb, Cr planes (4:4:4) through
     libvmaf in ffmpeg, motion 0 (one frame). VMAF's features read the luma plane only. Range
     0–100, higher is better."""
