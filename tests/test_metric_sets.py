@@ -22,9 +22,19 @@ def test_every_member_is_a_registered_metric_and_no_set_shadows_one(set_name) ->
 
 def test_expand_keeps_order_and_each_metric_once() -> None:
     jpeg_ai = list(METRIC_SETS["jpeg-ai"].members)
-    assert expand(["psnr", "jpeg-ai", "vif"]) == ["psnr", *jpeg_ai]  # vif is in the set already
+    assert expand(["psnr", "jpeg-ai", "fsim"]) == ["psnr", *jpeg_ai]  # fsim is in the set already
     assert expand(["psnr"]) == ["psnr"]
-    assert {"ms-ssim-pyiqa", "vif", "fsim", "nlpd", "psnr-hvsm", "vmaf", "psnr-y"} <= set(jpeg_ai)
+    assert expand(["vif", "jpeg-ai"]) == ["vif", *jpeg_ai]  # qk's vif is not JPEG AI's: both run
+    assert {"jpeg-ai:ms-ssim", "jpeg-ai:vif", "fsim", "jpeg-ai:nlpd", "jpeg-ai:psnr-hvs", "jpeg-ai:vmaf",
+            "jpeg-ai:psnr-y", "jpeg-ai:psnr-u", "jpeg-ai:psnr-v"} <= set(jpeg_ai)  # fmt: skip
+
+
+def test_jpeg_ai_members_other_than_fsim_are_the_jpeg_ai_metrics() -> None:
+    """The set computes in JPEG AI's conventions: every member but ``fsim`` comes from
+    :mod:`qualitykit.metrics.jpeg_ai` (a name with ':' that no prefix family claims)."""
+    for name in METRIC_SETS["jpeg-ai"].members:
+        if name != "fsim":
+            assert name.startswith("jpeg-ai:") and registry.get(name).__module__ == "qualitykit.metrics.jpeg_ai"
 
 
 def test_plan_time_expansion_runs_or_explains_every_member() -> None:

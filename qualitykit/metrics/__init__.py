@@ -35,6 +35,7 @@ registry: Registry[Metric] = Registry(
         "qualitykit.metrics.ssimulacra2",
         "qualitykit.metrics.pyiqa_fr",
         "qualitykit.metrics.cvvdp",
+        "qualitykit.metrics.jpeg_ai",
     ),
     families={"pyiqa": "qualitykit.metrics.pyiqa_fr:adapter", "cvvdp": "qualitykit.metrics.cvvdp:on_display"},
 )

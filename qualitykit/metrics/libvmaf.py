@@ -57,11 +57,13 @@ PIX_FMT = "yuv444p"
 CONVERSION = f"ffmpeg default RGB→YUV: BT.601 limited range, {PIX_FMT}"
 
 
-def _write_stream(path: Path, images: Sequence[np.ndarray]) -> None:
-    """The images as consecutive raw ``rgb24`` frames (what ffmpeg's PNG decoder hands on too)."""
+def _write_stream(path: Path, images: Sequence[np.ndarray], pix_fmt: str = "rgb24") -> None:
+    """The images as consecutive raw frames: ``rgb24`` (packed, what ffmpeg's PNG decoder hands on
+    too) or ``yuv444p`` (the three samples of each pixel written as three planes)."""
     with open(path, "wb") as f:
         for image in images:
-            f.write(np.ascontiguousarray(image, dtype=np.uint8).tobytes())
+            frame = image.transpose(2, 0, 1) if pix_fmt == "yuv444p" else image
+            f.write(np.ascontiguousarray(frame, dtype=np.uint8).tobytes())
 
 
 def run_libvmaf(
@@ -70,8 +72,12 @@ def run_libvmaf(
     features: Sequence[str] = (),
     models: Sequence[str] = (),
     threads: int = 1,
+    pix_fmt: str = "rgb24",
 ) -> list[dict[str, float]]:
     """Score every pair in libvmaf; return each frame's metric dictionary, in pair order.
+
+    ``pix_fmt``: ``rgb24`` (``(H, W, 3)`` RGB, converted by ffmpeg as the module docstring says) or
+    ``yuv444p`` (``(H, W, 3)`` arrays of Y, Cb, Cr samples, which libvmaf reads as they are).
 
     Each dictionary also holds libvmaf's ``version``.
     ``features`` are libvmaf feature names (``psnr``, ``float_ssim``, ...);
@@ -84,8 +90,8 @@ def run_libvmaf(
     for (h, w, _), indices in group_by_shape(refs).items():
         with tempfile.TemporaryDirectory(prefix="qk-vmaf-", dir=tmp_root) as tmp:
             ref_path, dist_path, log_path = Path(tmp, "ref.rgb"), Path(tmp, "dist.rgb"), Path(tmp, "log.json")
-            _write_stream(ref_path, [refs[i] for i in indices])
-            _write_stream(dist_path, [dists[i] for i in indices])
+            _write_stream(ref_path, [refs[i] for i in indices], pix_fmt)
+            _write_stream(dist_path, [dists[i] for i in indices], pix_fmt)
             options = ["log_fmt=json", f"log_path={log_path}", f"n_threads={threads}"]
             if features:
                 options.append("feature=" + "|".join(f"name={f}" for f in features))
@@ -95,7 +101,7 @@ def run_libvmaf(
                     + "|".join(f"version={m}\\:name={m}\\:motion.motion_force_zero=true" for m in models)
                     + "'"
                 )
-            raw = ["-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{w}x{h}"]  # ffmpeg converts to PIX_FMT
+            raw = ["-f", "rawvideo", "-pix_fmt", pix_fmt, "-s", f"{w}x{h}"]  # ffmpeg converts rgb24 to PIX_FMT
             cmd = [ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "error",
                    *raw, "-i", str(dist_path), *raw, "-i", str(ref_path),
                    "-lavfi", "[0:v][1:v]libvmaf=" + ":".join(options), "-f", "null", "-"]  # fmt: skip

@@ -4,7 +4,7 @@ The sets are data (:data:`METRIC_SETS`); ``qk metrics`` lists them. A set's memb
 here are left out with their reason, like any metric named in ``--metrics``.
 
 >>> expand(["psnr", "jpeg-ai", "vif"])[:4]
-['psnr', 'ms-ssim-pyiqa', 'vif', 'fsim']
+['psnr', 'jpeg-ai:ms-ssim', 'jpeg-ai:psnr-y', 'jpeg-ai:psnr-u']
 """
 
 from __future__ import annotations
@@ -23,15 +23,23 @@ class MetricSet:
     source: str
 
 
+#: JPEG AI's objective metrics in the order of its reference software's summary columns
+#: (``MetricsFabric.metrics_list``: MS-SSIM, PSNR Y/U/V, VIF, FSIM, NLPD, IW-SSIM, VMAF, PSNR-HVS).
+JPEG_AI_MEMBERS = (
+    "jpeg-ai:ms-ssim", "jpeg-ai:psnr-y", "jpeg-ai:psnr-u", "jpeg-ai:psnr-v", "jpeg-ai:vif", "fsim",
+    "jpeg-ai:nlpd", "jpeg-ai:vmaf", "jpeg-ai:psnr-hvs",
+)  # fmt: skip
+
 METRIC_SETS: dict[str, MetricSet] = {
     "jpeg-ai": MetricSet(
-        members=("ms-ssim-pyiqa", "vif", "fsim", "nlpd", "psnr-hvsm", "vmaf", "psnr-y"),
+        members=JPEG_AI_MEMBERS,
         description=(
-            "JPEG AI's objective metrics (MS-SSIM, VIF, FSIM, NLPD, PSNR-HVS-M, VMAF, PSNR-Y) as qk computes "
-            "them; IW-SSIM is missing (not in pyiqa 0.1.16), and qk's luma is Y of YIQ / BT.601 where JPEG AI "
-            "converts to BT.709 YCbCr: see docs/metrics.md"
+            "JPEG AI's objective metrics in its reference software's conventions (8-bit full-range BT.709 "
+            "YCbCr 4:4:4; pixel-domain VIF and NLPD of IQA_pytorch; PSNR-HVS; VMAF of the YCbCr planes): the "
+            "jpeg-ai: metrics, each equal to the reference's code; FSIM is qk's fsim (pyiqa FSIMc on RGB, the "
+            "reference uses IQA_pytorch's); IW-SSIM not yet: see docs/metrics.md"
         ),
-        source="JPEG AI CTC (ISO/IEC JTC 1/SC 29/WG 1 N92048 and later) and its Quality Assessment Framework",
+        source="JPEG AI reference software src/codec/metrics (commit faded723ca95); JPEG AI CTC (WG 1 N92048)",
     ),
 }
 
