@@ -1,0 +1,121 @@
+"""``iw-ssim`` equals the IW-SSIM port JPEG AI's evaluation runs, on Kodak JPEG pairs.
+
+The reference values (and how they were made: repository, commit, file, call) are in
+``tests/expected/iw_ssim_reference.json``; the port itself (PyTorch + pyrtools) is not a test
+dependency. Each pair is rebuilt here as it was there — a Kodak image (or a crop of it) and its
+Pillow JPEG — and its distorted image's checksum is compared first, so a different JPEG decoder
+reads as that, not as a metric difference.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from qualitykit.errors import BadInput
+from qualitykit.metrics import get_metric
+from qualitykit.metrics import iw_ssim as iw
+
+from .conftest import jpeg_roundtrip, kodak_or_skip, tolerance
+
+EXPECTED = json.loads((Path(__file__).parent / "expected" / "iw_ssim_reference.json").read_text())
+CROPS = [p for p in EXPECTED["pairs"] if p["crop"]]
+WHOLE = [p for p in EXPECTED["pairs"] if not p["crop"]]
+
+
+def _pair(entry: dict) -> tuple[np.ndarray, np.ndarray]:
+    with Image.open(kodak_or_skip() / entry["image"]) as im:
+        ref = np.asarray(im.convert("RGB"))
+    if entry["crop"]:
+        top, left, h, w = entry["crop"]
+        ref = np.ascontiguousarray(ref[top : top + h, left : left + w])
+    dist = jpeg_roundtrip(ref, entry["quality"])
+    if hashlib.sha256(dist.tobytes()).hexdigest() != entry["dist_rgb_sha256"]:
+        pytest.skip(f"{entry['image']} q={entry['quality']}: this Pillow's JPEG differs from the one the reference values were made with")
+    return ref, dist
+
+
+#: The port's level weights: it builds them with ``torch.tensor(list)`` (float32), then casts to float64.
+PORT_WEIGHTS = tuple(float(np.float32(w)) for w in iw.WEIGHTS)
+
+
+def _check(entries: list[dict]) -> None:
+    """qk's ``iw_ssim_y`` on each pair's BT.601 luma, and the registered metric on its RGB, equal the
+    reference port's value to the metric's tolerance; with the port's float32-rounded level weights,
+    to 1e-10 (what is left is float64 summation order)."""
+    pairs = [_pair(e) for e in entries]
+    by_metric = get_metric("iw-ssim").compute([r for r, _ in pairs], [d for _, d in pairs])
+    lumas = [(iw.luma_601(r), iw.luma_601(d)) for r, d in pairs]
+    ours = np.array([iw.iw_ssim_y(x, y) for x, y in lumas])
+    expected = np.array([e["iw_ssim"] for e in entries])
+    np.testing.assert_array_equal(by_metric, ours)
+    np.testing.assert_allclose(ours, expected, rtol=0, atol=tolerance("iw-ssim"))
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(iw, "WEIGHTS", PORT_WEIGHTS)
+        as_port = np.array([iw.iw_ssim_y(x, y) for x, y in lumas])
+    np.testing.assert_allclose(as_port, expected, rtol=0, atol=1e-10)
+
+
+def test_equals_the_jpeg_ai_port_on_kodak_crops() -> None:
+    """Odd sides, the smallest size, a portrait image: 3 crops at JPEG q=10, 25, 50."""
+    _check(CROPS)
+
+
+@pytest.mark.slow
+def test_equals_the_jpeg_ai_port_on_24_kodak_pairs() -> None:
+    assert len(WHOLE) == 24
+    _check(WHOLE)
+
+
+def test_the_other_reference_columns_are_what_the_docs_say() -> None:
+    """The port as JPEG AI calls it on a CPU (float32 pyramid, then float64) is within 2e-9 of its
+    float64 run; Python-IW-SSIM (parent enlarged with pixel centres aligned, as MATLAB) differs by
+    ~1e-5, and its float32 run (JPEG AI on a GPU computes in float32) from its float64 run by up to 8e-5."""
+    values = EXPECTED["pairs"]
+    default = max(abs(p["jpegai_default_cpu"] - p["iw_ssim"]) for p in values)
+    jack = max(abs(p["python_iw_ssim_float64"] - p["iw_ssim"]) for p in values)
+    single = max(abs(p["python_iw_ssim_float32"] - p["python_iw_ssim_float64"]) for p in values)
+    assert default < 2e-9 and 1e-5 < jack < 1e-4 and 1e-5 < single < 1e-4
+
+
+def test_identical_planes_score_1_and_scores_fall_with_quality() -> None:
+    entry = WHOLE[0]
+    ref, _ = _pair(entry)
+    y = iw.luma_601(ref)
+    assert iw.iw_ssim_y(y, y.copy()) == 1.0
+    scores = [iw.iw_ssim_y(y, iw.luma_601(jpeg_roundtrip(ref, q))) for q in (5, 30, 90)]
+    assert 0 < scores[0] < scores[1] < scores[2] < 1
+
+
+def test_strips_change_nothing_but_rounding(monkeypatch: pytest.MonkeyPatch) -> None:
+    ref, dist = _pair(CROPS[0])
+    x, y = iw.luma_601(ref), iw.luma_601(dist)
+    whole = iw.iw_ssim_y(x, y)
+    monkeypatch.setattr(iw, "STRIP_PIXELS", 1000)  # strips of 3-5 rows
+    assert iw.iw_ssim_y(x, y) == pytest.approx(whole, abs=1e-12)
+
+
+def test_luma_is_bt601_rounded() -> None:
+    rgb = np.array([[[255, 0, 0], [0, 255, 0], [0, 0, 255], [10, 200, 30], [255, 255, 255]]], dtype=np.uint8)
+    # 76.245, 149.685, 29.07, 123.81, 255
+    np.testing.assert_array_equal(iw.luma_601(rgb), [[76.0, 150.0, 29.0, 124.0, 255.0]])
+
+
+def test_small_flat_and_malformed_planes_are_refused() -> None:
+    rng = np.random.default_rng(0)
+    ok = rng.uniform(0, 255, (176, 180))
+    assert 0 < iw.iw_ssim_y(ok, ok + rng.normal(0, 5, ok.shape)) < 1  # the smallest size computes
+    with pytest.raises(BadInput, match="needs at least 176 px"):
+        iw.iw_ssim_y(ok[:175], ok[:175])
+    with pytest.raises(BadInput, match="shapes differ"):
+        iw.iw_ssim_y(ok, ok[:, :177])
+    with pytest.raises(BadInput, match="2-D"):
+        iw.iw_ssim_y(ok[..., None], ok[..., None])
+    flat = np.full((200, 200), 128.0)
+    with pytest.raises(BadInput, match="no usable detail at pyramid band 1"):
+        iw.iw_ssim_y(flat, rng.uniform(0, 255, (200, 200)))
