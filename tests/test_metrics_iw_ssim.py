@@ -119,3 +119,37 @@ def test_small_flat_and_malformed_planes_are_refused() -> None:
     flat = np.full((200, 200), 128.0)
     with pytest.raises(BadInput, match="no usable detail at pyramid band 1"):
         iw.iw_ssim_y(flat, rng.uniform(0, 255, (200, 200)))
+
+
+def test_the_pyramid_reconstructs_its_image_and_inputs_stay_untouched() -> None:
+    """Each band is the image minus the expanded next level, so expanding back and adding the bands
+    gives the image again; iw_ssim_y never writes into the caller's planes."""
+    ref, dist = _pair(CROPS[0])  # odd sides: 199 × 263
+    x, y = iw.luma_601(ref), iw.luma_601(dist)
+    kept = x.copy(), y.copy()
+    bands = iw.laplacian_pyramid(x)
+    assert [b.shape for b in bands] == [(199, 263), (100, 132), (50, 66), (25, 33), (13, 17)]
+    image = bands[-1]
+    for band in reversed(bands[:-1]):
+        image = band + iw._expand_axis(iw._expand_axis(image, band.shape[0], 0), band.shape[1], 1)
+    np.testing.assert_allclose(image, x, atol=1e-10)
+    iw.iw_ssim_y(x, y)
+    np.testing.assert_array_equal(x, kept[0])
+    np.testing.assert_array_equal(y, kept[1])
+
+
+def test_declared_memory_covers_a_kodak_pair() -> None:
+    """The runner sizes batches with ``memory_bytes``: it must cover the measured peak (tracemalloc
+    sees numpy's buffers) of one whole Kodak pair, beyond the two uint8 images."""
+    import tracemalloc
+
+    ref, dist = _pair(WHOLE[0])
+    metric = get_metric("iw-ssim")
+    tracemalloc.start()
+    try:
+        metric(ref, dist)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    declared = metric.memory_bytes(ref.shape[0] * ref.shape[1])
+    assert peak <= declared < 2 * peak + 2**24, (peak, declared)
