@@ -40,36 +40,24 @@ def _pair(entry: dict) -> tuple[np.ndarray, np.ndarray]:
     return ref, dist
 
 
-#: The port's level weights: it builds them with ``torch.tensor(list)`` (float32), then casts to float64.
-PORT_WEIGHTS = tuple(float(np.float32(w)) for w in iw.WEIGHTS)
-
-
-def _check(entries: list[dict]) -> None:
+def _check(pairs: list[tuple[np.ndarray, np.ndarray]], expected: list[float]) -> None:
     """qk's ``iw_ssim_y`` on each pair's BT.601 luma, and the registered metric on its RGB, equal the
-    reference port's value to the metric's tolerance; with the port's float32-rounded level weights,
-    to 1e-10 (what is left is float64 summation order)."""
-    pairs = [_pair(e) for e in entries]
+    reference port's value to the metric's tolerance."""
     by_metric = get_metric("iw-ssim").compute([r for r, _ in pairs], [d for _, d in pairs])
-    lumas = [(iw.luma_601(r), iw.luma_601(d)) for r, d in pairs]
-    ours = np.array([iw.iw_ssim_y(x, y) for x, y in lumas])
-    expected = np.array([e["iw_ssim"] for e in entries])
+    ours = np.array([iw.iw_ssim_y(iw.luma_601(r), iw.luma_601(d)) for r, d in pairs])
     np.testing.assert_array_equal(by_metric, ours)
     np.testing.assert_allclose(ours, expected, rtol=0, atol=tolerance("iw-ssim"))
-    with pytest.MonkeyPatch.context() as m:
-        m.setattr(iw, "WEIGHTS", PORT_WEIGHTS)
-        as_port = np.array([iw.iw_ssim_y(x, y) for x, y in lumas])
-    np.testing.assert_allclose(as_port, expected, rtol=0, atol=1e-10)
 
 
 def test_equals_the_jpeg_ai_port_on_kodak_crops() -> None:
     """Odd sides, the smallest size, a portrait image: 3 crops at JPEG q=10, 25, 50."""
-    _check(CROPS)
+    _check([_pair(e) for e in CROPS], [e["iw_ssim"] for e in CROPS])
 
 
 @pytest.mark.slow
 def test_equals_the_jpeg_ai_port_on_24_kodak_pairs() -> None:
     assert len(WHOLE) == 24
-    _check(WHOLE)
+    _check([_pair(e) for e in WHOLE], [e["iw_ssim"] for e in WHOLE])
 
 
 def test_the_other_reference_columns_are_what_the_docs_say() -> None:
@@ -153,3 +141,12 @@ def test_declared_memory_covers_a_kodak_pair() -> None:
         tracemalloc.stop()
     declared = metric.memory_bytes(ref.shape[0] * ref.shape[1])
     assert peak <= declared < 2 * peak + 2**24, (peak, declared)
+
+
+def test_a_negative_band_mean_counts_as_its_magnitude() -> None:
+    """As the port (``torch.abs`` before the product; MATLAB would return a complex number): an image
+    against its negative has negative means at every band, yet scores 0.87, as the port's."""
+    negative = EXPECTED["negative"]
+    with Image.open(kodak_or_skip() / negative["image"]) as im:
+        ref = np.asarray(im.convert("RGB"))
+    _check([(ref, 255 - ref)], [negative["iw_ssim"]])
