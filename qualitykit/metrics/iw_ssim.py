@@ -5,9 +5,9 @@ Wang's MATLAB ``iwssim.m`` that JPEG AI's evaluation runs (``IW_SSIM_PyTorch.py`
 reference software, itself from Python-IW-SSIM) in float64 (``use_double=True``) to 1e-10 on Kodak
 JPEG pairs (``tests/test_metrics_iw_ssim.py``; provenance of the values in
 ``tests/expected/iw_ssim_reference.json``), level weights rounded to float32 as the port has them
-(:data:`WEIGHTS`). JPEG AI's framework
-computes on a GPU by default, in float32: Python-IW-SSIM's float32 run differs from its float64 run
-by up to 8e-5 on the same pairs (mean 4e-6), an estimate of how far such figures sit from these.
+(:data:`WEIGHTS`). JPEG AI's framework computes on a GPU by default, in float32: Python-IW-SSIM's
+float32 run differs from its float64 run by up to 8e-5 on the same pairs (mean 4e-6), an estimate
+of how far such figures sit from these.
 The algorithm, on two 2-D luma planes in [0, 255]:
 
 1. **Laplacian pyramid**, 5 bands, of each image (matlabPyrTools ``buildLpyr``/pyrtools
@@ -29,21 +29,21 @@ The algorithm, on two 2-D luma planes in [0, 255]:
    ``Σ_j log2(1 + ((vv + (1 + g²)·σn²)·s·λ_j + σn²·vv) / σn⁴)`` with σn² = 0.4 (values below
    1e-15 become 0), cropped to the SSIM maps' valid region.
 4. **Pooling**: per band the ``iw``-weighted mean of ``cs`` (band 5: the plain mean of ``l·cs``),
-   then ``∏ |mean_b|^w_b`` with w = (0.0448, 0.2856, 0.3001, 0.2363, 0.1333). The port takes the
+   then ``∏ |mean_b|^w_b`` with w = (0.0448, 0.2856, 0.3001, 0.2363, 0.1333) (as float32). The port takes the
    absolute value (MATLAB's ``iwssim.m`` would return a complex number for a negative mean), so
    scores lie in [0, 1] (|cs| ≤ 1 and |l| ≤ 1); 1 for identical images. Higher is better. A
-   negative mean counts as its magnitude: Kodak's kodim05 against its own negative (255 − Y)
+   negative mean counts as its magnitude: Kodak's kodim05 against its own negative (255 − RGB)
    scores 0.866 — anticorrelated structure is not told from correlated structure.
 
 **Where JPEG AI's port departs from Wang's MATLAB code** (``iwssim.m``; no MATLAB values could be
 computed here), qk follows the port: MATLAB divides the level weights by their sum (1.0001),
 the port does not (a score ``v`` becomes ``v^(1/1.0001)`` in MATLAB: about 6e-6 higher at 0.94)
-and rounds them to float32;
-MATLAB's ``imenlarge2`` resizes with ``imresize`` (pixel centres aligned), the port's with aligned
-corners (Python-IW-SSIM, which the port copied, kept pixel centres: it differs from the port by up
-to ~2e-5 on Kodak JPEG pairs); MATLAB weights with the eigenvalues after clamping negative ones,
-the port with them as computed (equal unless λ < 0; qk refuses singular covariances); MATLAB would return a
-complex number where the port takes |mean|.
+and rounds them to float32 (~1e-9); MATLAB's ``imenlarge2`` resizes with ``imresize`` (pixel
+centres aligned), the port's with aligned corners (Python-IW-SSIM, which the port copied, kept
+pixel centres: it differs from the port by up to 5.5e-5 on the Kodak JPEG pairs, by 6e-16 once
+it aligns corners too); MATLAB weights with the eigenvalues after clamping negative ones, the port
+with them as computed (equal unless λ < 0; qk refuses singular covariances); MATLAB would return
+a complex number where the port takes |mean|.
 
 **Sizes.** Each side needs at least :data:`MIN_SIDE` = 176 px, ``iwssim.m``'s own rule (11 × 2⁴:
 the window at the fifth band); JPEG AI's framework instead pads smaller images with zeros to
@@ -86,7 +86,8 @@ SIGMA_NSQ = 0.4
 #: Below this a variance (or a weight) counts as zero.
 TOL = 1e-15
 #: A band whose largest neighbourhood-covariance eigenvalue is below this (grey levels²) has no
-#: detail: a flat image's bands hold rounding noise (~1e-28); 8-bit quantisation alone gives ~0.1.
+#: detail: a flat image's bands hold rounding noise (~1e-28); Kodak photographs' smallest
+#: eigenvalues are 4.7–96, their largest 179–2.2e4.
 DETAIL_FLOOR = 1e-10
 #: Smallest/largest eigenvalue at or below this: the covariance is singular (its inverse is noise).
 SINGULAR_RATIO = 1e-12
