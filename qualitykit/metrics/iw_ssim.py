@@ -156,7 +156,7 @@ def laplacian_pyramid(image: np.ndarray, levels: int = LEVELS, overwrite: bool =
     matlabPyrTools' ``buildLpyr(image, levels)`` with ``binom5`` and ``reflect1`` edges.
 
     The steps along rows run in blocks of rows and each band is computed in place of its image, so
-    building holds about 1.75 planes of the image size beside the bands; ``overwrite``: a float64
+    building holds about two planes of the image size beside the bands; ``overwrite``: a float64
     ``image`` itself becomes the first band (one plane fewer; the caller's array is changed)."""
     current = np.array(image, dtype=np.float64, copy=not overwrite)
     bands = []
@@ -246,7 +246,7 @@ def _valid_gauss(a: np.ndarray) -> np.ndarray:
     return correlate1d(out, _GAUSS, axis=1, mode="constant")[:, _HALF:-_HALF]
 
 
-def _band_sums(x: np.ndarray, y: np.ndarray, parent: np.ndarray | None, level: int) -> float:
+def _band_value(x: np.ndarray, y: np.ndarray, parent: np.ndarray | None, level: int) -> float:
     """The pooled value of one band: the iw-weighted mean of ``cs`` (bands 1–4) or the mean of ``l·cs`` (band 5)."""
     c1 = (K1 * DATA_RANGE) ** 2
     c2 = (K2 * DATA_RANGE) ** 2
@@ -330,7 +330,7 @@ def _pooled(ref_bands: list[np.ndarray], dist_bands: list[np.ndarray]) -> float:
     score = 1.0
     for level in range(LEVELS):
         parent = ref_bands[level + 1] if level < LEVELS - 2 else None
-        value = _band_sums(ref_bands[level], dist_bands[level], parent, level)
+        value = _band_value(ref_bands[level], dist_bands[level], parent, level)
         score *= abs(value) ** WEIGHTS[level]
     return float(score)
 
