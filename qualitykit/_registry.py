@@ -97,9 +97,12 @@ class Registry(Generic[T]):
             self._classes, self._broken, self._loaded = saved
 
     def names(self) -> list[str]:
-        """Every registered name, in registration order (built-ins first)."""
+        """Every registered name: the built-ins in the order of their modules in ``builtins`` (whichever
+        was imported first: a test importing one metric module must not reorder the README's table),
+        then the others in registration order."""
         self._load()
-        return list(self._classes)
+        rank = {module: i for i, module in enumerate(self._builtins)}
+        return sorted(self._classes, key=lambda name: rank.get(self._classes[name].__module__, len(rank)))
 
     def broken(self) -> dict[str, str]:
         """Plugins that failed to load, with the reason."""

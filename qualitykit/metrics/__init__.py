@@ -32,6 +32,7 @@ registry: Registry[Metric] = Registry(
         "qualitykit.metrics.dists",
         "qualitykit.metrics.butteraugli",
         "qualitykit.metrics.psnr_hvsm",
+        "qualitykit.metrics.iw_ssim",
         "qualitykit.metrics.ssimulacra2",
         "qualitykit.metrics.pyiqa_fr",
         "qualitykit.metrics.cvvdp",
