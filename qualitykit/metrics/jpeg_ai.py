@@ -55,6 +55,7 @@ from ..device import resolve_device
 from ..ffmpeg import find_ffmpeg
 from . import register
 from .base import Metric, Reference, SharedPassMetric
+from .iw_ssim import IWSSIM, iw_ssim_y
 from .libvmaf import _unavailable, libvmaf_version, run_libvmaf
 from .ssim import ssim_family
 
@@ -477,3 +478,23 @@ class JpegAiVMAF(SharedPassMetric):
         dist_yuv = [ycbcr709(d).transpose(1, 2, 0) for d in dists]
         frames = run_libvmaf(ref_yuv, dist_yuv, models=["vmaf_v0.6.1"], pix_fmt="yuv444p")
         return {m.name: np.array([f["vmaf_v0.6.1"] for f in frames], dtype=np.float64) for m in metrics}
+
+
+@register
+class JpegAiIWSSIM(JpegAiMetric):
+    """IW-SSIM (Wang & Li 2011) of JPEG AI's Y × 255, zero-padded to 256 px per side as the reference's
+    ``IWSSIM.calc`` pads it, by qk's :func:`~qualitykit.metrics.iw_ssim.iw_ssim_y`. Higher is better;
+    1 for identical images."""
+
+    name = PREFIX + "iw-ssim"
+    higher_is_better = True
+    plot_in_db = True
+    version = "1"
+    range = (0.0, 1.0)
+    memory_per_pixel = IWSSIM.memory_per_pixel + 64.0  # + the colour conversion
+    description = "JPEG AI IW-SSIM: qk's iw-ssim of 8-bit full-range BT.709 Y × 255, zero-padded to 256 px"
+    reference = _reference("IWSSIM (IW_SSIM_PyTorch.py IW_SSIM().test, pyrtools 1.1.1)", 1e-8, "≤ 1.1e-9 apart")
+
+    @staticmethod
+    def kernel(ref: np.ndarray, dist: np.ndarray) -> float:
+        return iw_ssim_y(y255_padded(ref, PAD_IW_SSIM), y255_padded(dist, PAD_IW_SSIM))

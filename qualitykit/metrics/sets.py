@@ -27,7 +27,7 @@ class MetricSet:
 #: (``MetricsFabric.metrics_list``: MS-SSIM, PSNR Y/U/V, VIF, FSIM, NLPD, IW-SSIM, VMAF, PSNR-HVS).
 JPEG_AI_MEMBERS = (
     "jpeg-ai:ms-ssim", "jpeg-ai:psnr-y", "jpeg-ai:psnr-u", "jpeg-ai:psnr-v", "jpeg-ai:vif", "fsim",
-    "jpeg-ai:nlpd", "jpeg-ai:vmaf", "jpeg-ai:psnr-hvs",
+    "jpeg-ai:nlpd", "jpeg-ai:iw-ssim", "jpeg-ai:vmaf", "jpeg-ai:psnr-hvs",
 )  # fmt: skip
 
 METRIC_SETS: dict[str, MetricSet] = {
@@ -37,7 +37,7 @@ METRIC_SETS: dict[str, MetricSet] = {
             "JPEG AI's objective metrics in its reference software's conventions (8-bit full-range BT.709 "
             "YCbCr 4:4:4; pixel-domain VIF and NLPD of IQA_pytorch; PSNR-HVS; VMAF of the YCbCr planes): the "
             "jpeg-ai: metrics, each equal to the reference's code; FSIM is qk's fsim (pyiqa FSIMc on RGB, the "
-            "reference uses IQA_pytorch's); IW-SSIM not yet: see docs/metrics.md"
+            "reference uses IQA_pytorch's)"
         ),
         source="JPEG AI reference software src/codec/metrics (commit faded723ca95); JPEG AI CTC (WG 1 N92048)",
     ),
