@@ -52,11 +52,10 @@ from typing import ClassVar
 import numpy as np
 
 from ..device import resolve_device
-from ..ffmpeg import find_ffmpeg
 from . import register
 from .base import Metric, Reference, SharedPassMetric
 from .iw_ssim import IWSSIM, iw_ssim_y
-from .libvmaf import _unavailable, libvmaf_version, run_libvmaf
+from .libvmaf import libvmaf_unavailable, libvmaf_version, run_libvmaf
 from .ssim import ssim_family
 
 PREFIX = "jpeg-ai:"
@@ -463,8 +462,7 @@ class JpegAiVMAF(SharedPassMetric):
 
     @classmethod
     def available(cls) -> str | None:
-        choice = find_ffmpeg()
-        return None if choice.path else _unavailable(choice.reason())
+        return libvmaf_unavailable()
 
     @property
     def version(self) -> str:  # type: ignore[override]

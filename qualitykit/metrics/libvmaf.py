@@ -51,6 +51,12 @@ def _unavailable(why: str) -> str:
     )
 
 
+def libvmaf_unavailable() -> str | None:
+    """Why no libvmaf can run here (the message names the fix), or ``None`` when one can."""
+    choice = find_ffmpeg()
+    return None if choice.path else _unavailable(choice.reason())
+
+
 #: The pixel format ffmpeg's auto-inserted scaler picks for libvmaf from ``rgb24`` input (ffmpeg 9).
 PIX_FMT = "yuv444p"
 #: How the RGB images become what libvmaf reads, as every ``-y`` metric and VMAF states it.
@@ -152,8 +158,7 @@ class LibvmafMetric(SharedPassMetric):
 
     @classmethod
     def available(cls) -> str | None:
-        choice = find_ffmpeg()
-        return None if choice.path else _unavailable(choice.reason())
+        return libvmaf_unavailable()
 
     @property
     def version(self) -> str:  # type: ignore[override]
