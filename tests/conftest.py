@@ -82,14 +82,18 @@ def cache(tmp_path: Path) -> Path:
     return tmp_path / "cache.sqlite"
 
 
-@pytest.fixture
-def small_corpus(tmp_path: Path, astronaut: np.ndarray) -> Path:
-    """Four 200x176 crops of a real photograph, as PNG files in a folder."""
-    folder = tmp_path / "corpus"
-    folder.mkdir()
+def write_small_corpus(folder: Path, astronaut: np.ndarray) -> Path:
+    """Four 200x176 crops of a real photograph, as PNG files in ``folder`` (made here)."""
+    folder.mkdir(parents=True)
     for i, (y, x) in enumerate([(0, 0), (300, 0), (0, 300), (250, 300)]):
         Image.fromarray(astronaut[y : y + 176, x : x + 200]).save(folder / f"crop{i}.png")
     return folder
+
+
+@pytest.fixture
+def small_corpus(tmp_path: Path, astronaut: np.ndarray) -> Path:
+    """Four 200x176 crops of a real photograph, as PNG files in a folder (each test its own copy)."""
+    return write_small_corpus(tmp_path / "corpus", astronaut)
 
 
 def jpeg_roundtrip(image: np.ndarray, quality: int) -> np.ndarray:
