@@ -93,6 +93,7 @@ def terminal_cache(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("terminal") / "c.sqlite"
 
 
+@pytest.mark.slow  # the fast tier: test_bench_prints_a_summary_and_writes_the_run's 100 columns
 @pytest.mark.parametrize("columns", [80, 100])
 def test_bench_output_fits_the_terminal(small_corpus, tmp_path, terminal_cache, columns):
     """Every line of `qk bench` (the table per codec point with every default metric, the answer) fits the terminal."""
