@@ -281,7 +281,7 @@ def test_contract_tests_pick_up_an_installed_plugin(tmp_path):
     (info / "entry_points.txt").write_text("[qualitykit.metrics]\nfake-mae = tests.fake_metrics:MeanAbsoluteError\n")
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path / "site"), str(ROOT), os.environ.get("PYTHONPATH", "")])}
     done = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(Path(__file__)), "-k", "fake-mae", "-rA"],
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", "0", str(Path(__file__)), "-k", "fake-mae", "-rA"],
         capture_output=True, text=True, env=env, cwd=ROOT, timeout=600,
     )  # fmt: skip
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
