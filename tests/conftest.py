@@ -49,6 +49,24 @@ def own_cache_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
         yield
 
 
+@pytest.fixture(autouse=True, scope="session")
+def one_torch_thread_per_worker() -> Iterator[None]:
+    """Under pytest-xdist (two workers on two cores) each worker computes with one PyTorch thread, as qk's
+    own pool does for N workers on N cores: two workers × PyTorch's default of one thread per core would
+    oversubscribe the cores. Tests that set the count themselves restore this one."""
+    import os
+
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        yield
+        return
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture(autouse=True)
 def no_downloads(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tests never use the network: a download through torch.hub (qk's only way) fails the test
