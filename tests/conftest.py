@@ -49,6 +49,24 @@ def own_cache_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
         yield
 
 
+@pytest.fixture(autouse=True, scope="session")
+def one_torch_thread_per_worker() -> Iterator[None]:
+    """Under pytest-xdist (two workers on two cores) each worker computes with one PyTorch thread, as qk's
+    own pool does for N workers on N cores: two workers × PyTorch's default of one thread per core would
+    oversubscribe the cores. Tests that set the count themselves restore this one."""
+    import os
+
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        yield
+        return
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture(autouse=True)
 def no_downloads(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tests never use the network: a download through torch.hub (qk's only way) fails the test
@@ -82,14 +100,18 @@ def cache(tmp_path: Path) -> Path:
     return tmp_path / "cache.sqlite"
 
 
-@pytest.fixture
-def small_corpus(tmp_path: Path, astronaut: np.ndarray) -> Path:
-    """Four 200x176 crops of a real photograph, as PNG files in a folder."""
-    folder = tmp_path / "corpus"
-    folder.mkdir()
+def write_small_corpus(folder: Path, astronaut: np.ndarray) -> Path:
+    """Four 200x176 crops of a real photograph, as PNG files in ``folder`` (made here)."""
+    folder.mkdir(parents=True)
     for i, (y, x) in enumerate([(0, 0), (300, 0), (0, 300), (250, 300)]):
         Image.fromarray(astronaut[y : y + 176, x : x + 200]).save(folder / f"crop{i}.png")
     return folder
+
+
+@pytest.fixture
+def small_corpus(tmp_path: Path, astronaut: np.ndarray) -> Path:
+    """Four 200x176 crops of a real photograph, as PNG files in a folder (each test its own copy)."""
+    return write_small_corpus(tmp_path / "corpus", astronaut)
 
 
 def jpeg_roundtrip(image: np.ndarray, quality: int) -> np.ndarray:

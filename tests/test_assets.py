@@ -227,6 +227,7 @@ def qk(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedPro
                           env={**os.environ, **(env or {})}, timeout=600)  # fmt: skip
 
 
+@pytest.mark.slow  # two qk processes (10 s); the fast tier: the download names and bundled-file checks
 def test_qk_weights_lists_every_asset_and_where(tmp_path) -> None:
     shared_weights_or_skip()
     res = qk("weights", env={"QK_WEIGHTS_DIR": str(WEIGHTS), "TORCH_HOME": str(tmp_path / "torch")})

@@ -22,19 +22,27 @@ def test_every_help_shows_an_example(capsys):
         assert "example" in capsys.readouterr().out, argv
 
 
-def test_codecs_and_metrics_lists():
+@pytest.fixture(scope="module")
+def metrics_listing() -> str:
+    """``qk metrics``'s output (one process for the module: listing asks every metric whether it runs here)."""
+    res = qk("metrics")
+    assert res.returncode == 0, res.stderr
+    return res.stdout
+
+
+def test_codecs_and_metrics_lists(metrics_listing):
     out = qk("codecs").stdout
     for name in ("jpeg", "webp", "avif"):
         assert f"{name}" in out
     assert "libjpeg_turbo" in out and "ladder: q=" in out
-    out = qk("metrics").stdout
+    out = metrics_listing
     assert "psnr " in out and "higher is better" in out and "ffmpeg: " in out and "lpips" in out
 
 
-def test_metrics_table_states_conventions_and_references():
+def test_metrics_table_states_conventions_and_references(metrics_listing):
     from qualitykit.metrics import registry
 
-    out = qk("metrics").stdout
+    out = metrics_listing
     header = out.splitlines()[0].split()
     assert header[:5] == ["metric", "here", "direction", "range", "unit"] and "default" in header and "equals" in header
     rows = {line.split()[0]: line for line in out.splitlines()[2:] if line and not line.startswith(" ")}
@@ -79,11 +87,18 @@ def test_bench_prints_a_summary_and_writes_the_run(small_corpus, tmp_path):
     assert "12 items; this run computed 0 encodes and 0 scores, the rest came from the cache" in again.stdout
 
 
+@pytest.fixture(scope="module")
+def terminal_cache(tmp_path_factory) -> Path:
+    """One cache for both terminal widths: the second run prints the same table from the first's scores."""
+    return tmp_path_factory.mktemp("terminal") / "c.sqlite"
+
+
+@pytest.mark.slow  # the fast tier: test_bench_prints_a_summary_and_writes_the_run's 100 columns
 @pytest.mark.parametrize("columns", [80, 100])
-def test_bench_output_fits_the_terminal(small_corpus, tmp_path, columns):
+def test_bench_output_fits_the_terminal(small_corpus, tmp_path, terminal_cache, columns):
     """Every line of `qk bench` (the table per codec point with every default metric, the answer) fits the terminal."""
     res = qk("bench", "--dataset", str(small_corpus), "--codecs", "jpeg:q=30/60,webp:q=40/70", "--out", str(tmp_path / "run"),
-             "--cache", str(tmp_path / "c.sqlite"), "--jobs", "2", "--target", "ssim=0.9", columns=columns)  # fmt: skip
+             "--cache", str(terminal_cache), "--jobs", "2", "--target", "ssim=0.9", columns=columns)  # fmt: skip
     assert res.returncode in (0, 1), res.stderr
     lines = [line for line in res.stdout.splitlines() if not line.startswith(("results: ", "report: "))]  # paths are paths
     assert max(len(line) for line in lines) <= columns, max(lines, key=len)
@@ -157,17 +172,23 @@ def _damaged(good: Path, tmp: Path, row: int, column: str, value: str) -> Path:
     return bad
 
 
+def _slow(*values):
+    """A parameter of the slow tier: five ``qk`` processes per bad value add up; the fast tier keeps one
+    bad value of each kind (a float, a whole number, a score, a codec)."""
+    return pytest.param(*values, marks=pytest.mark.slow)
+
+
 @pytest.mark.parametrize(
     "column, value, message",
     [("bpp", "0", "column bpp = 0.0: must be a finite number > 0"),
-     ("bpp", "", "column bpp = empty: must be a finite number > 0"),
-     ("bpp", "nan", "column bpp = empty: must be a finite number > 0"),
-     ("bytes", "-5", "column bytes = -5: must be a whole number > 0"),
+     _slow("bpp", "", "column bpp = empty: must be a finite number > 0"),
+     _slow("bpp", "nan", "column bpp = empty: must be a finite number > 0"),
+     _slow("bytes", "-5", "column bytes = -5: must be a whole number > 0"),
      ("bytes", "12.5", "column bytes = 12.5: must be a whole number > 0"),
-     ("width", "0", "column width = 0: must be a whole number > 0"),
-     ("psnr", "abc", "column psnr = 'abc': is not a number"),
+     _slow("width", "0", "column width = 0: must be a whole number > 0"),
+     _slow("psnr", "abc", "column psnr = 'abc': is not a number"),
      ("psnr", "inf", "column psnr = inf: is not a finite psnr score"),
-     ("ms-ssim", "1.7", "column ms-ssim = 1.7: is above the ms-ssim range 0–1"),
+     _slow("ms-ssim", "1.7", "column ms-ssim = 1.7: is above the ms-ssim range 0–1"),
      ("codec_id", "mystery:q=1", "column codec_id = 'mystery:q=1': is not a codec of the run's manifest")],  # fmt: skip
 )
 def test_bad_run_data_is_refused_by_every_reader(good_run, tmp_path, column, value, message):

@@ -51,7 +51,7 @@ def test_entry_point_plugin_is_found_and_forgotten(plugin_path, astronaut):
 def test_contract_tests_pick_up_an_installed_plugin(plugin_path):
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(plugin_path), str(ROOT), os.environ.get("PYTHONPATH", "")])}
     done = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(ROOT / "tests" / "test_codec_contract.py"),
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", "0", str(ROOT / "tests" / "test_codec_contract.py"),
          "-k", "fakeplug", "-rA"],
         capture_output=True, text=True, env=env, cwd=ROOT, timeout=900,
     )  # fmt: skip

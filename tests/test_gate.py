@@ -1,6 +1,7 @@
 """The CI quality gate: identical reruns pass, worse quality per byte fails, mismatched inputs are refused."""
 
 import json
+import shutil
 import subprocess
 import sys
 from typing import Any
@@ -40,12 +41,33 @@ def qk(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "qualitykit", *args], capture_output=True, text=True, timeout=600)
 
 
-@pytest.fixture
-def baseline(small_corpus, cache, tmp_path):
-    run = tmp_path / "base-run"
-    qualitykit.bench(small_corpus, [f"jpeg:{LADDER}", f"webp:{LADDER}"], ["psnr", "ssim"], out=run, jobs=1, cache=cache)
-    path = tmp_path / "quality" / "baseline.json"
+@pytest.fixture(scope="module")
+def baseline_made_once(tmp_path_factory, astronaut):
+    """The jpeg+webp run on the small corpus, its cache and its saved baseline: made once for the module
+    (one bench, one ``qk baseline save``); each test gets its own copy (:func:`baseline`)."""
+    from .conftest import write_small_corpus
+
+    base = tmp_path_factory.mktemp("gate-baseline")
+    corpus = write_small_corpus(base / "corpus", astronaut)
+    run = base / "base-run"
+    qualitykit.bench(corpus, [f"jpeg:{LADDER}", f"webp:{LADDER}"], ["psnr", "ssim"], out=run, jobs=1, cache=base / "cache.sqlite",
+                     report=False)  # fmt: skip
+    path = base / "quality" / "baseline.json"
     assert qk("baseline", "save", str(run), "--to", str(path)).returncode == 0
+    return base
+
+
+@pytest.fixture
+def baseline(baseline_made_once, small_corpus, cache, tmp_path):
+    """This test's copy of the baseline run (``tmp_path/base-run``), its baseline file, and the cache
+    that run filled (at ``cache``: runs of the same codecs find their scores there, as they did when
+    each test made its own)."""
+    shutil.copytree(baseline_made_once / "base-run", tmp_path / "base-run")
+    for f in baseline_made_once.glob("cache.sqlite*"):  # the database (and its WAL) and the report's asset cache
+        (shutil.copytree if f.is_dir() else shutil.copy2)(f, cache.parent / f.name.replace("cache.sqlite", cache.name))
+    path = tmp_path / "quality" / "baseline.json"
+    path.parent.mkdir()
+    shutil.copy2(baseline_made_once / "quality" / "baseline.json", path)
     return path
 
 

@@ -90,6 +90,7 @@ def test_bench_report_baseline_gate_without_torch(tmp_path):
     assert json.loads((tmp_path / "gate.json").read_text())
 
 
+@pytest.mark.slow  # a whole qk bench in a fresh process; the fast tier: the plan-time refusals below
 def test_default_metric_set_leaves_learned_metrics_out_and_says_why(tmp_path):
     """The default set adapts: the classical metrics run, each learned one is named with the extra to install."""
     corpus = tmp_path / "corpus"

@@ -30,6 +30,17 @@ ROOT = Path(__file__).resolve().parents[1]
 #: The ``pyiqa:NAME`` adapter, with pyiqa metrics that need no weights (without pyiqa they skip, saying so).
 PYIQA_ADAPTED = ["pyiqa:psnr", "pyiqa:ssimc", "pyiqa:mad"]
 NAMES = registry.names() + PYIQA_ADAPTED
+#: The metrics whose computing tests take seconds each on a CPU (pyiqa's MAD 7 s, DISTS, LPIPS-VGG, VIF,
+#: CW-SSIM, ColorVideoVDP, ...): in the slow tier (``-m slow``); the fast tier computes every other metric
+#: (the classical ones, ssim-pyiqa, fsim, butteraugli, psnr-hvsm: PyTorch and binaries included), and checks
+#: every metric's metadata and input validation.
+HEAVY = {"pyiqa:mad", "pyiqa:ssimc", "dists", "lpips", "lpips-vgg", "vif", "cw-ssim", "cvvdp", "ms-ssim-pyiqa",
+         "ssimulacra2", "vsi", "nlpd"}  # fmt: skip
+
+
+def computing(names: list[str]) -> list:
+    """``names`` as parameters, the :data:`HEAVY` ones marked slow."""
+    return [pytest.param(n, marks=pytest.mark.slow) if n in HEAVY else n for n in names]
 
 
 @pytest.fixture(autouse=True)
@@ -74,7 +85,7 @@ def test_declares_its_metadata(name):
     assert MetricInfo.from_dict(info.to_dict()) == info  # what a manifest records reads back the same
 
 
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name", computing(NAMES))
 def test_identical_images_score_best_and_scores_are_in_range(name, pair):
     m = metric(name)
     ref, dist = pair
@@ -87,7 +98,7 @@ def test_identical_images_score_best_and_scores_are_in_range(name, pair):
         assert (lo is None or v >= lo - slack) and (hi is None or v <= hi + slack), (v, m.range)
 
 
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name", computing(NAMES))
 def test_a_batch_equals_one_pair_at_a_time(name, pair):
     m = metric(name)
     ref, dist = pair
@@ -170,14 +181,19 @@ print(json.dumps(found))
 """
 
 
-def test_uses_torch_says_what_each_metric_runs():
+@pytest.mark.parametrize(
+    "names", [pytest.param([n for n in NAMES if n not in HEAVY], id="light"),
+              pytest.param(sorted(HEAVY & set(NAMES)), id="heavy", marks=pytest.mark.slow)],
+)  # fmt: skip
+def test_uses_torch_says_what_each_metric_runs(names):
     """``uses_torch`` decides whether ``--device auto`` sends a metric to the GPU and whether a run
-    imports PyTorch, so it must be true exactly for the metrics that compute with it."""
+    imports PyTorch, so it must be true exactly for the metrics that compute with it (the light and
+    the heavy metrics in two probes: together every metric)."""
     pytest.importorskip("torch")
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
     if (WEIGHTS / "vgg16-features-imagenet1k-v1.pth").is_file():
         env["QK_WEIGHTS_DIR"] = str(WEIGHTS)
-    done = subprocess.run([sys.executable, "-c", _USES_TORCH_PROBE, *NAMES], capture_output=True, text=True,
+    done = subprocess.run([sys.executable, "-c", _USES_TORCH_PROBE, *names], capture_output=True, text=True,
                           env=env, cwd=ROOT, timeout=900)  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]
     calls = {n: c for n, c in json.loads(done.stdout.strip().splitlines()[-1]).items() if c is not None}
@@ -265,7 +281,7 @@ def test_contract_tests_pick_up_an_installed_plugin(tmp_path):
     (info / "entry_points.txt").write_text("[qualitykit.metrics]\nfake-mae = tests.fake_metrics:MeanAbsoluteError\n")
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path / "site"), str(ROOT), os.environ.get("PYTHONPATH", "")])}
     done = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(Path(__file__)), "-k", "fake-mae", "-rA"],
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", "0", str(Path(__file__)), "-k", "fake-mae", "-rA"],
         capture_output=True, text=True, env=env, cwd=ROOT, timeout=600,
     )  # fmt: skip
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]

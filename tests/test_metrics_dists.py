@@ -62,6 +62,7 @@ def test_package_reads_the_alpha_beta_qk_registers() -> None:
     assert sha256_file(Path(sys.prefix) / "weights.pt") == qk_dists.ALPHA_BETA.sha256
 
 
+@pytest.mark.slow  # the fast tier compares DISTS with the package in the ladder test below
 def test_equal_to_dists_pytorch_on_photos(shared_weights, photo_pairs, monkeypatch) -> None:
     pairs = [*photo_pairs[:3], (photo_pairs[3][0][:97, :131].copy(), photo_pairs[3][1][:97, :131].copy())]
     metric = get_metric("dists", device="cpu")

@@ -84,7 +84,7 @@ def direct(model: torch.nn.Module, ref: np.ndarray, dist: np.ndarray) -> float:
         return float(model(lpips.im2tensor(ref), lpips.im2tensor(dist)).item())
 
 
-@pytest.mark.parametrize(("name", "net"), [("lpips", "alex"), ("lpips-vgg", "vgg")])
+@pytest.mark.parametrize(("name", "net"), [("lpips", "alex"), pytest.param("lpips-vgg", "vgg", marks=pytest.mark.slow)])
 def test_equals_lpips_called_directly(photo_pairs, name: str, net: str) -> None:
     model = random_lpips(net)
     metric = registry.get(name)(device="cpu", model=model)

@@ -135,7 +135,11 @@ def tiled_and_untiled(name: str, model: torch.nn.Module, ref: np.ndarray, dist: 
     return metric(ref, dist), whole
 
 
-@pytest.mark.parametrize(("height", "width", "core"), [(1000, 1400, 512), (517, 803, 256), (300, 1500, 256)])
+@pytest.mark.parametrize(
+    ("height", "width", "core"),
+    [(1000, 1400, 512), (517, 803, 256), (300, 1500, 256)],
+)
+@pytest.mark.slow  # the fast tier: the 517x803 tiling in test_tiles_of_a_reference_run_once_for_all_its_distorted_images
 def test_tiled_equals_untiled(alex, astronaut, monkeypatch, height: int, width: int, core: int) -> None:
     """Tiles of a photograph-like image, with small last tiles and odd sizes: the untiled value to 1e-6."""
     ref = photographic(height, width, astronaut)

@@ -64,6 +64,7 @@ def _check(nets, names: dict[str, str], pairs) -> dict[str, np.ndarray]:
     return ours
 
 
+@pytest.mark.slow  # the fast tier compares the adapter (pyiqa:mad, pyiqa:gmsd) with pyiqa below
 def test_named_metrics_equal_pyiqa_on_photo_crops(pyiqa_nets, photo_pairs) -> None:
     pairs = [(r[:160, :192].copy(), d[:160, :192].copy()) for r, d in photo_pairs[:3]]  # full size: the Kodak test
     ours = _check(pyiqa_nets, {n: p for n, (p, _) in NAMED.items()}, pairs)
