@@ -35,7 +35,7 @@ NAMES = registry.names() + PYIQA_ADAPTED
 #: (the classical ones, ssim-pyiqa, fsim, butteraugli, psnr-hvsm: PyTorch and binaries included), and checks
 #: every metric's metadata and input validation.
 HEAVY = {"pyiqa:mad", "pyiqa:ssimc", "dists", "lpips", "lpips-vgg", "vif", "cw-ssim", "cvvdp", "ms-ssim-pyiqa",
-         "ssimulacra2", "vsi", "nlpd"}  # fmt: skip
+         "vsi", "nlpd"}  # fmt: skip
 
 
 def computing(names: list[str]) -> list:

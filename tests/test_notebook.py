@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 
 import pytest
 
@@ -69,3 +71,12 @@ def test_qualitykit_report_stays_the_function_after_a_bench(result):
     """Importing the package qualitykit.report (bench does) must not replace the function qualitykit.report."""
     assert callable(qualitykit.report)
     assert qualitykit.report(result.run_dir, n_boot=20) == result.run_dir / "index.html"
+
+
+def test_qualitykit_report_stays_the_function_after_its_subpackage_is_imported():
+    """``from qualitykit.report import write_report`` in a notebook cell must not turn
+    ``qualitykit.report(...)`` into a module."""
+    script = "import qualitykit\nimport qualitykit.report.html\nprint(callable(qualitykit.report))"
+    res = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.strip() == "True"
