@@ -30,10 +30,10 @@ and so qk:
 - ``jpeg-ai:vmaf``: VMAF ``vmaf_v0.6.1`` of the 8-bit Y, Cb, Cr planes as 4:4:4 (the reference
   writes them to a raw file for Netflix's ``vmaf`` binary with ``-p 444 -b 8``); qk hands the same
   planes to libvmaf through ffmpeg as ``yuv444p`` (no conversion). VMAF reads luma only.
+- ``jpeg-ai:iw-ssim``: IW-SSIM of Y × 255 zero-padded to 256 px (the reference's ``IWSSIM.calc``),
+  by qk's :func:`~qualitykit.metrics.iw_ssim.iw_ssim_y`.
 
 FSIM stays qk's ``fsim`` (pyiqa's FSIMc on RGB; the reference uses IQA_pytorch's ``FSIM``).
-IW-SSIM: the reference's ``IWSSIM.calc`` scores :func:`y255_padded` (to 256 px) of both images;
-tests/expected/jpeg_ai_reference.json already holds its values for ``jpeg-ai:iw-ssim``.
 
 VIF, NLPD and the padding are qk's own numpy code (float64); tests compare every metric with the
 reference's functions on Kodak pairs (tests/expected/jpeg_ai_reference.json).
