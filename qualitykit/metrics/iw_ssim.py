@@ -65,10 +65,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from scipy.ndimage import correlate1d
 
 from . import register
 from ..errors import BadInput
+from ._filters import blur_valid, gaussian_taps
 from .base import Metric, Reference
 
 LEVELS = 5
@@ -103,14 +103,7 @@ _HALF = (WIN_SIZE - 1) // 2  # rows (columns) of window beyond the centre
 _NB = 1
 
 
-def _gaussian_1d() -> np.ndarray:
-    """The 11-tap Gaussian (σ = 1.5), sum 1; its outer product is MATLAB's ``fspecial('gaussian', 11, 1.5)``."""
-    t = np.arange(WIN_SIZE) - _HALF
-    g = np.exp(-(t * t) / (2.0 * WIN_SIGMA**2))
-    return g / g.sum()
-
-
-_GAUSS = _gaussian_1d()
+_GAUSS = gaussian_taps(WIN_SIZE, WIN_SIGMA)
 
 
 def _reduce_axis(a: np.ndarray, axis: int) -> np.ndarray:
@@ -240,12 +233,6 @@ def _box3(a: np.ndarray) -> np.ndarray:
     return (rows[:, :-2] + rows[:, 1:-1] + rows[:, 2:]) / 9.0
 
 
-def _valid_gauss(a: np.ndarray) -> np.ndarray:
-    """The 11×11 Gaussian (σ = 1.5) correlation of ``a`` over its valid region (10 rows, 10 columns fewer)."""
-    out = correlate1d(a, _GAUSS, axis=0, mode="constant")[_HALF:-_HALF]
-    return correlate1d(out, _GAUSS, axis=1, mode="constant")[:, _HALF:-_HALF]
-
-
 def _band_value(x: np.ndarray, y: np.ndarray, parent: np.ndarray | None, level: int) -> float:
     """The pooled value of one band: the iw-weighted mean of ``cs`` (bands 1–4) or the mean of ``l·cs`` (band 5)."""
     c1 = (K1 * DATA_RANGE) ** 2
@@ -261,11 +248,11 @@ def _band_value(x: np.ndarray, y: np.ndarray, parent: np.ndarray | None, level: 
     for a, b in _strips(0, h - 2 * _HALF, w):
         xs = x[a : b + 2 * _HALF]
         ys = y[a : b + 2 * _HALF]
-        mu1 = _valid_gauss(xs)
-        mu2 = _valid_gauss(ys)
-        var1 = np.maximum(_valid_gauss(xs * xs) - mu1 * mu1, 0.0)
-        var2 = np.maximum(_valid_gauss(ys * ys) - mu2 * mu2, 0.0)
-        cov = _valid_gauss(xs * ys) - mu1 * mu2
+        mu1 = blur_valid(xs, _GAUSS)
+        mu2 = blur_valid(ys, _GAUSS)
+        var1 = np.maximum(blur_valid(xs * xs, _GAUSS) - mu1 * mu1, 0.0)
+        var2 = np.maximum(blur_valid(ys * ys, _GAUSS) - mu2 * mu2, 0.0)
+        cov = blur_valid(xs * ys, _GAUSS) - mu1 * mu2
         cs = (2.0 * cov + c2) / (var1 + var2 + c2)
         if last:
             cs *= (2.0 * mu1 * mu2 + c1) / (mu1 * mu1 + mu2 * mu2 + c1)

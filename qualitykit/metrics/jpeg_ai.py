@@ -41,10 +41,7 @@ reference's functions on Kodak pairs (tests/expected/jpeg_ai_reference.json).
 
 from __future__ import annotations
 
-import contextlib
-import functools
 import importlib.util
-import io
 from collections.abc import Callable, Sequence
 from importlib.metadata import version as package_version
 from typing import ClassVar
@@ -53,9 +50,11 @@ import numpy as np
 
 from ..device import resolve_device
 from . import register
+from ._filters import blur_valid, gaussian_taps
 from .base import Metric, Reference, SharedPassMetric
 from .iw_ssim import IWSSIM, iw_ssim_y
 from .libvmaf import libvmaf_unavailable, libvmaf_version, run_libvmaf
+from .psnr_hvsm import psnr_hvsm_numpy
 from .ssim import ssim_family
 
 PREFIX = "jpeg-ai:"
@@ -127,14 +126,6 @@ def ms_ssim_y(ref_y: np.ndarray, dist_y: np.ndarray, device: str = "cpu") -> flo
     return float(ssim_family(a, b, ssim=False, ms_ssim=True, device=device)[1])  # type: ignore[arg-type]
 
 
-def _gaussian_1d(size: int, sigma: float) -> np.ndarray:
-    """The 1-D factor of MATLAB's ``fspecial('gaussian', size, sigma)`` (IQA_pytorch's
-    ``fspecial_gauss``), float64: that window is ``outer(g, g)`` of this normalised ``g`` (odd ``size``)."""
-    x = np.arange(size) - size // 2
-    g = np.exp(-(x**2) / (2.0 * sigma**2))
-    return g / g.sum()
-
-
 def _correlate_valid(image: np.ndarray, kernel: np.ndarray) -> np.ndarray:
     """2-D correlation of ``image`` with ``kernel``, valid region only (``conv2d`` without padding)."""
     kh, kw = kernel.shape
@@ -144,11 +135,6 @@ def _correlate_valid(image: np.ndarray, kernel: np.ndarray) -> np.ndarray:
         for j in range(kw):
             out += kernel[i, j] * image[i : i + h, j : j + w]
     return out
-
-
-def _blur_valid(image: np.ndarray, g: np.ndarray) -> np.ndarray:
-    """Correlation with the separable window ``outer(g, g)``, valid region: rows, then columns."""
-    return _correlate_valid(_correlate_valid(image, g[:, None]), g[None, :])
 
 
 def vifp(ref: np.ndarray, dist: np.ndarray) -> float:
@@ -162,14 +148,14 @@ def vifp(ref: np.ndarray, dist: np.ndarray) -> float:
     num = den = 0.0
     for scale in range(1, 5):
         n = 2 ** (4 - scale + 1) + 1
-        win = _gaussian_1d(n, n / 5.0)
+        win = gaussian_taps(n, n / 5.0)
         if scale > 1:
-            x = _blur_valid(x, win)[::2, ::2]
-            y = _blur_valid(y, win)[::2, ::2]
-        mu1, mu2 = _blur_valid(x, win), _blur_valid(y, win)
-        sigma1_sq = np.maximum(_blur_valid(x * x, win) - mu1 * mu1, 0.0)
-        sigma2_sq = np.maximum(_blur_valid(y * y, win) - mu2 * mu2, 0.0)
-        sigma12 = _blur_valid(x * y, win) - mu1 * mu2
+            x = blur_valid(x, win)[::2, ::2]
+            y = blur_valid(y, win)[::2, ::2]
+        mu1, mu2 = blur_valid(x, win), blur_valid(y, win)
+        sigma1_sq = np.maximum(blur_valid(x * x, win) - mu1 * mu1, 0.0)
+        sigma2_sq = np.maximum(blur_valid(y * y, win) - mu2 * mu2, 0.0)
+        sigma12 = blur_valid(x * y, win) - mu1 * mu2
         g = sigma12 / (sigma1_sq + eps)
         sv_sq = sigma2_sq - g * sigma12
         sigma1_sq = np.maximum(sigma1_sq - eps, 0.0)
@@ -254,14 +240,6 @@ def nlpd(ref: np.ndarray, dist: np.ndarray) -> float:
     return float(np.mean(levels))
 
 
-@functools.lru_cache(maxsize=None)
-def _psnr_hvsm_package():  # type: ignore[no-untyped-def]
-    """``psnr_hvsm.numpy`` (silenced: it prints when its optional PyTorch backend is missing)."""
-    with contextlib.redirect_stdout(io.StringIO()):
-        import psnr_hvsm.numpy
-    return psnr_hvsm.numpy
-
-
 def psnr_hvs_y(ref_y: np.ndarray, dist_y: np.ndarray) -> float:
     """PSNR-HVS (not -M) in dB of two float Y planes in [0, 1], each replicate-padded at the bottom
     and right to a multiple of 8, by the ``psnr_hvsm`` package (``psnr_hvs_hvsm(...)[0]``)."""
@@ -269,7 +247,7 @@ def psnr_hvs_y(ref_y: np.ndarray, dist_y: np.ndarray) -> float:
     pad = ((0, -h % 8), (0, -w % 8))
     a, b = (np.pad(np.asarray(p, np.float64), pad, mode="edge") for p in (ref_y, dist_y))
     with np.errstate(divide="ignore", invalid="ignore"):  # the package divides where it then masks
-        return float(_psnr_hvsm_package().psnr_hvs_hvsm(a, b)[0])
+        return float(psnr_hvsm_numpy().psnr_hvs_hvsm(a, b)[0])
 
 
 # ---------------------------------------------------------------------------------------------

@@ -34,7 +34,7 @@ from .base import Metric, Reference, batches
 
 
 @functools.lru_cache(maxsize=None)
-def _package() -> ModuleType:
+def psnr_hvsm_numpy() -> ModuleType:
     """``psnr_hvsm.numpy``; the package prints to stdout when its optional PyTorch backend is
     missing (``torch-dct``), which would corrupt ``qk compare --json``: silenced."""
     with contextlib.redirect_stdout(io.StringIO()):
@@ -48,7 +48,7 @@ def luma(images: np.ndarray) -> np.ndarray:
     # bt601ycbcr takes one (H, W, 3) image (it moves axis 2 first): stack batches on the height axis
     cropped = images[..., :h, :w, :]
     stacked = cropped.reshape(-1, w, 3)
-    y = _package().bt601ycbcr(stacked)[0]
+    y = psnr_hvsm_numpy().bt601ycbcr(stacked)[0]
     return y.reshape(*cropped.shape[:-1])
 
 
@@ -84,7 +84,7 @@ class PSNRHVSM(Metric):
         return f"1+psnr-hvsm-{package_version('psnr-hvsm')}"
 
     def _compute(self, refs: Sequence[np.ndarray], dists: Sequence[np.ndarray]) -> np.ndarray:
-        package = _package()
+        package = psnr_hvsm_numpy()
         out = np.empty(len(refs), dtype=np.float64)
         for chunk in batches(refs, self.batch_pixels):
             y_ref = luma(np.stack([refs[i] for i in chunk]))
