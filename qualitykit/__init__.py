@@ -8,11 +8,6 @@ The Python API (:mod:`qualitykit.api`) does everything ``qk`` does:
 """
 
 from ._version import __version__
-
-# The report subpackage is loaded before the API binds its function ``report`` here: Python sets a
-# package's attribute to a subpackage when that is first imported, which would otherwise replace
-# ``qualitykit.report`` (the function) with the module whenever ``qualitykit.report.*`` came later.
-from . import report as _report_package  # noqa: E402, F401
 from .api import (  # noqa: E402
     BenchResult, answer, bd_curves, bd_matrix, bd_table, bench, check_claims, compare, gate, render_text, report,
     save_baseline, summary,

@@ -23,11 +23,14 @@ Each ``qk`` command parses its arguments, makes one call here and prints the res
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+# Imported here, before ``qualitykit/__init__`` binds the function :func:`report`: Python sets a package's
+# attribute to a subpackage when that is first imported, so a later first import of ``qualitykit.report``
+# (e.g. a notebook's ``from qualitykit.report import write_report``) would replace the function.
+from .report import build_report, write_report
 from .rundir import Run
 from .runner.executor import executor_names
 from .runner.session import DEFAULT_ANCHOR, DEFAULT_CODECS, BenchOptions, BenchResult, RunSession, summary  # noqa: F401 (re-exported)
@@ -98,25 +101,11 @@ def bench(
     >>> r = qualitykit.bench(codecs=["jpeg:q=30/60/90"], metrics=["psnr"])  # doctest: +SKIP
     >>> r.table.groupby("q")[["bpp", "psnr"]].mean()                          # doctest: +SKIP
     """
-    build_report = _report_package().build_report
     options = BenchOptions(
         dataset, codecs, metrics, out, overwrite, jobs, device, cache, max_pixels, max_memory_gb, anchor, progress,
         command, codec_files, executor, scheduler, targets,
     )  # fmt: skip
     return RunSession(options, build_report if report else None).run()
-
-
-def _report_package() -> Any:
-    """The package :mod:`qualitykit.report`, imported without hiding :func:`report`: Python's first import of a
-    submodule sets the parent's attribute of that name, which would make ``qualitykit.report`` the package after a
-    notebook's first :func:`bench`."""
-    import importlib
-
-    package = importlib.import_module(f"{__package__}.report")
-    parent = sys.modules.get(__package__)
-    if parent is not None and getattr(parent, "report", None) is not report:
-        parent.report = report
-    return package
 
 
 def report(run_dir: str | os.PathLike[str], anchor: str | None = None, **options: Any) -> Path:
@@ -125,7 +114,7 @@ def report(run_dir: str | os.PathLike[str], anchor: str | None = None, **options
     Options are those of :func:`qualitykit.report.write_report` (``out_dir``, ``method``,
     ``min_overlap``, ``n_boot``, ``seed``, ``comparisons``, ``crop``).
     """
-    return _report_package().write_report(run_dir, anchor=anchor, **options)
+    return write_report(run_dir, anchor=anchor, **options)
 
 
 def bd_table(run: str | os.PathLike[str] | Run, anchor: str | None = DEFAULT_ANCHOR, **options: Any):
