@@ -415,11 +415,13 @@ def test_workers_share_the_cpus_they_may_use_and_honour_omp_num_threads(monkeypa
     assert LocalPool.for_device(2, "cpu", 2**30, torch=False).init.blas_threads == 4
 
 
-def test_limit_blas_threads_caps_numpys_blas_in_this_process() -> None:
+def test_set_worker_threads_caps_numpys_blas_in_this_process() -> None:
     script = (
         "import numpy, threadpoolctl\n"
-        "from qualitykit.runner.work import limit_blas_threads\n"
-        "limit_blas_threads(1)\n"
+        "import sys\n"
+        "from qualitykit.runner.work import set_worker_threads\n"
+        "set_worker_threads(1, 0)\n"
+        "assert 'torch' not in sys.modules\n"
         "blas = [p for p in threadpoolctl.threadpool_info() if p['user_api'] == 'blas']\n"
         "print(len(blas), {p['num_threads'] for p in blas})\n"
     )

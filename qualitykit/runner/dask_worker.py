@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .work import Event, Task, WorkerState, limit_blas_threads, run_task, threads_per_worker, worker_error
+from .work import Event, Task, WorkerState, run_task, set_worker_threads, threads_per_worker, worker_error
 
 
 class EnvironmentMismatch(Exception):
@@ -84,14 +84,8 @@ def _prepare(setup: Setup, worker: Any) -> WorkerState:
         if not _threads_set and worker is not None and setup.driver != process_name():
             _threads_set = True
             share = setup.workers_per_host.get(getattr(worker, "ip", ""), 1) * max(1, getattr(worker, "nthreads", 1) or 1)
-            limit_blas_threads(threads_per_worker(share))
-            if setup.uses_torch:
-                try:
-                    import torch
-
-                    torch.set_num_threads(threads_per_worker(share))
-                except ImportError:
-                    pass
+            threads = threads_per_worker(share)
+            set_worker_threads(threads, threads if setup.uses_torch else 0)
     state = getattr(_local, "state", None)
     if state is None or state.device != setup.device:
         state = _local.state = WorkerState(setup.device)

@@ -108,8 +108,7 @@ class Plan:
     @property
     def uses_torch(self) -> bool:
         """Whether any codec or metric of the plan computes with PyTorch: workers import it only then."""
-        objects = [*self.codec_objects.values(), *self.metric_objects.values()]
-        return any(getattr(o, "uses_torch", False) for o in objects)
+        return any(o.uses_torch for o in [*self.codec_objects.values(), *self.metric_objects.values()])
 
 
 def _label(spec: str) -> str:

@@ -35,7 +35,7 @@ from ..errors import BadInput
 from ..processes import die_by_signal, die_with_parent, reap_scratch_of, stop_children
 from .executor import ExecutorBase
 from .plan import WORKER_BASE_BYTES, Plan
-from .work import Died, Done, Event, Task, WorkerState, limit_blas_threads, run_task, threads_per_worker, worker_error
+from .work import Died, Done, Event, Task, WorkerState, run_task, set_worker_threads, threads_per_worker, worker_error
 
 
 @dataclass(frozen=True)
@@ -66,14 +66,7 @@ def _worker_main(conn: Connection, init: WorkerInit, parent: int) -> None:
     # the driver stops a worker with SIGTERM: it kills the programs it runs (external codecs), then ends
     signal.signal(signal.SIGTERM, die_by_signal)
     _die_with_parent(parent)
-    limit_blas_threads(init.blas_threads)
-    if init.torch_threads:
-        try:
-            import torch
-
-            torch.set_num_threads(init.torch_threads)
-        except ImportError:
-            pass
+    set_worker_threads(init.blas_threads, init.torch_threads)
     state = WorkerState(init.device)
     while True:
         try:
@@ -131,7 +124,8 @@ class LocalPool(ExecutorBase):
         """The executor before planning; :meth:`bind` sets its device and memory limit from the plan."""
         if scheduler is not None:
             raise BadInput("--scheduler is the address of a Dask scheduler: give it with --executor dask")
-        return cls(jobs, WorkerInit("cpu", threads_per_worker(jobs), threads_per_worker(jobs)), float("inf"))
+        threads = threads_per_worker(jobs)
+        return cls(jobs, WorkerInit("cpu", threads, threads), float("inf"))
 
     def bind(self, plan: Plan) -> None:
         """``plan.jobs`` workers (the request capped for this machine, ``plan.jobs_note`` says why)

@@ -152,13 +152,20 @@ def threads_per_worker(sharing: int) -> int:
     return min(threads, int(cap)) if cap.isdigit() and int(cap) > 0 else threads
 
 
-def limit_blas_threads(threads: int) -> None:
-    """Cap the BLAS library numpy calls (OpenBLAS, MKL: SSIMULACRA 2's blur is matrix products) at
-    ``threads`` in this process, through threadpoolctl (the maintained way to reach every BLAS
-    loaded; environment variables are read only when the library loads, before a worker exists)."""
+def set_worker_threads(blas: int, torch: int) -> None:
+    """A worker's compute threads: numpy's BLAS (OpenBLAS, MKL: SSIMULACRA 2's blur is matrix
+    products) capped at ``blas`` through threadpoolctl (the maintained way to reach every BLAS
+    loaded; environment variables are read only when the library loads, before a worker exists),
+    and PyTorch's set to ``torch`` where it is installed; ``torch`` 0 leaves PyTorch unimported."""
     from threadpoolctl import threadpool_limits
 
-    threadpool_limits(limits=threads, user_api="blas")
+    threadpool_limits(limits=blas, user_api="blas")
+    if torch:
+        try:
+            import torch as _torch
+        except ImportError:
+            return
+        _torch.set_num_threads(torch)
 
 
 def worker_error(task: Task, exc: BaseException) -> Failed:
